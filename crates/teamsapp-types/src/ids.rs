@@ -1,0 +1,1103 @@
+//! Validated id newtypes: one type per kind of id this API family puts in a URL or a body.
+//!
+//! Each type wraps the id exactly as Graph spells it (no case folding, no re-encoding), checks it
+//! when built ([`ChatId::new`], [`str::parse`], serde), and serializes as a plain JSON string.
+//! The rules are exact but never stricter than Graph: an id Graph hands out always parses.
+//!
+//! Ids travel in URLs percent-encoded, but these types hold them *decoded*: `19:…@thread.v2`, not
+//! `19%3A…%40thread.v2`. Encoding is the caller's business when a path is built.
+//!
+//! Installation and app definition ids are opaque to clients. Graph happens to form them as
+//! base64 of `##`-joined parts; [`AppInstallationId::build`], [`AppInstallationId::decode`],
+//! [`TeamsAppDefinitionId::build`] and [`TeamsAppDefinitionId::decode`] reproduce that for the
+//! emulator and for diagnostics, and nothing should depend on it for correctness.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::general_purpose::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Error;
+
+/// The kinds of id this module validates, as named in error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdKind {
+    /// A [`ChatId`].
+    Chat,
+    /// A [`TeamId`].
+    Team,
+    /// A [`UserId`].
+    User,
+    /// A [`TeamsAppId`].
+    TeamsApp,
+    /// A [`TeamsAppDefinitionId`].
+    TeamsAppDefinition,
+    /// An [`AppInstallationId`].
+    AppInstallation,
+}
+
+impl IdKind {
+    /// The lowercase name used in messages, e.g. `chat id`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Chat => "chat id",
+            Self::Team => "team id",
+            Self::User => "user id",
+            Self::TeamsApp => "teams app id",
+            Self::TeamsAppDefinition => "teams app definition id",
+            Self::AppInstallation => "app installation id",
+        }
+    }
+}
+
+impl fmt::Display for IdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Implements the shared surface of an id newtype: constructor, accessors, conversions, serde.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident, $kind:expr, $validate:path) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `value` against the rules in the type's documentation and wraps it unchanged.
+            pub fn new(value: impl Into<String>) -> Result<Self, Error> {
+                let value = value.into();
+                match $validate(&value) {
+                    Ok(()) => Ok(Self(value)),
+                    Err(reason) => Err(Error::invalid_id($kind, &value, reason)),
+                }
+            }
+
+            /// The id exactly as given (not percent-encoded).
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id as an owned string.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self, Error> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+
+            fn try_from(value: String) -> Result<Self, Error> {
+                Self::new(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+
+            fn try_from(value: &str) -> Result<Self, Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Exact (byte-wise) comparison, consistent with `Eq` and `Hash`, so ids can key maps
+        /// that are looked up by `&str`.
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                Self::new(value).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared checks. Each returns the reason a value is rejected, phrased to follow
+// `invalid <kind> "<value>": `.
+
+const EMPTY: &str = "must not be empty";
+const WHITESPACE: &str = "must not contain whitespace or control characters";
+const DOT_SEGMENT: &str = r#"must not be "." or "..""#;
+
+/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form (either case, no braces).
+fn is_guid(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Rejects empty values and values longer than `max` characters.
+fn check_length(s: &str, max: usize, too_long: &'static str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err(EMPTY);
+    }
+    // Counting stops one past the limit, so a huge input costs no more than a short one.
+    if s.chars().nth(max).is_some() {
+        return Err(too_long);
+    }
+    Ok(())
+}
+
+/// Rejects whitespace and control characters (which no Graph id contains).
+fn check_no_whitespace(s: &str) -> Result<(), &'static str> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(WHITESPACE)
+    } else {
+        Ok(())
+    }
+}
+
+/// The longest opaque id accepted (app definition and installation ids).
+const OPAQUE_MAX: usize = 1024;
+
+/// The longest text [`AppInstallationId::build`] and [`TeamsAppDefinitionId::build`] encode:
+/// 768 bytes of text are 1024 characters of padded base64.
+const OPAQUE_TEXT_MAX: usize = OPAQUE_MAX / 4 * 3;
+
+/// Opaque ids: non-empty, at most 1024 characters, no whitespace or control characters, and not a
+/// dot segment (which a URL parser would resolve away, since `.` is never percent-encoded).
+fn validate_opaque(s: &str) -> Result<(), &'static str> {
+    check_length(s, OPAQUE_MAX, "must be at most 1024 characters")?;
+    check_no_whitespace(s)?;
+    if s == "." || s == ".." {
+        return Err(DOT_SEGMENT);
+    }
+    Ok(())
+}
+
+/// Padding optional, as in the ids Graph's docs put in URLs.
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Decodes standard or URL-safe base64, padded or not; `None` if it is neither.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let engine = if s.contains(['-', '_']) {
+        &URL_SAFE_LENIENT
+    } else {
+        &STANDARD_LENIENT
+    };
+    engine.decode(s).ok()
+}
+
+/// Decodes base64 of UTF-8 text.
+fn decode_base64_text(s: &str) -> Option<String> {
+    String::from_utf8(decode_base64(s)?).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chat ids.
+
+const CHAT_PREFIX: &str = "19:";
+const THREAD_V2: &str = "@thread.v2";
+const ONE_ON_ONE: &str = "@unq.gbl.spaces";
+const THREAD_SKYPE: &str = "@thread.skype";
+const MEETING_PREFIX: &str = "meeting_";
+
+/// Splits a chat id (known to start with `19:`) into its thread part and its `@…` suffix.
+fn chat_parts(s: &str) -> Option<(&str, &'static str)> {
+    let rest = s.strip_prefix(CHAT_PREFIX)?;
+    [THREAD_V2, ONE_ON_ONE, THREAD_SKYPE]
+        .into_iter()
+        .find_map(|suffix| Some((rest.strip_suffix(suffix)?, suffix)))
+}
+
+fn validate_chat(s: &str) -> Result<(), &'static str> {
+    check_length(s, 256, "must be at most 256 characters")?;
+    if !s.starts_with(CHAT_PREFIX) {
+        let looks_encoded = s
+            .get(..CHAT_PREFIX.len() + 2)
+            .is_some_and(|head| head.eq_ignore_ascii_case("19%3a"));
+        return Err(if looks_encoded {
+            r#"must not be percent-encoded (decode "19%3A" to "19:")"#
+        } else {
+            r#"must start with "19:""#
+        });
+    }
+    check_no_whitespace(s)?;
+    if s.contains(['/', '?', '#']) {
+        return Err(r##"must not contain "/", "?" or "#""##);
+    }
+    let Some((thread, suffix)) = chat_parts(s) else {
+        return Err(r#"must end with "@thread.v2", "@unq.gbl.spaces" or "@thread.skype""#);
+    };
+    if thread.is_empty() {
+        return Err(r#"must have a thread id between "19:" and "@""#);
+    }
+    if thread.contains('@') {
+        return Err(r#"must contain exactly one "@""#);
+    }
+    if suffix == ONE_ON_ONE
+        && !thread
+            .split_once('_')
+            .is_some_and(|(a, b)| is_guid(a) && is_guid(b))
+    {
+        return Err(r#"must be "19:{guid}_{guid}@unq.gbl.spaces" for a one-on-one chat"#);
+    }
+    Ok(())
+}
+
+id_type! {
+    /// A chat's thread id, e.g. `19:ea28e88c00e94c7786b065394a61f296@thread.v2`.
+    ///
+    /// Accepted forms (all start with `19:` and contain exactly one `@`):
+    /// - group chats `19:{thread}@thread.v2`, and meeting chats `19:meeting_{…}@thread.v2`;
+    /// - one-on-one chats `19:{user-guid}_{user-guid}@unq.gbl.spaces` (both GUIDs checked);
+    /// - legacy `19:{thread}@thread.skype`.
+    ///
+    /// Rejected: anything else (channel ids `…@thread.tacv2` included), an empty thread part,
+    /// whitespace or control characters, `/`, `?`, `#`, and more than 256 characters.
+    ChatId, IdKind::Chat, validate_chat
+}
+
+/// What kind of chat a [`ChatId`] names, as far as its form tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChatIdKind {
+    /// A group chat (`@thread.v2` or legacy `@thread.skype`).
+    Group,
+    /// An online meeting's chat (`19:meeting_…@thread.v2`).
+    Meeting,
+    /// A one-on-one chat (`@unq.gbl.spaces`).
+    OneOnOne,
+}
+
+impl ChatId {
+    /// The kind of chat, read from the id's form.
+    pub fn kind(&self) -> ChatIdKind {
+        match chat_parts(&self.0) {
+            Some((_, ONE_ON_ONE)) => ChatIdKind::OneOnOne,
+            Some((thread, _)) if thread.starts_with(MEETING_PREFIX) => ChatIdKind::Meeting,
+            _ => ChatIdKind::Group,
+        }
+    }
+
+    /// For a one-on-one chat, the object ids of its two members, in id order.
+    pub fn one_on_one_members(&self) -> Option<(&str, &str)> {
+        match chat_parts(&self.0) {
+            Some((thread, ONE_ON_ONE)) => thread.split_once('_'),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Team and user ids.
+
+fn validate_team(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        Err(EMPTY)
+    } else if is_guid(s) {
+        Ok(())
+    } else {
+        Err("must be a GUID (8-4-4-4-12 hexadecimal digits)")
+    }
+}
+
+id_type! {
+    /// A team's id: the GUID of its Microsoft 365 group, e.g.
+    /// `6903fa93-605b-43ef-920e-77c4729f8258` (either case; kept as given).
+    TeamId, IdKind::Team, validate_team
+}
+
+fn validate_user(s: &str) -> Result<(), &'static str> {
+    if is_guid(s) {
+        return Ok(());
+    }
+    check_length(s, 256, "must be at most 256 characters")?;
+    check_no_whitespace(s)?;
+    if s.contains(['/', '?']) {
+        return Err(r#"must not contain "/" or "?""#);
+    }
+    let Some((local, domain)) = s.split_once('@') else {
+        return Err("must be a GUID (object id) or a user principal name (name@domain)");
+    };
+    if domain.contains('@') {
+        return Err(r#"must contain exactly one "@""#);
+    }
+    if local.is_empty() {
+        return Err(r#"must have a name before "@""#);
+    }
+    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        return Err(r#"must have a domain of dot-separated labels after "@" (e.g. "contoso.com")"#);
+    }
+    Ok(())
+}
+
+id_type! {
+    /// A user: an object id (GUID) or a user principal name (`name@domain`), as Graph accepts in
+    /// `/users/{user-id | userPrincipalName}`.
+    ///
+    /// A UPN has exactly one `@`, a non-empty name, and a domain of non-empty dot-separated labels;
+    /// it has no whitespace, control characters, `/` or `?`, and at most 256 characters. `#` is
+    /// allowed: guest UPNs look like `alice_contoso.com#EXT#@fabrikam.onmicrosoft.com`.
+    UserId, IdKind::User, validate_user
+}
+
+impl UserId {
+    /// Whether this is a user principal name (`name@domain`).
+    pub fn is_upn(&self) -> bool {
+        !self.is_object_id()
+    }
+
+    /// Whether this is an object id (GUID).
+    pub fn is_object_id(&self) -> bool {
+        is_guid(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Teams app ids.
+
+fn validate_teams_app(s: &str) -> Result<(), &'static str> {
+    check_length(s, 128, "must be at most 128 characters")?;
+    check_no_whitespace(s)?;
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(r#"must be a GUID or consist of ASCII letters, digits, ".", "_" and "-""#);
+    }
+    if s == "." || s == ".." {
+        return Err(DOT_SEGMENT);
+    }
+    Ok(())
+}
+
+id_type! {
+    /// A Teams app's catalog id (`teamsApp.id`), e.g. `0d820ecd-def2-4297-adad-78056cde7c78`.
+    ///
+    /// Catalog ids are GUIDs, but Microsoft's store apps keep their manifest ids, such as
+    /// `com.microsoft.teamspace.tab.planner`. Accepted: 1 to 128 ASCII letters, digits, `.`, `_`
+    /// and `-` (a GUID is such a token), except `.` and `..`.
+    TeamsAppId, IdKind::TeamsApp, validate_teams_app
+}
+
+impl TeamsAppId {
+    /// Whether the id is a GUID (an organization or sideloaded app's catalog id).
+    pub fn is_guid(&self) -> bool {
+        is_guid(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// App definition ids.
+
+id_type! {
+    /// A Teams app definition's id (one version of an app in the catalog).
+    ///
+    /// Opaque to clients: non-empty, at most 1024 characters, no whitespace or control characters,
+    /// not `.` or `..`. Graph forms it as base64 of `{teamsAppId}##{version}##{State}` (older ids
+    /// omit `##{State}`), so the id changes when a version's publishing state does; see
+    /// [`TeamsAppDefinitionId::build`] and [`TeamsAppDefinitionId::decode`].
+    TeamsAppDefinitionId, IdKind::TeamsAppDefinition, validate_opaque
+}
+
+/// The parts of a [`TeamsAppDefinitionId`] as Graph forms it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecodedDefinitionId {
+    /// The catalog id of the app (`teamsApp.id`).
+    pub teams_app_id: String,
+    /// The app version, e.g. `1.0.2`.
+    pub version: String,
+    /// The publishing state as Graph writes it in ids (`Published`, `Submitted`, `Rejected`),
+    /// absent in older ids.
+    pub state: Option<String>,
+}
+
+impl TeamsAppDefinitionId {
+    /// Forms an id the way Graph does: standard padded base64 of `{teamsAppId}##{version}##{State}`
+    /// (or of `{teamsAppId}##{version}` when `state` is `None`).
+    ///
+    /// The state's first letter is upper-cased, so the wire value `published` gives `Published`.
+    /// Fails if `version` or `state` is empty or contains `#`, or if the id would exceed 1024
+    /// characters; whatever succeeds [`decode`](Self::decode)s back to its parts.
+    pub fn build(
+        teams_app_id: &TeamsAppId,
+        version: &str,
+        state: Option<&str>,
+    ) -> Result<Self, Error> {
+        let mut text = format!("{teams_app_id}##{version}");
+        if let Some(state) = state {
+            text.push_str("##");
+            let mut chars = state.chars();
+            if let Some(first) = chars.next() {
+                text.push(first.to_ascii_uppercase());
+                text.push_str(chars.as_str());
+            }
+        }
+        let reason = if version.is_empty() {
+            Some("its version must not be empty")
+        } else if version.contains('#') {
+            Some(r##"its version must not contain "#""##)
+        } else if state.is_some_and(str::is_empty) {
+            Some("its state must not be empty")
+        } else if state.is_some_and(|s| s.contains('#')) {
+            Some(r##"its state must not contain "#""##)
+        } else if text.len() > OPAQUE_TEXT_MAX {
+            Some("must be at most 1024 characters once encoded")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::invalid_id(IdKind::TeamsAppDefinition, &text, reason)),
+            None => Ok(Self(STANDARD.encode(text))),
+        }
+    }
+
+    /// Reads the parts back from an id formed as Graph does; `None` for anything else (the id is
+    /// opaque, so this is for diagnostics and the emulator, never for correctness).
+    ///
+    /// Accepts standard or URL-safe base64, padded or not, of UTF-8 text made of two or three
+    /// non-empty `##`-separated parts that contain no `#`.
+    pub fn decode(&self) -> Option<DecodedDefinitionId> {
+        let text = decode_base64_text(&self.0)?;
+        let mut parts = text.split("##");
+        let teams_app_id = parts.next()?;
+        let version = parts.next()?;
+        let state = parts.next();
+        if parts.next().is_some()
+            || [Some(teams_app_id), Some(version), state]
+                .into_iter()
+                .flatten()
+                .any(|part| part.is_empty() || part.contains('#'))
+        {
+            return None;
+        }
+        Some(DecodedDefinitionId {
+            teams_app_id: teams_app_id.to_owned(),
+            version: version.to_owned(),
+            state: state.map(str::to_owned),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// App installation ids.
+
+id_type! {
+    /// A Teams app installation's id, e.g.
+    /// `NjRiOWM3NDYtYjE1NS00MDQyLThkNDctOTQxYmQzODE2ODFiIyMwZDgyMGVjZC1kZWYyLTQyOTctYWRhZC03ODA1NmNkZTdjNzg=`.
+    ///
+    /// Opaque to clients: non-empty, at most 1024 characters, no whitespace or control characters,
+    /// not `.` or `..`. Graph forms it as base64 of `{scopeId}##{teamsAppId}` and accepts it with
+    /// or without padding; equality here is exact, use [`normalized_eq`](Self::normalized_eq) or
+    /// [`canonical`](Self::canonical) to match both spellings.
+    AppInstallationId, IdKind::AppInstallation, validate_opaque
+}
+
+/// The parts of an [`AppInstallationId`] as Graph forms it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecodedInstallationId {
+    /// The chat id, team id or user object id the app is installed in.
+    pub scope_id: String,
+    /// The catalog id of the installed app (`teamsApp.id`).
+    pub teams_app_id: String,
+}
+
+impl AppInstallationId {
+    /// Forms an id the way Graph does: standard padded base64 of `{scopeId}##{teamsAppId}`.
+    ///
+    /// Fails if a part is empty, if `scope_id` contains `##` or ends with `#`, if `teams_app_id`
+    /// contains `##` or starts with `#` (either would make the id ambiguous), or if the id would
+    /// exceed 1024 characters; whatever succeeds [`decode`](Self::decode)s back to its parts.
+    pub fn build(scope_id: &str, teams_app_id: &str) -> Result<Self, Error> {
+        let text = format!("{scope_id}##{teams_app_id}");
+        let reason = if scope_id.is_empty() {
+            Some("its scope id must not be empty")
+        } else if scope_id.contains("##") || scope_id.ends_with('#') {
+            Some(r###"its scope id must not contain "##" or end with "#""###)
+        } else if teams_app_id.is_empty() {
+            Some("its teams app id must not be empty")
+        } else if teams_app_id.contains("##") || teams_app_id.starts_with('#') {
+            Some(r###"its teams app id must not contain "##" or start with "#""###)
+        } else if text.len() > OPAQUE_TEXT_MAX {
+            Some("must be at most 1024 characters once encoded")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::invalid_id(IdKind::AppInstallation, &text, reason)),
+            None => Ok(Self(STANDARD.encode(text))),
+        }
+    }
+
+    /// Reads the parts back from an id formed as Graph does; `None` for anything else (the id is
+    /// opaque, so this is for diagnostics and the emulator, never for correctness).
+    ///
+    /// Accepts standard or URL-safe base64, padded or not, of UTF-8 text with exactly one `##`
+    /// between two non-empty parts.
+    pub fn decode(&self) -> Option<DecodedInstallationId> {
+        let text = decode_base64_text(&self.0)?;
+        let (scope_id, teams_app_id) = text.split_once("##")?;
+        if scope_id.is_empty()
+            || teams_app_id.is_empty()
+            || teams_app_id.starts_with('#')
+            || teams_app_id.contains("##")
+        {
+            return None;
+        }
+        Some(DecodedInstallationId {
+            scope_id: scope_id.to_owned(),
+            teams_app_id: teams_app_id.to_owned(),
+        })
+    }
+
+    /// The id in Graph's own spelling: standard base64 with padding.
+    ///
+    /// Unpadded and URL-safe spellings of the same bytes map to it; an id that is not base64 at
+    /// all is returned unchanged.
+    #[must_use]
+    pub fn canonical(&self) -> Self {
+        match decode_base64(&self.0) {
+            Some(bytes) if !bytes.is_empty() => {
+                let encoded = STANDARD.encode(bytes);
+                // Re-encoding never lengthens a valid id past 1024 characters; keep the
+                // invariant even so.
+                if encoded.len() <= OPAQUE_MAX {
+                    Self(encoded)
+                } else {
+                    self.clone()
+                }
+            }
+            _ => self.clone(),
+        }
+    }
+
+    /// Whether both ids name the same installation, ignoring base64 padding and alphabet.
+    pub fn normalized_eq(&self, other: &Self) -> bool {
+        self == other || self.canonical() == other.canonical()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEED_CHAT: &str = "19:ea28e88c00e94c7786b065394a61f296@thread.v2";
+    const ONE_ON_ONE_CHAT: &str = "19:8b081ef6-4792-4def-b2c9-c363a1bf41d5_877192bd-9183-47d3-a74c-8aa0426716cf@unq.gbl.spaces";
+    const SEED_INSTALLATION: &str = "NjRiOWM3NDYtYjE1NS00MDQyLThkNDctOTQxYmQzODE2ODFiIyMwZDgyMGVjZC1kZWYyLTQyOTctYWRhZC03ODA1NmNkZTdjNzg=";
+    const CHAT_INSTALLATION: &str = "MTk6ZDY1NzEzYmM0OThjNGE0MjhjNzFlZjkzNTNlNmNlMjBAdGhyZWFkLnYyIyMwMDAwMTAxNi1kZTA1LTQ5MmUtOTEwNi00ODI4ZmM4YTg2ODc=";
+
+    fn reason<T: fmt::Debug>(result: Result<T, Error>) -> &'static str {
+        match result {
+            Err(Error::InvalidId { reason, .. }) => reason,
+            other => panic!("expected InvalidId, got {other:?}"),
+        }
+    }
+
+    // --- chat ids ------------------------------------------------------------------------------
+
+    #[test]
+    fn seed_chat_id_is_a_group_chat() {
+        let id = ChatId::new(SEED_CHAT).unwrap();
+        assert_eq!(id.as_str(), SEED_CHAT);
+        assert_eq!(id.kind(), ChatIdKind::Group);
+        assert_eq!(id.one_on_one_members(), None);
+        assert_eq!(id.to_string(), SEED_CHAT);
+    }
+
+    #[test]
+    fn chat_id_forms() {
+        let meeting =
+            ChatId::new("19:meeting_NjRhYjE1NzMtOTc4Ni00NDgzLWI5OTQtODdlNzFkMTZmNGE3@thread.v2")
+                .unwrap();
+        assert_eq!(meeting.kind(), ChatIdKind::Meeting);
+
+        let one = ChatId::new(ONE_ON_ONE_CHAT).unwrap();
+        assert_eq!(one.kind(), ChatIdKind::OneOnOne);
+        assert_eq!(
+            one.one_on_one_members(),
+            Some((
+                "8b081ef6-4792-4def-b2c9-c363a1bf41d5",
+                "877192bd-9183-47d3-a74c-8aa0426716cf"
+            ))
+        );
+
+        let legacy = ChatId::new("19:abcdef0123456789@thread.skype").unwrap();
+        assert_eq!(legacy.kind(), ChatIdKind::Group);
+    }
+
+    #[test]
+    fn chat_id_rejections() {
+        assert_eq!(reason(ChatId::new("")), EMPTY);
+        assert_eq!(
+            reason(ChatId::new("ea28@thread.v2")),
+            r#"must start with "19:""#
+        );
+        assert!(reason(ChatId::new("19%3Aea28%40thread.v2")).contains("percent-encoded"));
+        assert!(reason(ChatId::new("19:ea28")).starts_with("must end with"));
+        assert!(reason(ChatId::new("19:ea28@thread.tacv2")).starts_with("must end with"));
+        assert!(reason(ChatId::new("19:@thread.v2")).contains("thread id"));
+        assert_eq!(reason(ChatId::new("19:a b@thread.v2")), WHITESPACE);
+        assert_eq!(reason(ChatId::new("19:a\u{0}b@thread.v2")), WHITESPACE);
+        for bad in ["19:a/b@thread.v2", "19:a?b@thread.v2", "19:a#b@thread.v2"] {
+            assert!(
+                reason(ChatId::new(bad)).starts_with("must not contain"),
+                "{bad}"
+            );
+        }
+        assert!(reason(ChatId::new("19:a@b@thread.v2")).contains("exactly one"));
+        let long = format!("19:{}@thread.v2", "a".repeat(250));
+        assert!(reason(ChatId::new(long)).contains("256"));
+        assert!(reason(ChatId::new("19:abc_def@unq.gbl.spaces")).contains("one-on-one"));
+        assert!(
+            reason(ChatId::new(
+                "19:8b081ef6-4792-4def-b2c9-c363a1bf41d5@unq.gbl.spaces"
+            ))
+            .contains("one-on-one")
+        );
+    }
+
+    #[test]
+    fn chat_id_error_message() {
+        let err = ChatId::new("foo").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"invalid chat id "foo": must start with "19:""#
+        );
+    }
+
+    // --- team and user ids ---------------------------------------------------------------------
+
+    #[test]
+    fn team_ids_are_guids() {
+        let id = TeamId::new("6903FA93-605b-43ef-920e-77c4729f8258").unwrap();
+        assert_eq!(id.as_str(), "6903FA93-605b-43ef-920e-77c4729f8258");
+        assert_eq!(reason(TeamId::new("")), EMPTY);
+        for bad in [
+            "6903fa93605b43ef920e77c4729f8258",
+            "{6903fa93-605b-43ef-920e-77c4729f8258}",
+            "6903fa93-605b-43ef-920e-77c4729f825g",
+            "6903fa93-605b-43ef-920e-77c4729f82588",
+        ] {
+            assert!(reason(TeamId::new(bad)).contains("GUID"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_ids() {
+        let oid = UserId::new("5b649834-7412-4cce-9e69-176e95a394f5").unwrap();
+        assert!(oid.is_object_id() && !oid.is_upn());
+        let upn = UserId::new("adele.vance@contoso.onmicrosoft.com").unwrap();
+        assert!(upn.is_upn() && !upn.is_object_id());
+        assert!(UserId::new("alice_contoso.com#EXT#@fabrikam.onmicrosoft.com").is_ok());
+
+        assert_eq!(reason(UserId::new("")), EMPTY);
+        assert!(reason(UserId::new("adele")).contains("user principal name"));
+        assert!(reason(UserId::new("a@b@c.com")).contains("exactly one"));
+        assert!(reason(UserId::new("@contoso.com")).contains("name before"));
+        for bad in ["a@", "a@contoso", "a@.com", "a@contoso.", "a@contoso..com"] {
+            assert!(reason(UserId::new(bad)).contains("domain"), "{bad}");
+        }
+        assert_eq!(reason(UserId::new("a b@contoso.com")), WHITESPACE);
+        assert!(reason(UserId::new("a/b@contoso.com")).starts_with("must not contain"));
+        assert!(reason(UserId::new("a?b@contoso.com")).starts_with("must not contain"));
+        let long = format!("{}@contoso.com", "a".repeat(250));
+        assert!(reason(UserId::new(long)).contains("256"));
+    }
+
+    // --- teams app ids -------------------------------------------------------------------------
+
+    #[test]
+    fn teams_app_ids() {
+        let guid = TeamsAppId::new("0d820ecd-def2-4297-adad-78056cde7c78").unwrap();
+        assert!(guid.is_guid());
+        let store = TeamsAppId::new("com.microsoft.teamspace.tab.planner").unwrap();
+        assert!(!store.is_guid());
+        assert!(TeamsAppId::new("a".repeat(128)).is_ok());
+
+        assert_eq!(reason(TeamsAppId::new("")), EMPTY);
+        assert!(reason(TeamsAppId::new("a".repeat(129))).contains("128"));
+        assert_eq!(reason(TeamsAppId::new("a b")), WHITESPACE);
+        for bad in ["a/b", "a#b", "a?b", "a:b", "é"] {
+            assert!(
+                reason(TeamsAppId::new(bad)).contains("ASCII letters"),
+                "{bad}"
+            );
+        }
+        assert_eq!(reason(TeamsAppId::new("..")), DOT_SEGMENT);
+    }
+
+    // --- app definition ids --------------------------------------------------------------------
+
+    #[test]
+    fn decodes_documented_definition_ids() {
+        let cases = [
+            (
+                "MDAwMDEwMTYtZGUwNS00OTJlLTkxMDYtNDgyOGZjOGE4Njg3IyMxLjAuMiMjUHVibGlzaGVk",
+                "00001016-de05-492e-9106-4828fc8a8687",
+                "1.0.2",
+                Some("Published"),
+            ),
+            (
+                "OGExZWQ3YTMtNWM3OC00NmIyLTg1MDQtZjlkYTAwYTFkMWE2IyMxLjAuOSMjUmVqZWN0ZWQ=",
+                "8a1ed7a3-5c78-46b2-8504-f9da00a1d1a6",
+                "1.0.9",
+                Some("Rejected"),
+            ),
+            (
+                "YTUyMjhjMjYtYTlhZS00NzAyLTkwZTAtNzlhNTI0NmQyZjdkIyMxLjAuMCMjUHVibGlzaGVk",
+                "a5228c26-a9ae-4702-90e0-79a5246d2f7d",
+                "1.0.0",
+                Some("Published"),
+            ),
+        ];
+        for (encoded, app, version, state) in cases {
+            let id = TeamsAppDefinitionId::new(encoded).unwrap();
+            let decoded = id.decode().unwrap();
+            assert_eq!(
+                decoded,
+                DecodedDefinitionId {
+                    teams_app_id: app.to_owned(),
+                    version: version.to_owned(),
+                    state: state.map(str::to_owned),
+                }
+            );
+            let app = TeamsAppId::new(app).unwrap();
+            let rebuilt = TeamsAppDefinitionId::build(&app, version, state).unwrap();
+            // Graph pads; the first and third examples need no padding.
+            assert_eq!(rebuilt.as_str(), encoded);
+        }
+    }
+
+    #[test]
+    fn definition_build_forms() {
+        let app = TeamsAppId::new("a761ad07-22ef-4a53-9feb-2837c8ad4a84").unwrap();
+        let submitted = TeamsAppDefinitionId::build(&app, "1.1.8", Some("submitted")).unwrap();
+        assert_eq!(
+            submitted.decode().unwrap().state.as_deref(),
+            Some("Submitted")
+        );
+        let old = TeamsAppDefinitionId::build(&app, "6.0.0", None).unwrap();
+        let decoded = old.decode().unwrap();
+        assert_eq!((decoded.version.as_str(), decoded.state), ("6.0.0", None));
+        assert!(reason(TeamsAppDefinitionId::build(&app, "", None)).contains("version"));
+        assert!(reason(TeamsAppDefinitionId::build(&app, "1#2", None)).contains("version"));
+        assert!(reason(TeamsAppDefinitionId::build(&app, "1", Some(""))).contains("state"));
+        let long = "1".repeat(800);
+        assert!(reason(TeamsAppDefinitionId::build(&app, &long, None)).contains("1024"));
+    }
+
+    #[test]
+    fn definition_decode_rejects_other_shapes() {
+        for text in ["a", "a##", "##b", "a##b##c##d", "a###b", "a##b##"] {
+            let id = TeamsAppDefinitionId::new(STANDARD.encode(text)).unwrap();
+            assert_eq!(id.decode(), None, "{text}");
+        }
+        assert_eq!(
+            TeamsAppDefinitionId::new("not-base64!").unwrap().decode(),
+            None
+        );
+    }
+
+    // --- app installation ids ------------------------------------------------------------------
+
+    #[test]
+    fn decodes_and_builds_the_seed_installation_id() {
+        let id = AppInstallationId::new(SEED_INSTALLATION).unwrap();
+        let decoded = id.decode().unwrap();
+        assert_eq!(decoded.scope_id, "64b9c746-b155-4042-8d47-941bd381681b");
+        assert_eq!(decoded.teams_app_id, "0d820ecd-def2-4297-adad-78056cde7c78");
+        let built = AppInstallationId::build(&decoded.scope_id, &decoded.teams_app_id).unwrap();
+        assert_eq!(built.as_str(), SEED_INSTALLATION);
+        assert_eq!(built, id);
+    }
+
+    #[test]
+    fn decodes_the_chat_installation_id() {
+        let decoded = AppInstallationId::new(CHAT_INSTALLATION)
+            .unwrap()
+            .decode()
+            .unwrap();
+        assert_eq!(
+            decoded,
+            DecodedInstallationId {
+                scope_id: "19:d65713bc498c4a428c71ef9353e6ce20@thread.v2".to_owned(),
+                teams_app_id: "00001016-de05-492e-9106-4828fc8a8687".to_owned(),
+            }
+        );
+        assert!(ChatId::new(decoded.scope_id).is_ok());
+        let built = AppInstallationId::build(
+            "19:d65713bc498c4a428c71ef9353e6ce20@thread.v2",
+            "00001016-de05-492e-9106-4828fc8a8687",
+        )
+        .unwrap();
+        assert_eq!(built.as_str(), CHAT_INSTALLATION);
+    }
+
+    #[test]
+    fn unpadded_user_scope_id() {
+        let padded = AppInstallationId::build(
+            "5b649834-7412-4cce-9e69-176e95a394f5",
+            "a6b63365-31a4-4f43-92ec-710b71557af9",
+        )
+        .unwrap();
+        assert!(padded.as_str().ends_with('='));
+        let unpadded = AppInstallationId::new(padded.as_str().trim_end_matches('=')).unwrap();
+        assert_ne!(padded, unpadded);
+        let decoded = unpadded.decode().unwrap();
+        assert_eq!(decoded.scope_id, "5b649834-7412-4cce-9e69-176e95a394f5");
+        assert_eq!(decoded.teams_app_id, "a6b63365-31a4-4f43-92ec-710b71557af9");
+        assert_eq!(unpadded.canonical(), padded);
+        assert_eq!(padded.canonical(), padded);
+        assert!(unpadded.normalized_eq(&padded) && padded.normalized_eq(&unpadded));
+    }
+
+    #[test]
+    fn url_safe_spelling_normalizes() {
+        // Bytes chosen so that standard base64 contains "+" and "/".
+        let standard = AppInstallationId::build("a>>>b", "c???d").unwrap();
+        assert!(standard.as_str().contains(['+', '/']), "{standard}");
+        let url_safe = standard
+            .as_str()
+            .replace('+', "-")
+            .replace('/', "_")
+            .replace('=', "");
+        let url_safe = AppInstallationId::new(url_safe).unwrap();
+        assert_eq!(url_safe.decode(), standard.decode());
+        assert_eq!(url_safe.canonical(), standard);
+    }
+
+    #[test]
+    fn installation_decode_rejects_other_shapes() {
+        for text in ["ab", "a##", "##b", "a##b##c", "a###b"] {
+            let id = AppInstallationId::new(STANDARD.encode(text)).unwrap();
+            assert_eq!(id.decode(), None, "{text}");
+        }
+        for raw in ["x", "not-base64!", "=", "====", "YQ", "/w=="] {
+            let id = AppInstallationId::new(raw).unwrap();
+            assert_eq!(id.decode(), None, "{raw}");
+            let _ = id.canonical();
+        }
+        assert_eq!(
+            AppInstallationId::new("not-base64!")
+                .unwrap()
+                .canonical()
+                .as_str(),
+            "not-base64!"
+        );
+    }
+
+    #[test]
+    fn installation_build_rejections() {
+        assert!(reason(AppInstallationId::build("", "b")).contains("scope id"));
+        assert!(reason(AppInstallationId::build("a#", "b")).contains("scope id"));
+        assert!(reason(AppInstallationId::build("a##c", "b")).contains("scope id"));
+        assert!(reason(AppInstallationId::build("a", "")).contains("teams app id"));
+        assert!(reason(AppInstallationId::build("a", "#b")).contains("teams app id"));
+        assert!(reason(AppInstallationId::build(&"a".repeat(800), "b")).contains("1024"));
+        assert!(AppInstallationId::build(&"a".repeat(765), "b").is_ok());
+    }
+
+    #[test]
+    fn opaque_id_rejections() {
+        assert_eq!(reason(AppInstallationId::new("")), EMPTY);
+        assert_eq!(reason(AppInstallationId::new("ab c")), WHITESPACE);
+        assert_eq!(reason(AppInstallationId::new(".")), DOT_SEGMENT);
+        assert!(reason(TeamsAppDefinitionId::new("a".repeat(1025))).contains("1024"));
+        assert!(TeamsAppDefinitionId::new("a".repeat(1024)).is_ok());
+    }
+
+    // --- serde and conversions -----------------------------------------------------------------
+
+    #[test]
+    fn serde_is_a_plain_string_and_validates() {
+        let id = ChatId::new(SEED_CHAT).unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{SEED_CHAT}\""));
+        assert_eq!(serde_json::from_str::<ChatId>(&json).unwrap(), id);
+        let err = serde_json::from_str::<ChatId>("\"foo\"").unwrap_err();
+        assert!(
+            err.to_string().contains(r#"invalid chat id "foo""#),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<TeamId>("42").is_err());
+    }
+
+    #[test]
+    fn conversions() {
+        let id: TeamsAppId = "com.microsoft.teamspace.tab.planner".parse().unwrap();
+        assert_eq!(id, "com.microsoft.teamspace.tab.planner");
+        let same = TeamsAppId::try_from(String::from(id.clone())).unwrap();
+        assert_eq!(same, id);
+        let set: std::collections::HashSet<TeamsAppId> = [id.clone()].into();
+        assert!(set.contains("com.microsoft.teamspace.tab.planner"));
+        assert_eq!(id.as_ref(), id.clone().into_inner());
+    }
+
+    // --- properties ----------------------------------------------------------------------------
+
+    /// Checks the properties every constructor must have for one input.
+    fn check_new<T>(s: &str, new: fn(String) -> Result<T, Error>, as_str: fn(&T) -> &str) {
+        if let Ok(id) = new(s.to_owned()) {
+            assert_eq!(as_str(&id), s);
+        }
+    }
+
+    fn check_all(s: &str) {
+        check_new(s, ChatId::new, ChatId::as_str);
+        check_new(s, TeamId::new, TeamId::as_str);
+        check_new(s, UserId::new, UserId::as_str);
+        check_new(s, TeamsAppId::new, TeamsAppId::as_str);
+        check_new(s, TeamsAppDefinitionId::new, TeamsAppDefinitionId::as_str);
+        if let Ok(id) = AppInstallationId::new(s) {
+            assert_eq!(id.as_str(), s);
+            let _ = id.decode();
+            let canonical = id.canonical();
+            assert!(AppInstallationId::new(canonical.as_str()).is_ok());
+            assert!(id.normalized_eq(&canonical));
+            let _ = TeamsAppDefinitionId::new(s).map(|d| d.decode());
+        }
+    }
+
+    fn json_round_trip<T>(id: &T)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + fmt::Debug,
+    {
+        let json = serde_json::to_string(id).unwrap();
+        assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), id);
+    }
+
+    proptest! {
+        #[test]
+        fn constructors_never_panic(s in any::<String>()) {
+            check_all(&s);
+        }
+
+        #[test]
+        fn constructors_never_panic_on_id_like_input(
+            s in "(19:|19%3A)?[a-zA-Z0-9_@.#/:=+-]{0,40}(@thread\\.v2|@unq\\.gbl\\.spaces|@)?"
+        ) {
+            check_all(&s);
+        }
+
+        #[test]
+        fn decode_never_panics_on_base64_like_input(s in "[A-Za-z0-9+/_-]{1,64}={0,3}") {
+            check_all(&s);
+        }
+
+        #[test]
+        fn installation_ids_round_trip(
+            scope in "([^#]|#[^#]){1,40}",
+            app in "[^#]([^#]|#[^#]){0,40}",
+        ) {
+            // The regexes give parts without "##", a scope not ending with "#" and an app not
+            // starting with "#": exactly what `build` accepts.
+            let id = AppInstallationId::build(&scope, &app).unwrap();
+            let decoded = id.decode().unwrap();
+            prop_assert_eq!(decoded.scope_id, scope);
+            prop_assert_eq!(decoded.teams_app_id, app);
+            prop_assert_eq!(AppInstallationId::new(id.as_str()).unwrap(), id.clone());
+            let unpadded = AppInstallationId::new(id.as_str().trim_end_matches('=')).unwrap();
+            prop_assert!(unpadded.normalized_eq(&id));
+            prop_assert_eq!(unpadded.canonical(), id.clone());
+            json_round_trip(&id);
+        }
+
+        #[test]
+        fn installation_build_then_decode_agree(scope in any::<String>(), app in any::<String>()) {
+            if let Ok(id) = AppInstallationId::build(&scope, &app) {
+                let decoded = id.decode().unwrap();
+                prop_assert_eq!(decoded.scope_id, scope);
+                prop_assert_eq!(decoded.teams_app_id, app);
+            }
+        }
+
+        #[test]
+        fn definition_ids_round_trip(
+            app in "[A-Za-z0-9._-]{3,128}",
+            version in "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}",
+            state in proptest::option::of("(published|submitted|rejected)"),
+        ) {
+            let app = TeamsAppId::new(app).unwrap();
+            let id = TeamsAppDefinitionId::build(&app, &version, state.as_deref()).unwrap();
+            let decoded = id.decode().unwrap();
+            prop_assert_eq!(decoded.teams_app_id, app.as_str());
+            prop_assert_eq!(decoded.version, version);
+            prop_assert_eq!(decoded.state.map(|s| s.to_ascii_lowercase()), state);
+            json_round_trip(&id);
+        }
+
+        #[test]
+        fn valid_ids_round_trip_through_json(
+            thread in "[a-f0-9]{32}",
+            meeting in "[A-Za-z0-9]{1,60}",
+            a in "[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}",
+            b in "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+            upn in "[a-z0-9._#-]{1,30}@[a-z0-9-]{1,20}(\\.[a-z]{2,10}){1,3}",
+            app in "[A-Za-z0-9._-]{3,128}",
+        ) {
+            json_round_trip(&ChatId::new(format!("19:{thread}@thread.v2")).unwrap());
+            let meeting = ChatId::new(format!("19:meeting_{meeting}@thread.v2")).unwrap();
+            prop_assert_eq!(meeting.kind(), ChatIdKind::Meeting);
+            json_round_trip(&meeting);
+            let one = ChatId::new(format!("19:{a}_{b}@unq.gbl.spaces")).unwrap();
+            prop_assert_eq!(one.one_on_one_members(), Some((a.as_str(), b.as_str())));
+            json_round_trip(&one);
+            json_round_trip(&TeamId::new(a.clone()).unwrap());
+            json_round_trip(&UserId::new(a).unwrap());
+            json_round_trip(&UserId::new(upn).unwrap());
+            json_round_trip(&TeamsAppId::new(app).unwrap());
+        }
+    }
+}

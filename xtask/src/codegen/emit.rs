@@ -1,0 +1,530 @@
+//! Turns the model into Rust tokens.
+
+use super::model::{Body, Enum, Model, Op, Shape, Struct, Ty};
+use anyhow::{Result, bail};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+use std::fmt::Write as _;
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+fn ty_tokens(ty: &Ty) -> TokenStream {
+    match ty {
+        Ty::String => quote!(String),
+        Ty::Bool => quote!(bool),
+        Ty::I32 => quote!(i32),
+        Ty::I64 => quote!(i64),
+        Ty::U32 => quote!(u32),
+        Ty::Value => quote!(serde_json::Value),
+        Ty::Bytes => quote!(Vec<u8>),
+        Ty::Vec(inner) => {
+            let inner = ty_tokens(inner);
+            quote!(Vec<#inner>)
+        }
+        Ty::StringMap(inner) => {
+            let inner = ty_tokens(inner);
+            quote!(std::collections::BTreeMap<String, #inner>)
+        }
+        Ty::Named(name) => {
+            let name = ident(name);
+            quote!(#name)
+        }
+        Ty::Boxed(inner) => {
+            let inner = ty_tokens(inner);
+            quote!(Box<#inner>)
+        }
+    }
+}
+
+/// Doc lines for an item: each paragraph of `text` becomes its own doc attribute.
+fn doc(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| format!(" {}", l.trim_end()));
+    quote!(#(#[doc = #lines])*)
+}
+
+pub(crate) fn file(model: &Model) -> Result<TokenStream> {
+    let enums = model.enums.iter().map(enum_tokens);
+    let enum_names: Vec<&str> = model.enums.iter().map(|e| e.name.as_str()).collect();
+    let structs = model.structs.iter().map(|s| struct_tokens(s, &enum_names));
+    let ops = model
+        .ops
+        .iter()
+        .map(op_tokens)
+        .collect::<Result<Vec<_>>>()?;
+    let routes = model
+        .ops
+        .iter()
+        .map(route_tokens)
+        .collect::<Result<Vec<_>>>()?;
+    let all = model
+        .ops
+        .iter()
+        .map(|o| format_ident!("{}", route_ident(o)));
+    Ok(quote! {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use crate::ids::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
+        use crate::operation::{Operation, RequestBody, Route};
+
+        #(#enums)*
+        #(#structs)*
+        #(#ops)*
+
+        /// The route of every operation in the fragment: method, path template, documented status.
+        ///
+        /// Written once here; the client renders these templates and the emulator routes on them.
+        pub mod routes {
+            use crate::operation::{OperationClass, ResponseShape, Route};
+            use http::{Method, StatusCode};
+
+            #(#routes)*
+
+            /// Every route, in the fragment's order.
+            pub static ALL: &[&Route] = &[#(&#all),*];
+        }
+    })
+}
+
+fn enum_tokens(e: &Enum) -> TokenStream {
+    let name = ident(&e.name);
+    let docs = doc(&format!(
+        "{}\n\nWire schema `{}`. Parsing ignores ASCII case; unknown values are kept in [`{}::Unknown`].",
+        e.doc, e.wire, e.name
+    ));
+    let variants: Vec<Ident> = e
+        .members
+        .iter()
+        .map(|m| format_ident!("{}", super::model::pascal(m)))
+        .collect();
+    let wires = &e.members;
+    let variant_docs = wires.iter().map(|w| format!(" `{w}`"));
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#[doc = #variant_docs] #variants,)*
+            /// A value this version of the fragment does not know, kept exactly as sent.
+            Unknown(String),
+        }
+
+        impl #name {
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(Self::#variants => #wires,)*
+                    Self::Unknown(value) => value,
+                }
+            }
+
+            /// Parses a wire value, ignoring ASCII case; never fails.
+            pub fn from_wire(value: &str) -> Self {
+                #(if value.eq_ignore_ascii_case(#wires) { return Self::#variants; })*
+                Self::Unknown(value.to_owned())
+            }
+        }
+
+        impl std::fmt::Display for #name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for #name {
+            type Err = std::convert::Infallible;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from_wire(value))
+            }
+        }
+
+        impl Serialize for #name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for #name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                Ok(Self::from_wire(&value))
+            }
+        }
+    }
+}
+
+fn struct_tokens(s: &Struct, enums: &[&str]) -> TokenStream {
+    let name = ident(&s.name);
+    let docs = doc(&format!("{}\n\nWire schema `{}`.", s.doc, s.wire));
+    let needs_no_default = s
+        .fields
+        .iter()
+        .any(|f| f.required && matches!(&f.ty, Ty::Named(n) if enums.contains(&n.as_str())));
+    let default = if needs_no_default {
+        quote!()
+    } else {
+        quote!(Default,)
+    };
+    let fields = s.fields.iter().map(|f| {
+        let rust = ident(&f.rust);
+        let wire = &f.wire;
+        let ty = ty_tokens(&f.ty);
+        let fdoc = doc(&f.doc);
+        if f.required {
+            quote! {
+                #fdoc
+                #[serde(rename = #wire)]
+                pub #rust: #ty,
+            }
+        } else {
+            quote! {
+                #fdoc
+                #[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")]
+                pub #rust: Option<#ty>,
+            }
+        }
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, #default PartialEq, Serialize, Deserialize)]
+        pub struct #name {
+            #(#fields)*
+            /// Properties the fragment does not describe (`@odata.context`, `@odata.type`, newer
+            /// Graph properties), kept as they came so nothing is lost on a round trip.
+            #[serde(flatten)]
+            pub additional_properties: serde_json::Map<String, serde_json::Value>,
+        }
+    }
+}
+
+fn route_ident(op: &Op) -> String {
+    super::model::snake(&op.request).to_uppercase()
+}
+
+fn status_tokens(code: u16) -> Result<TokenStream> {
+    Ok(match code {
+        200 => quote!(StatusCode::OK),
+        201 => quote!(StatusCode::CREATED),
+        202 => quote!(StatusCode::ACCEPTED),
+        204 => quote!(StatusCode::NO_CONTENT),
+        other => bail!("add status {other} to status_tokens"),
+    })
+}
+
+fn route_tokens(op: &Op) -> Result<TokenStream> {
+    let name = format_ident!("{}", route_ident(op));
+    let operation_id = &op.operation_id;
+    let request = &op.request;
+    let method = format_ident!("{}", op.method);
+    let template = &op.template;
+    let aliases = &op.aliases;
+    let params = op.path_params.iter().map(|p| &p.wire);
+    let query = op.query.iter().map(|q| &q.wire);
+    let (content_type, optional) = match &op.body {
+        Body::None => (quote!(None), true),
+        Body::Json { required, .. } => (quote!(Some("application/json")), !required),
+        Body::Zip { .. } => (quote!(Some("application/zip")), false),
+    };
+    let success = status_tokens(op.success)?;
+    let accepted = op
+        .accepted
+        .iter()
+        .map(|c| status_tokens(*c))
+        .collect::<Result<Vec<_>>>()?;
+    let shape = match op.shape {
+        Shape::Empty => quote!(ResponseShape::Empty),
+        Shape::Json => quote!(ResponseShape::Json),
+        Shape::MaybeJson => quote!(ResponseShape::MaybeJson),
+    };
+    let class = match (op.method.as_str(), op.operation_id.as_str()) {
+        (_, "batch") => quote!(OperationClass::Batch),
+        ("GET", _) => quote!(OperationClass::Read),
+        ("POST" | "PUT", _) => quote!(OperationClass::Write),
+        ("PATCH", _) => quote!(OperationClass::Patch),
+        ("DELETE", _) => quote!(OperationClass::Delete),
+        (other, _) => bail!("no throttling class for {other}"),
+    };
+    let summary = &op.summary;
+    let docs = doc(&format!("`{} {}`: {}.", op.method, op.template, op.summary));
+    Ok(quote! {
+        #docs
+        pub static #name: Route = Route {
+            operation_id: #operation_id,
+            request_type: #request,
+            method: Method::#method,
+            template: #template,
+            aliases: &[#(#aliases),*],
+            path_params: &[#(#params),*],
+            query_options: &[#(#query),*],
+            request_content_type: #content_type,
+            request_body_optional: #optional,
+            success: #success,
+            accepted: &[#(#accepted),*],
+            response: #shape,
+            class: #class,
+            summary: #summary,
+        };
+    })
+}
+
+fn op_tokens(op: &Op) -> Result<TokenStream> {
+    let name = ident(&op.request);
+    let route = format_ident!("{}", route_ident(op));
+    let status = http_reason(op.success);
+    let mut text = format!(
+        "{}\n\n`{} {}` → `{} {}` (operationId `{}`).\n\n{}",
+        op.summary, op.method, op.template, op.success, status, op.operation_id, op.description
+    );
+    if !op.aliases.is_empty() {
+        let _ = write!(
+            text,
+            "\n\nGraph also answers at `{}`.",
+            op.aliases.join("`, `")
+        );
+    }
+    if let Some(url) = &op.docs_url {
+        let _ = write!(text, "\n\nMicrosoft's documentation: <{url}>.");
+    }
+    let docs = doc(&text);
+
+    let mut fields = Vec::new();
+    let mut new_args = Vec::new();
+    let mut new_inits = Vec::new();
+    let mut setters = Vec::new();
+    for p in &op.path_params {
+        let f = ident(&p.rust);
+        let t = ident(&p.id_type);
+        let d = doc(&format!("{} (path parameter `{}`)", p.doc, p.wire));
+        fields.push(quote!(#d pub #f: #t,));
+        new_args.push(quote!(#f: #t));
+        new_inits.push(quote!(#f));
+    }
+    let mut query_pushes = Vec::new();
+    for q in &op.query {
+        let f = ident(&q.rust);
+        let wire = &q.wire;
+        let d = doc(&format!("{} (`{}`)", q.doc, q.wire));
+        let sd = doc(&format!("Sets `{}`: {}", q.wire, q.doc));
+        match &q.ty {
+            Ty::Vec(_) => {
+                fields.push(quote!(#d pub #f: Option<Vec<String>>,));
+                setters.push(quote! {
+                    #sd
+                    #[must_use]
+                    pub fn #f<I, S>(mut self, values: I) -> Self
+                    where
+                        I: IntoIterator<Item = S>,
+                        S: Into<String>,
+                    {
+                        self.#f = Some(values.into_iter().map(Into::into).collect());
+                        self
+                    }
+                });
+                query_pushes
+                    .push(quote!(if let Some(v) = &self.#f { query.push((#wire, v.join(","))); }));
+            }
+            Ty::String => {
+                fields.push(quote!(#d pub #f: Option<String>,));
+                setters.push(quote! {
+                    #sd
+                    #[must_use]
+                    pub fn #f(mut self, value: impl Into<String>) -> Self {
+                        self.#f = Some(value.into());
+                        self
+                    }
+                });
+                query_pushes
+                    .push(quote!(if let Some(v) = &self.#f { query.push((#wire, v.clone())); }));
+            }
+            Ty::Bool | Ty::U32 | Ty::I64 | Ty::I32 => {
+                let t = ty_tokens(&q.ty);
+                fields.push(quote!(#d pub #f: Option<#t>,));
+                setters.push(quote! {
+                    #sd
+                    #[must_use]
+                    pub fn #f(mut self, value: #t) -> Self {
+                        self.#f = Some(value);
+                        self
+                    }
+                });
+                query_pushes.push(
+                    quote!(if let Some(v) = &self.#f { query.push((#wire, v.to_string())); }),
+                );
+            }
+            other => bail!("unsupported query parameter type {other:?}"),
+        }
+        new_inits.push(quote!(#f: None));
+    }
+    let body_fn = match &op.body {
+        Body::None => quote! {
+            fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+                Ok(None)
+            }
+        },
+        Body::Json {
+            ty,
+            required: true,
+            doc: bdoc,
+        } => {
+            let t = ident(ty);
+            let d = doc(bdoc);
+            fields.push(quote!(#d pub body: #t,));
+            new_args.push(quote!(body: #t));
+            new_inits.push(quote!(body));
+            quote! {
+                fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+                    Ok(Some(RequestBody { content_type: "application/json", bytes: serde_json::to_vec(&self.body)? }))
+                }
+            }
+        }
+        Body::Json {
+            ty,
+            required: false,
+            doc: bdoc,
+        } => {
+            let t = ident(ty);
+            let d = doc(&format!(
+                "{bdoc}\n\n`None` sends `{{}}`, as Microsoft's SDKs do."
+            ));
+            fields.push(quote!(#d pub body: Option<#t>,));
+            new_inits.push(quote!(body: None));
+            setters.push(quote! {
+                /// Sets the request body.
+                #[must_use]
+                pub fn with_body(mut self, body: #t) -> Self {
+                    self.body = Some(body);
+                    self
+                }
+            });
+            quote! {
+                fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+                    let bytes = match &self.body {
+                        Some(body) => serde_json::to_vec(body)?,
+                        None => b"{}".to_vec(),
+                    };
+                    Ok(Some(RequestBody { content_type: "application/json", bytes }))
+                }
+            }
+        }
+        Body::Zip { doc: bdoc } => {
+            let d = doc(bdoc);
+            fields.push(quote!(#d pub package: Vec<u8>,));
+            new_args.push(quote!(package: Vec<u8>));
+            new_inits.push(quote!(package));
+            quote! {
+                fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+                    Ok(Some(RequestBody { content_type: "application/zip", bytes: self.package.clone() }))
+                }
+            }
+        }
+    };
+    let (response, decode) = match (&op.shape, &op.response_ty) {
+        (Shape::Empty, _) => (
+            quote!(()),
+            quote! {
+                fn decode(_body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+                    Ok(())
+                }
+            },
+        ),
+        (Shape::Json, Some(t)) => {
+            let t = ident(t);
+            (
+                quote!(#t),
+                quote! {
+                    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+                        serde_json::from_slice(body)
+                    }
+                },
+            )
+        }
+        (Shape::MaybeJson, Some(t)) => {
+            let t = ident(t);
+            (
+                quote!(Option<#t>),
+                quote! {
+                    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+                        if body.iter().all(u8::is_ascii_whitespace) {
+                            Ok(None)
+                        } else {
+                            serde_json::from_slice(body).map(Some)
+                        }
+                    }
+                },
+            )
+        }
+        _ => bail!("a JSON response without a type"),
+    };
+    let path_values = op.path_params.iter().map(|p| {
+        let f = ident(&p.rust);
+        quote!(self.#f.as_str())
+    });
+    let query_fn = if query_pushes.is_empty() {
+        quote! {
+            fn query(&self) -> Vec<(&'static str, String)> {
+                Vec::new()
+            }
+        }
+    } else {
+        quote! {
+            fn query(&self) -> Vec<(&'static str, String)> {
+                let mut query = Vec::new();
+                #(#query_pushes)*
+                query
+            }
+        }
+    };
+    let default_impl = if new_args.is_empty() {
+        quote! {
+            impl Default for #name {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+        }
+    } else {
+        quote!()
+    };
+    Ok(quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        #default_impl
+
+        impl #name {
+            /// A request with its required parts; optional parts are unset.
+            pub fn new(#(#new_args),*) -> Self {
+                Self { #(#new_inits),* }
+            }
+
+            #(#setters)*
+        }
+
+        impl Operation for #name {
+            type Response = #response;
+
+            const ROUTE: &'static Route = &routes::#route;
+
+            fn path(&self) -> String {
+                Self::ROUTE.render(&[#(#path_values),*])
+            }
+
+            #query_fn
+            #body_fn
+            #decode
+        }
+    })
+}
+
+fn http_reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        _ => "",
+    }
+}
