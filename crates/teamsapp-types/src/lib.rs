@@ -6,7 +6,8 @@
 //! - [`GraphError`]: Graph's error envelope, with a `Display` that shows what a
 //!   support ticket needs;
 //! - [`cloud`]: national clouds, their hosts and which operations each supports;
-//! - [`permissions`]: the permission tables of this API family, as data.
+//! - [`permissions`]: the permission tables of this API family, as data;
+//! - [`version`]: manifest version comparison, shared by the catalog rules and fleet planning.
 //!
 //! # Getting started
 //!
@@ -41,6 +42,7 @@ pub use graph_error::GraphError;
 pub mod ids;
 pub mod operation;
 pub mod permissions;
+pub mod version;
 
 pub use error::Error;
 pub use generated::*;
