@@ -7,6 +7,7 @@
 //!   support ticket needs;
 //! - [`cloud`]: national clouds, their hosts and which operations each supports;
 //! - [`permissions`]: the permission tables of this API family, as data;
+//! - [`Scope`]: a chat, team or user's personal scope with its typed id;
 //! - [`version`]: manifest version comparison, shared by the catalog rules and fleet planning.
 //!
 //! # Getting started
@@ -42,6 +43,7 @@ pub use graph_error::GraphError;
 pub mod ids;
 pub mod operation;
 pub mod permissions;
+pub mod scope;
 pub mod version;
 
 pub use error::Error;
@@ -52,3 +54,4 @@ pub use ids::{
 };
 
 pub use operation::{Operation, RequestBody, Route};
+pub use scope::Scope;
