@@ -7,19 +7,19 @@ use std::cmp::Ordering;
 
 /// Compares two manifest versions numerically, part by part; missing parts count as 0, and a
 /// part that is not a number compares as text after every number (so nothing panics).
-pub fn compare(a: &str, b: &str) -> Ordering {
-    let mut left = a.trim().split('.');
-    let mut right = b.trim().split('.');
+pub fn compare(left: &str, right: &str) -> Ordering {
+    let mut left_parts = left.trim().split('.');
+    let mut right_parts = right.trim().split('.');
     loop {
-        match (left.next(), right.next()) {
+        match (left_parts.next(), right_parts.next()) {
             (None, None) => return Ordering::Equal,
-            (l, r) => {
-                let (l, r) = (l.unwrap_or("0"), r.unwrap_or("0"));
-                let ord = match (l.parse::<u64>(), r.parse::<u64>()) {
+            (lhs, rhs) => {
+                let (lhs, rhs) = (lhs.unwrap_or("0"), rhs.unwrap_or("0"));
+                let ord = match (lhs.parse::<u64>(), rhs.parse::<u64>()) {
                     (Ok(x), Ok(y)) => x.cmp(&y),
                     (Ok(_), Err(_)) => Ordering::Less,
                     (Err(_), Ok(_)) => Ordering::Greater,
-                    (Err(_), Err(_)) => l.cmp(r),
+                    (Err(_), Err(_)) => lhs.cmp(rhs),
                 };
                 if ord != Ordering::Equal {
                     return ord;
