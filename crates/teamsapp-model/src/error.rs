@@ -1,0 +1,305 @@
+//! [`ModelError`]: every way an operation of the model can fail, with the HTTP status, Graph error
+//! code, message and inner error an emulator needs to render Graph's envelope (reference §3.1,
+//! §3.3).
+
+use std::fmt;
+
+use teamsapp_types::{ErrorDetails, GraphError, InnerError};
+
+/// How many characters of a caller-supplied value an error message echoes.
+const ECHO_LIMIT: usize = 100;
+
+/// Everything that can go wrong in the model.
+///
+/// Each variant knows its HTTP [`status`](Self::status), its Graph [`code`](Self::code) and the
+/// [`message`](Self::message) Graph would send. That message is Graph's prose (sentence case, and
+/// for 403s Graph's own `Missing role permissions on the request. …` form); `Display` shows the
+/// same text in house style: prefixed by the kind of error, starting lowercase, without a trailing
+/// period.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// `400 BadRequest`: the request is malformed or breaks one of Graph's rules.
+    #[error("bad request: {}", HouseStyle(message))]
+    BadRequest {
+        /// Graph's message.
+        message: String,
+        /// A more specific code Graph nests in `innerError`, if any.
+        inner_code: Option<&'static str>,
+    },
+    /// `400 BadRequest` with inner code `UnableToParseTeamsAppManifest`: an app package that is not
+    /// a valid zip with a valid `manifest.json` (reference §3.3 #2).
+    #[error("invalid app package: {}", HouseStyle(message))]
+    InvalidPackage {
+        /// Graph's message: every problem as `target | message`, joined by `; `.
+        message: String,
+        /// One entry per problem (`SchemaError_Required`, …), as in `innerError.details`.
+        details: Vec<PackageProblem>,
+    },
+    /// `401 InvalidAuthenticationToken`: the caller's tenant is not loaded.
+    #[error("unauthorized: {}", HouseStyle(message))]
+    Unauthorized {
+        /// Graph's message.
+        message: String,
+    },
+    /// `403 Forbidden`: the caller's permissions do not allow the call.
+    #[error("forbidden: {}", HouseStyle(message))]
+    Forbidden {
+        /// Graph's message, naming the permissions that would allow the call.
+        message: String,
+    },
+    /// `404 NotFound`: a resource in the path or the body does not exist.
+    #[error("not found: {}", HouseStyle(message))]
+    NotFound {
+        /// Graph's message.
+        message: String,
+    },
+    /// `409 Conflict`: the change collides with the current state.
+    #[error("conflict: {}", HouseStyle(message))]
+    Conflict {
+        /// Graph's message.
+        message: String,
+        /// A more specific code Graph nests in `innerError` (`AppDefinitionAlreadyExists`).
+        inner_code: Option<&'static str>,
+    },
+    /// A tenant description is invalid (`400` when an admin API loads it).
+    #[error("invalid tenant spec: {}", HouseStyle(message))]
+    InvalidSpec {
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// An event cannot be applied to the current state: the event log does not belong to the
+    /// loaded tenants, or is out of order (`500` if it ever reaches HTTP).
+    #[error("cannot apply event: {}", HouseStyle(message))]
+    InvalidEvent {
+        /// What does not match.
+        message: String,
+    },
+}
+
+/// One problem found in an app package, rendered as an entry of Graph's `innerError.details`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageProblem {
+    /// Graph's schema error code, e.g. `SchemaError_Required`.
+    pub code: &'static str,
+    /// What is wrong, e.g. `Required properties are missing from object: [short].`.
+    pub message: String,
+    /// The manifest path at fault, e.g. `name`; empty for the package itself.
+    pub target: String,
+}
+
+impl ModelError {
+    /// The HTTP status Graph answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest { .. } | Self::InvalidPackage { .. } | Self::InvalidSpec { .. } => 400,
+            Self::Unauthorized { .. } => 401,
+            Self::Forbidden { .. } => 403,
+            Self::NotFound { .. } => 404,
+            Self::Conflict { .. } => 409,
+            Self::InvalidEvent { .. } => 500,
+        }
+    }
+
+    /// Graph's top-level `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { .. } | Self::InvalidPackage { .. } | Self::InvalidSpec { .. } => {
+                "BadRequest"
+            }
+            Self::Unauthorized { .. } => "InvalidAuthenticationToken",
+            Self::Forbidden { .. } => "Forbidden",
+            Self::NotFound { .. } => "NotFound",
+            Self::Conflict { .. } => "Conflict",
+            Self::InvalidEvent { .. } => "InternalServerError",
+        }
+    }
+
+    /// Graph's `error.message`.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::BadRequest { message, .. }
+            | Self::InvalidPackage { message, .. }
+            | Self::Unauthorized { message }
+            | Self::Forbidden { message }
+            | Self::NotFound { message }
+            | Self::Conflict { message, .. }
+            | Self::InvalidSpec { message }
+            | Self::InvalidEvent { message } => message,
+        }
+    }
+
+    /// The code Graph nests in `innerError.code`, if any (`UnableToParseTeamsAppManifest`,
+    /// `AppDefinitionAlreadyExists`).
+    pub fn inner_code(&self) -> Option<&'static str> {
+        match self {
+            Self::BadRequest { inner_code, .. } | Self::Conflict { inner_code, .. } => *inner_code,
+            Self::InvalidPackage { .. } => Some("UnableToParseTeamsAppManifest"),
+            _ => None,
+        }
+    }
+
+    /// The problems of an invalid package (empty for other errors).
+    pub fn details(&self) -> &[PackageProblem] {
+        match self {
+            Self::InvalidPackage { details, .. } => details,
+            _ => &[],
+        }
+    }
+
+    /// Graph's envelope for this error, without the tracing fields: the emulator adds
+    /// `request-id`, `client-request-id` and `date` with [`GraphError::with_trace`].
+    ///
+    /// An inner code becomes the Teams service's nested pattern: `innerError` carries `code`,
+    /// `message` (the top-level message for package errors, empty otherwise, as in §3.3 #1),
+    /// `details`, and an empty nested `innerError`.
+    pub fn to_graph_error(&self) -> GraphError {
+        let mut error = GraphError::new(self.code(), self.message());
+        if let Some(code) = self.inner_code() {
+            let details = self.details();
+            error.error.inner_error = Some(InnerError {
+                code: Some(code.to_owned()),
+                message: Some(if details.is_empty() {
+                    String::new()
+                } else {
+                    self.message().to_owned()
+                }),
+                details: (!details.is_empty()).then(|| {
+                    details
+                        .iter()
+                        .map(|d| ErrorDetails {
+                            code: d.code.to_owned(),
+                            message: d.message.clone(),
+                            target: Some(d.target.clone()),
+                            additional_properties: serde_json::Map::new(),
+                        })
+                        .collect()
+                }),
+                inner_error: Some(Box::default()),
+                ..InnerError::default()
+            });
+        }
+        error
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+            inner_code: None,
+        }
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn conflict(message: impl Into<String>, inner_code: Option<&'static str>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            inner_code,
+        }
+    }
+
+    pub(crate) fn spec(message: impl Into<String>) -> Self {
+        Self::InvalidSpec {
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn event(message: impl Into<String>) -> Self {
+        Self::InvalidEvent {
+            message: message.into(),
+        }
+    }
+}
+
+/// Shows a Graph message in house style: first letter lowercase (unless the message starts with
+/// an acronym or a name such as `API`), no trailing period.
+struct HouseStyle<'a>(&'a str);
+
+impl fmt::Display for HouseStyle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.trim_end_matches('.');
+        let mut chars = text.chars();
+        match (chars.next(), chars.next()) {
+            (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
+                write!(f, "{}{}", first.to_lowercase(), &text[first.len_utf8()..])
+            }
+            _ => f.write_str(text),
+        }
+    }
+}
+
+/// A caller-supplied value cut to [`ECHO_LIMIT`] characters, for messages.
+pub(crate) fn echo(value: &str) -> String {
+    match value.char_indices().nth(ECHO_LIMIT) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_house_style_and_message_is_graphs() {
+        let err = ModelError::forbidden(
+            "Missing role permissions on the request. API requires one of 'A'. Roles on the request ''.",
+        );
+        assert_eq!(err.status(), 403);
+        assert_eq!(err.code(), "Forbidden");
+        assert!(err.message().starts_with("Missing role"));
+        let shown = err.to_string();
+        assert!(shown.starts_with("forbidden: missing role"), "{shown}");
+        assert!(!shown.ends_with('.'), "{shown}");
+        let api = ModelError::bad_request("API version is not supported.");
+        assert_eq!(api.to_string(), "bad request: API version is not supported");
+    }
+
+    #[test]
+    fn conflict_renders_the_teams_nested_pattern() {
+        let err = ModelError::conflict("Conflict", Some("AppDefinitionAlreadyExists"));
+        let graph = err.to_graph_error();
+        assert_eq!(graph.codes(), ["Conflict", "AppDefinitionAlreadyExists"]);
+        let json = serde_json::to_value(&graph).unwrap();
+        assert_eq!(json["error"]["innerError"]["message"], "");
+        assert_eq!(
+            json["error"]["innerError"]["innerError"],
+            serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn package_errors_carry_details() {
+        let err = ModelError::InvalidPackage {
+            message: "name | Required properties are missing from object: [short].".into(),
+            details: vec![PackageProblem {
+                code: "SchemaError_Required",
+                message: "Required properties are missing from object: [short].".into(),
+                target: "name".into(),
+            }],
+        };
+        assert_eq!(err.status(), 400);
+        let graph = err.to_graph_error();
+        assert_eq!(graph.most_specific_code(), "UnableToParseTeamsAppManifest");
+        let inner = graph.error.inner_error.unwrap();
+        let details = inner.details.unwrap();
+        assert_eq!(details[0].code, "SchemaError_Required");
+        assert_eq!(details[0].target.as_deref(), Some("name"));
+    }
+
+    #[test]
+    fn echo_is_bounded() {
+        assert_eq!(echo("abc"), "abc");
+        assert_eq!(echo(&"x".repeat(500)).chars().count(), ECHO_LIMIT + 1);
+    }
+}

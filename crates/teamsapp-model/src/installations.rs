@@ -1,0 +1,815 @@
+//! Installation operations in the three scopes: list, get, install, upgrade, uninstall, and the
+//! personal installation's chat (reference §1.1–§1.3, §3.4).
+//!
+//! Every method checks, in order: the query options (`400`), the token's permissions (`403`),
+//! the scope (`404`), delegated membership (`403`), the installation (`404`), the app-level
+//! permission rules (`403`, see [`crate::authz`]), then Graph's rules (`409`, `400`).
+
+use teamsapp_types::{
+    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, TeamId,
+    TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId,
+    UserScopeTeamsAppInstallation, routes,
+};
+use time::OffsetDateTime;
+
+use crate::authz::{caller_user, check_app, check_membership, check_token, may_see};
+use crate::error::echo;
+use crate::event::Event;
+use crate::filter;
+use crate::project::{installation_wire, user_installation_wire};
+use crate::query::{self, EntityType, ListKind, ListRequest, Page, Shape, get_shape};
+use crate::spec::{RscPermission, RscType, ScopeKind};
+use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
+use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
+use crate::{Caller, ModelError, Query, World};
+
+type Project<T> = fn(&Tenant, ScopeKey, &InstRec, &Shape) -> T;
+
+/// Finds a scope, answering Graph's `404`s.
+pub(crate) fn resolve_scope(
+    tenant: &Tenant,
+    kind: ScopeKind,
+    id: &str,
+) -> Result<ScopeKey, ModelError> {
+    tenant.scope_by_id(kind, id).ok_or_else(|| {
+        ModelError::not_found(match kind {
+            ScopeKind::Chat => format!("Chat '{}' was not found.", echo(id)),
+            ScopeKind::Team => format!("No team found with Group Id {}.", echo(id)),
+            ScopeKind::User => format!(
+                "Resource '{}' does not exist or one of its queried reference-property objects are not present.",
+                echo(id)
+            ),
+        })
+    })
+}
+
+fn installation_not_found(kind: ScopeKind, id: &AppInstallationId) -> ModelError {
+    ModelError::not_found(format!(
+        "The app installation '{}' was not found in this {}.",
+        echo(id.as_str()),
+        kind.name()
+    ))
+}
+
+/// The catalog id named by `teamsApp@odata.bind`: the last segment of
+/// `…/appCatalogs/teamsApps/{id}` (any host and version, so national clouds and the emulator's
+/// own base URL work).
+fn bound_app_id(bind: &str) -> Result<&str, ModelError> {
+    const MARKER: &str = "/appcatalogs/teamsapps";
+    let invalid = || {
+        ModelError::bad_request(format!(
+            "The value '{}' of teamsApp@odata.bind is not a URL of the form https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{{teamsApp-id}}.",
+            echo(bind)
+        ))
+    };
+    let lower = bind.to_ascii_lowercase();
+    let at = lower.rfind(MARKER).ok_or_else(invalid)?;
+    let rest = &bind[at + MARKER.len()..];
+    let id = match rest.strip_prefix('/') {
+        Some(id) => id.trim_end_matches('/'),
+        None => rest
+            .strip_prefix("('")
+            .and_then(|s| s.strip_suffix("')"))
+            .ok_or_else(invalid)?,
+    };
+    if teamsapp_types::TeamsAppId::new(id).is_err() {
+        return Err(invalid());
+    }
+    Ok(id)
+}
+
+/// Graph's consent rule (reference §3.4): the consented permissions must match the definition's
+/// RSC permissions; they may be omitted when those are all delegated. Returns what is consented.
+fn consent(
+    given: Option<&TeamsAppPermissionSet>,
+    required: &[RscPermission],
+) -> Result<Vec<RscPermission>, ModelError> {
+    let describe = |list: &[RscPermission]| {
+        list.iter()
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    p.permission_value,
+                    match p.permission_type {
+                        RscType::Delegated => "delegated",
+                        RscType::Application => "application",
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(given) = given else {
+        if required
+            .iter()
+            .all(|p| p.permission_type == RscType::Delegated)
+        {
+            return Ok(required.to_vec());
+        }
+        return Err(ModelError::bad_request(format!(
+            "The app requires resource-specific application permissions, so consentedPermissionSet must list its permissions: '{}'.",
+            describe(required)
+        )));
+    };
+    let mut consented = Vec::new();
+    for wire in given.resource_specific_permissions.iter().flatten() {
+        let permission = RscPermission::from_wire(wire).ok_or_else(|| {
+            ModelError::bad_request(
+                "Each resource-specific permission of consentedPermissionSet needs a permissionValue and a permissionType of delegated or application.",
+            )
+        })?;
+        consented.push(permission);
+    }
+    if same_permissions(&consented, required) {
+        Ok(consented)
+    } else {
+        Err(ModelError::bad_request(format!(
+            "The permissions consented to must match the resource-specific permissions defined in the teamsAppDefinition of the app. Required: '{}'. Consented: '{}'.",
+            describe(required),
+            describe(&consented)
+        )))
+    }
+}
+
+impl World {
+    // --- generic implementations -------------------------------------------------------------
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the shared body of three public per-scope operations"
+    )]
+    fn list_in<T>(
+        &self,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        query: &Query,
+        route: &Route,
+        entity: &'static EntityType,
+        project: Project<T>,
+    ) -> Result<Page<T>, ModelError> {
+        let tenant = self.caller_tenant(caller)?;
+        let request = ListRequest::parse(
+            query,
+            route,
+            entity,
+            &filter::INSTALLATION,
+            ListKind::Installations,
+            self.config.page_size,
+        )?;
+        let matching = check_token(caller, route.operation_id)?;
+        let scope = resolve_scope(tenant, kind, scope_id)?;
+        check_membership(tenant, caller_user(tenant, caller)?, scope)?;
+        let visible = tenant.installed(scope).iter().filter(|rec| {
+            let Some(app) = tenant.apps.get(rec.app as usize) else {
+                return false;
+            };
+            let Some(def) = app.def(rec.def) else {
+                return false;
+            };
+            may_see(tenant, caller, &matching, scope, rec.app, def)
+                && request.keeps(&crate::project::InstallationView { tenant, scope, rec })
+        });
+        Ok(
+            request.collect_page(visible.map(|rec| (rec.seq, rec)), |rec| {
+                project(tenant, scope, rec, &request.shape)
+            }),
+        )
+    }
+
+    /// Finds an installation the caller may act on: scope, membership, id, app rules.
+    fn locate<'t>(
+        tenant: &'t Tenant,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        id: &AppInstallationId,
+    ) -> Result<(ScopeKey, &'t InstRec, &'t DefRec), ModelError> {
+        let scope = resolve_scope(tenant, kind, scope_id)?;
+        check_membership(tenant, caller_user(tenant, caller)?, scope)?;
+        let position = tenant
+            .find_installation(scope, id)
+            .ok_or_else(|| installation_not_found(kind, id))?;
+        let rec = &tenant.installed(scope)[position];
+        let def = tenant
+            .apps
+            .get(rec.app as usize)
+            .and_then(|a| a.def(rec.def))
+            .ok_or_else(|| installation_not_found(kind, id))?;
+        Ok((scope, rec, def))
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the shared body of three public per-scope operations"
+    )]
+    fn get_in<T>(
+        &self,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        id: &AppInstallationId,
+        query: &Query,
+        route: &Route,
+        entity: &'static EntityType,
+        project: Project<T>,
+    ) -> Result<T, ModelError> {
+        let tenant = self.caller_tenant(caller)?;
+        let shape = get_shape(query, route, entity)?;
+        let matching = check_token(caller, route.operation_id)?;
+        let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
+        check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
+        Ok(project(tenant, scope, rec, &shape))
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the shared body of three public per-scope operations"
+    )]
+    fn install_in(
+        &mut self,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+        route: &Route,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        let tenant = self.caller_tenant(caller)?;
+        query.check_allowed(route)?;
+        let matching = check_token(caller, route.operation_id)?;
+        let scope = resolve_scope(tenant, kind, scope_id)?;
+        check_membership(tenant, caller_user(tenant, caller)?, scope)?;
+        let app_id = bound_app_id(&body.teams_app_odata_bind)?;
+        let app_index = tenant.app_by_id(app_id).ok_or_else(|| {
+            ModelError::not_found(format!(
+                "The app '{}' was not found in the tenant's app catalog.",
+                echo(app_id)
+            ))
+        })?;
+        let app = &tenant.apps[app_index as usize];
+        let target_index = app.latest_published.ok_or_else(|| {
+            ModelError::bad_request(format!(
+                "The app '{}' has no published version to install.",
+                app.id
+            ))
+        })?;
+        let target = &app.defs[target_index as usize];
+        check_app(
+            tenant,
+            caller,
+            &matching,
+            scope,
+            app_index,
+            &[target],
+            !target.rsc.is_empty(),
+        )?;
+        if tenant.installed(scope).iter().any(|r| r.app == app_index) {
+            return Err(ModelError::conflict(
+                format!(
+                    "The app '{}' is already installed in this {}.",
+                    app.id,
+                    kind.name()
+                ),
+                None,
+            ));
+        }
+        let consented = consent(body.consented_permission_set.as_ref(), &target.rsc)?;
+        let scope_id = tenant.scope_id(scope).to_owned();
+        let id = AppInstallationId::build(&scope_id, app.id.as_str())
+            .map(AppInstallationId::into_inner)
+            .unwrap_or_default();
+        let event = Event::AppInstalled {
+            tenant_id: tenant.id.clone(),
+            scope: kind,
+            scope_id,
+            teams_app_id: app.id.as_str().to_owned(),
+            version: target.version.as_str().to_owned(),
+            consented_permissions: consented,
+            at: now,
+        };
+        let events = self.commit(vec![event])?;
+        Ok(Outcome {
+            value: TeamsAppInstallation {
+                id: Some(id),
+                ..TeamsAppInstallation::default()
+            },
+            events,
+        })
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the shared body of three public per-scope operations"
+    )]
+    fn upgrade_in(
+        &mut self,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        id: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+        route: &Route,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        let tenant = self.caller_tenant(caller)?;
+        query.check_allowed(route)?;
+        let matching = check_token(caller, route.operation_id)?;
+        let (scope, rec, current) = Self::locate(tenant, caller, kind, scope_id, id)?;
+        let app = &tenant.apps[rec.app as usize];
+        // Never to an older, rejected or submitted definition: only the latest published one,
+        // and only forward.
+        let target = app
+            .latest_published
+            .and_then(|i| app.def(i))
+            .filter(|t| t.version > current.version);
+        let (target, consented) = match target {
+            None => {
+                check_app(tenant, caller, &matching, scope, rec.app, &[current], false)?;
+                match self.config.already_current {
+                    AlreadyCurrent::NoContent => {}
+                    AlreadyCurrent::BadRequest => {
+                        return Err(ModelError::bad_request(format!(
+                            "The app installation already runs the latest published version ({}).",
+                            current.version
+                        )));
+                    }
+                    AlreadyCurrent::Conflict => {
+                        return Err(ModelError::conflict(
+                            format!(
+                                "The app installation already runs the latest published version ({}).",
+                                current.version
+                            ),
+                            None,
+                        ));
+                    }
+                }
+                (current, rec.consent.to_vec())
+            }
+            Some(target) => {
+                check_app(
+                    tenant,
+                    caller,
+                    &matching,
+                    scope,
+                    rec.app,
+                    &[current, target],
+                    !target.rsc.is_empty(),
+                )?;
+                let consented = consent(body.consented_permission_set.as_ref(), &target.rsc)?;
+                (target, consented)
+            }
+        };
+        let report = UpgradeReport {
+            from_version: current.version.as_str().to_owned(),
+            to_version: target.version.as_str().to_owned(),
+            already_current: std::ptr::eq(current, target),
+        };
+        let event = Event::AppUpgraded {
+            tenant_id: tenant.id.clone(),
+            scope: kind,
+            scope_id: tenant.scope_id(scope).to_owned(),
+            teams_app_id: app.id.as_str().to_owned(),
+            from_version: report.from_version.clone(),
+            to_version: report.to_version.clone(),
+            consented_permissions: consented,
+            at: now,
+        };
+        let events = self.commit(vec![event])?;
+        Ok(Outcome {
+            value: report,
+            events,
+        })
+    }
+
+    fn uninstall_in(
+        &mut self,
+        caller: &Caller,
+        kind: ScopeKind,
+        scope_id: &str,
+        id: &AppInstallationId,
+        query: &Query,
+        route: &Route,
+    ) -> Result<Outcome<()>, ModelError> {
+        let tenant = self.caller_tenant(caller)?;
+        query.check_allowed(route)?;
+        let matching = check_token(caller, route.operation_id)?;
+        let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
+        check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
+        let event = Event::AppUninstalled {
+            tenant_id: tenant.id.clone(),
+            scope: kind,
+            scope_id: tenant.scope_id(scope).to_owned(),
+            teams_app_id: tenant.apps[rec.app as usize].id.as_str().to_owned(),
+        };
+        let events = self.commit(vec![event])?;
+        Ok(Outcome { value: (), events })
+    }
+
+    // --- chats -------------------------------------------------------------------------------
+
+    /// `GET /chats/{chat-id}/installedApps` (`chats.ListInstalledApps`).
+    ///
+    /// Supports `$filter` (`teamsApp/id`, `teamsApp/externalId`, … ; see [`crate::filter`]),
+    /// `$select`, `$expand` (`teamsApp`, `teamsAppDefinition`, `teamsAppDefinition($expand=bot)`),
+    /// `$top`, `$count`, `$skiptoken`. Items: `id` only by default. Callers holding only "Self"
+    /// or "Selected" permissions see only the installations those permissions cover.
+    pub fn list_chat_installed_apps(
+        &self,
+        caller: &Caller,
+        chat: &ChatId,
+        query: &Query,
+    ) -> Result<Page<TeamsAppInstallation>, ModelError> {
+        self.list_in(
+            caller,
+            ScopeKind::Chat,
+            chat.as_str(),
+            query,
+            &routes::LIST_CHAT_INSTALLED_APPS,
+            &query::INSTALLATION,
+            installation_wire,
+        )
+    }
+
+    /// `GET /chats/{chat-id}/installedApps/{id}` (`chats.GetInstalledApps`): `$select` and
+    /// `$expand`; the id is accepted padded or unpadded.
+    pub fn get_chat_installed_app(
+        &self,
+        caller: &Caller,
+        chat: &ChatId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<TeamsAppInstallation, ModelError> {
+        self.get_in(
+            caller,
+            ScopeKind::Chat,
+            chat.as_str(),
+            installation,
+            query,
+            &routes::GET_CHAT_INSTALLED_APP,
+            &query::INSTALLATION,
+            installation_wire,
+        )
+    }
+
+    /// `POST /chats/{chat-id}/installedApps` (`chats.CreateInstalledApps`): installs the latest
+    /// published definition of the bound catalog app. `409` when the app is already installed in
+    /// the chat; `400` when the consented permissions do not match the definition's RSC
+    /// permissions. Returns the new installation's id (Graph answers `201` without a body).
+    pub fn install_chat_app(
+        &mut self,
+        caller: &Caller,
+        chat: &ChatId,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        self.install_in(
+            caller,
+            ScopeKind::Chat,
+            chat.as_str(),
+            body,
+            query,
+            now,
+            &routes::INSTALL_CHAT_APP,
+        )
+    }
+
+    /// `POST /chats/{chat-id}/installedApps/{id}/upgrade`: moves the installation to the latest
+    /// published definition of its app (never backwards, never to a submitted or rejected one).
+    /// Already current: per [`WorldConfig::already_current`](crate::WorldConfig). Every success
+    /// counts in [`World::upgrade_count`].
+    pub fn upgrade_chat_app(
+        &mut self,
+        caller: &Caller,
+        chat: &ChatId,
+        installation: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        self.upgrade_in(
+            caller,
+            ScopeKind::Chat,
+            chat.as_str(),
+            installation,
+            body,
+            query,
+            now,
+            &routes::UPGRADE_CHAT_APP,
+        )
+    }
+
+    /// `DELETE /chats/{chat-id}/installedApps/{id}` (`chats.DeleteInstalledApps`).
+    pub fn uninstall_chat_app(
+        &mut self,
+        caller: &Caller,
+        chat: &ChatId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Outcome<()>, ModelError> {
+        self.uninstall_in(
+            caller,
+            ScopeKind::Chat,
+            chat.as_str(),
+            installation,
+            query,
+            &routes::UNINSTALL_CHAT_APP,
+        )
+    }
+
+    // --- teams -------------------------------------------------------------------------------
+
+    /// `GET /teams/{team-id}/installedApps` (`teams.ListInstalledApps`); as
+    /// [`list_chat_installed_apps`](Self::list_chat_installed_apps).
+    pub fn list_team_installed_apps(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        query: &Query,
+    ) -> Result<Page<TeamsAppInstallation>, ModelError> {
+        self.list_in(
+            caller,
+            ScopeKind::Team,
+            team.as_str(),
+            query,
+            &routes::LIST_TEAM_INSTALLED_APPS,
+            &query::INSTALLATION,
+            installation_wire,
+        )
+    }
+
+    /// `GET /teams/{team-id}/installedApps/{id}` (`teams.GetInstalledApps`).
+    pub fn get_team_installed_app(
+        &self,
+        caller: &Caller,
+        team: &TeamId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<TeamsAppInstallation, ModelError> {
+        self.get_in(
+            caller,
+            ScopeKind::Team,
+            team.as_str(),
+            installation,
+            query,
+            &routes::GET_TEAM_INSTALLED_APP,
+            &query::INSTALLATION,
+            installation_wire,
+        )
+    }
+
+    /// `POST /teams/{team-id}/installedApps` (`teams.CreateInstalledApps`; Graph answers `200`
+    /// without a body).
+    pub fn install_team_app(
+        &mut self,
+        caller: &Caller,
+        team: &TeamId,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        self.install_in(
+            caller,
+            ScopeKind::Team,
+            team.as_str(),
+            body,
+            query,
+            now,
+            &routes::INSTALL_TEAM_APP,
+        )
+    }
+
+    /// `POST /teams/{team-id}/installedApps/{id}/upgrade`; as
+    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
+    pub fn upgrade_team_app(
+        &mut self,
+        caller: &Caller,
+        team: &TeamId,
+        installation: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        self.upgrade_in(
+            caller,
+            ScopeKind::Team,
+            team.as_str(),
+            installation,
+            body,
+            query,
+            now,
+            &routes::UPGRADE_TEAM_APP,
+        )
+    }
+
+    /// `DELETE /teams/{team-id}/installedApps/{id}` (`teams.DeleteInstalledApps`).
+    pub fn uninstall_team_app(
+        &mut self,
+        caller: &Caller,
+        team: &TeamId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Outcome<()>, ModelError> {
+        self.uninstall_in(
+            caller,
+            ScopeKind::Team,
+            team.as_str(),
+            installation,
+            query,
+            &routes::UNINSTALL_TEAM_APP,
+        )
+    }
+
+    // --- users (personal scope) --------------------------------------------------------------
+
+    /// `GET /users/{user-id | upn}/teamwork/installedApps` (`users.teamwork.ListInstalledApps`).
+    pub fn list_user_installed_apps(
+        &self,
+        caller: &Caller,
+        user: &UserId,
+        query: &Query,
+    ) -> Result<Page<UserScopeTeamsAppInstallation>, ModelError> {
+        self.list_in(
+            caller,
+            ScopeKind::User,
+            user.as_str(),
+            query,
+            &routes::LIST_USER_INSTALLED_APPS,
+            &query::USER_INSTALLATION,
+            user_installation_wire,
+        )
+    }
+
+    /// `GET /users/{user-id | upn}/teamwork/installedApps/{id}`.
+    pub fn get_user_installed_app(
+        &self,
+        caller: &Caller,
+        user: &UserId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<UserScopeTeamsAppInstallation, ModelError> {
+        self.get_in(
+            caller,
+            ScopeKind::User,
+            user.as_str(),
+            installation,
+            query,
+            &routes::GET_USER_INSTALLED_APP,
+            &query::USER_INSTALLATION,
+            user_installation_wire,
+        )
+    }
+
+    /// `POST /users/{user-id | upn}/teamwork/installedApps` (Graph answers `201` without a body).
+    pub fn install_user_app(
+        &mut self,
+        caller: &Caller,
+        user: &UserId,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        self.install_in(
+            caller,
+            ScopeKind::User,
+            user.as_str(),
+            body,
+            query,
+            now,
+            &routes::INSTALL_USER_APP,
+        )
+    }
+
+    /// `POST /users/{user-id | upn}/teamwork/installedApps/{id}/upgrade`; as
+    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
+    pub fn upgrade_user_app(
+        &mut self,
+        caller: &Caller,
+        user: &UserId,
+        installation: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        self.upgrade_in(
+            caller,
+            ScopeKind::User,
+            user.as_str(),
+            installation,
+            body,
+            query,
+            now,
+            &routes::UPGRADE_USER_APP,
+        )
+    }
+
+    /// `DELETE /users/{user-id | upn}/teamwork/installedApps/{id}`.
+    pub fn uninstall_user_app(
+        &mut self,
+        caller: &Caller,
+        user: &UserId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Outcome<()>, ModelError> {
+        self.uninstall_in(
+            caller,
+            ScopeKind::User,
+            user.as_str(),
+            installation,
+            query,
+            &routes::UNINSTALL_USER_APP,
+        )
+    }
+
+    /// `GET /users/{user-id | upn}/teamwork/installedApps/{id}/chat`: the one-on-one chat
+    /// between the user and the app's bot, `19:{userId}_{botId}@unq.gbl.spaces` (Graph's 1:1
+    /// form, §5.3). `404` when the installed version has no bot (inference: no bot, no chat).
+    pub fn get_user_installed_app_chat(
+        &self,
+        caller: &Caller,
+        user: &UserId,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Chat, ModelError> {
+        let route = &routes::GET_USER_INSTALLED_APP_CHAT;
+        let tenant = self.caller_tenant(caller)?;
+        let shape = get_shape(query, route, &query::CHAT)?;
+        let matching = check_token(caller, route.operation_id)?;
+        let (scope, rec, def) =
+            Self::locate(tenant, caller, ScopeKind::User, user.as_str(), installation)?;
+        check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
+        let Some(bot) = &def.bot_id else {
+            return Err(ModelError::not_found(
+                "The installed app has no bot, so there is no chat between the user and the app.",
+            ));
+        };
+        let id = format!("19:{}_{bot}@unq.gbl.spaces", tenant.scope_id(scope));
+        Ok(Chat {
+            id: Some(id),
+            chat_type: shape.has("chatType").then_some(ChatType::OneOnOne),
+            tenant_id: shape.has("tenantId").then(|| tenant.id.clone()),
+            created_date_time: shape
+                .has("createdDateTime")
+                .then(|| crate::project::timestamp(def.last_modified)),
+            last_updated_date_time: shape
+                .has("lastUpdatedDateTime")
+                .then(|| crate::project::timestamp(def.last_modified)),
+            ..Chat::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds() {
+        let id = "0d820ecd-def2-4297-adad-78056cde7c78";
+        for ok in [
+            format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{id}"),
+            format!("https://graph.microsoft.com/beta/appcatalogs/teamsapps/{id}"),
+            format!("https://127.0.0.1:8443/v1.0/appCatalogs/teamsApps('{id}')"),
+            format!("/appCatalogs/teamsApps/{id}"),
+        ] {
+            assert_eq!(bound_app_id(&ok).unwrap(), id, "{ok}");
+        }
+        for bad in [
+            String::new(),
+            id.to_owned(),
+            "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/".to_owned(),
+            format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{id}/x y"),
+        ] {
+            assert_eq!(bound_app_id(&bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+
+    fn p(name: &str, kind: RscType) -> RscPermission {
+        RscPermission {
+            permission_value: name.into(),
+            permission_type: kind,
+        }
+    }
+
+    #[test]
+    fn consent_rule() {
+        let delegated = [p("OnlineMeeting.ReadBasic.Chat", RscType::Delegated)];
+        let mixed = [
+            p("OnlineMeeting.ReadBasic.Chat", RscType::Delegated),
+            p("ChatMember.Read.Chat", RscType::Application),
+        ];
+        assert!(consent(None, &[]).unwrap().is_empty());
+        assert_eq!(consent(None, &delegated).unwrap(), delegated);
+        assert_eq!(consent(None, &mixed).unwrap_err().status(), 400);
+        let set = crate::spec::permission_set(&mixed);
+        assert_eq!(consent(Some(&set), &mixed).unwrap().len(), 2);
+        let partial = crate::spec::permission_set(&delegated);
+        let err = consent(Some(&partial), &mixed).unwrap_err();
+        assert!(err.message().contains("must match"), "{err}");
+        let extra = crate::spec::permission_set(&mixed);
+        assert_eq!(consent(Some(&extra), &[]).unwrap_err().status(), 400);
+    }
+}

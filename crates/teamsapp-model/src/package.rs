@@ -1,0 +1,588 @@
+//! Teams app packages: a zip with a `manifest.json` at its root, read into an [`AppPackage`].
+//!
+//! [`parse_package`] is public so fuzz targets can call it. It never panics, and it bounds its
+//! work whatever it is given ([`PackageLimits`]): the package size, the number of entries, the
+//! total uncompressed size the entries declare, and the bytes actually inflated from
+//! `manifest.json` (so a zip bomb stops at the limit, whatever its headers claim).
+//!
+//! Fields read (Teams manifest schema): `id` → `teamsApp.externalId`, `version`, `name.short` →
+//! `displayName`, `description.short` / `description.full`, `webApplicationInfo.id` →
+//! `authorization.clientAppId`, `authorization.permissions.resourceSpecific[] {name, type}` →
+//! `authorization.requiredPermissionSet`, and `bots[0].botId` → `bot.id`. Problems are reported
+//! in Graph's shape (reference §3.3 #2): one [`PackageProblem`] per problem, with a schema error
+//! code and the manifest path at fault.
+
+use std::io::{Cursor, Read};
+
+use serde_json::Value;
+
+use crate::ModelError;
+use crate::error::{PackageProblem, echo};
+use crate::spec::{RscPermission, RscType};
+use crate::version::AppVersion;
+
+/// Bounds on the work [`parse_package`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackageLimits {
+    /// The largest package accepted, in bytes.
+    pub max_package_bytes: usize,
+    /// The most entries (files and folders) a package may have.
+    pub max_entries: usize,
+    /// The largest total uncompressed size the entries may declare, in bytes.
+    pub max_uncompressed_bytes: u64,
+    /// The largest `manifest.json`, in bytes once inflated.
+    pub max_manifest_bytes: usize,
+}
+
+impl Default for PackageLimits {
+    /// 16 MiB packages of at most 64 entries declaring at most 32 MiB, with a manifest of at most
+    /// 1 MiB. A Teams package holds a manifest, two icons and perhaps localization files.
+    fn default() -> Self {
+        Self {
+            max_package_bytes: 16 << 20,
+            max_entries: 64,
+            max_uncompressed_bytes: 32 << 20,
+            max_manifest_bytes: 1 << 20,
+        }
+    }
+}
+
+/// What the catalog keeps of an app package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppPackage {
+    /// The manifest `id` (becomes `teamsApp.externalId`).
+    pub external_id: String,
+    /// The manifest `version`.
+    pub version: String,
+    /// `name.short`.
+    pub display_name: String,
+    /// `description.short`, if present.
+    pub short_description: Option<String>,
+    /// `description.full`, if present.
+    pub description: Option<String>,
+    /// `webApplicationInfo.id`: the Microsoft Entra app linked to the Teams app.
+    pub client_app_id: Option<String>,
+    /// `authorization.permissions.resourceSpecific`.
+    pub resource_specific_permissions: Vec<RscPermission>,
+    /// `bots[0].botId`.
+    pub bot_id: Option<String>,
+}
+
+/// Reads a Teams app package with the [`PackageLimits::default`] limits.
+pub fn parse_package(bytes: &[u8]) -> Result<AppPackage, ModelError> {
+    parse_package_with(bytes, PackageLimits::default())
+}
+
+/// Reads a Teams app package within `limits`.
+pub fn parse_package_with(bytes: &[u8], limits: PackageLimits) -> Result<AppPackage, ModelError> {
+    let manifest = read_manifest(bytes, limits).map_err(|p| invalid(vec![p]))?;
+    parse_manifest(&manifest)
+}
+
+fn invalid(details: Vec<PackageProblem>) -> ModelError {
+    let message = details
+        .iter()
+        .map(|d| {
+            if d.target.is_empty() {
+                d.message.clone()
+            } else {
+                format!("{} | {}", d.target, d.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    ModelError::InvalidPackage { message, details }
+}
+
+fn problem(code: &'static str, target: &str, message: impl Into<String>) -> PackageProblem {
+    PackageProblem {
+        code,
+        message: message.into(),
+        target: target.to_owned(),
+    }
+}
+
+fn read_manifest(bytes: &[u8], limits: PackageLimits) -> Result<Vec<u8>, PackageProblem> {
+    const PACKAGE: &str = "";
+    if bytes.is_empty() {
+        return Err(problem(
+            "InvalidPackage",
+            PACKAGE,
+            "The app package is empty; send the zip file as the request body.",
+        ));
+    }
+    if bytes.len() > limits.max_package_bytes {
+        return Err(problem(
+            "PackageTooLarge",
+            PACKAGE,
+            format!(
+                "The app package is larger than {} bytes.",
+                limits.max_package_bytes
+            ),
+        ));
+    }
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        problem(
+            "InvalidPackage",
+            PACKAGE,
+            format!("The app package is not a valid zip file ({e})."),
+        )
+    })?;
+    if archive.len() > limits.max_entries {
+        return Err(problem(
+            "PackageTooLarge",
+            PACKAGE,
+            format!(
+                "The app package has {} entries; at most {} are accepted.",
+                archive.len(),
+                limits.max_entries
+            ),
+        ));
+    }
+    let mut declared: u64 = 0;
+    let mut manifest_index = None;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| {
+            problem(
+                "InvalidPackage",
+                PACKAGE,
+                format!("The app package has an unreadable entry ({e})."),
+            )
+        })?;
+        declared = declared.saturating_add(entry.size());
+        if entry.name().is_ok_and(|n| n == "manifest.json") {
+            manifest_index = Some(index);
+        }
+    }
+    if declared > limits.max_uncompressed_bytes {
+        return Err(problem(
+            "PackageTooLarge",
+            PACKAGE,
+            format!(
+                "The app package would inflate to more than {} bytes.",
+                limits.max_uncompressed_bytes
+            ),
+        ));
+    }
+    let Some(index) = manifest_index else {
+        return Err(problem(
+            "ManifestNotFound",
+            "manifest.json",
+            "The app package has no manifest.json at its root.",
+        ));
+    };
+    let entry = archive.by_index(index).map_err(|e| {
+        problem(
+            "InvalidPackage",
+            "manifest.json",
+            format!("manifest.json cannot be read ({e})."),
+        )
+    })?;
+    let mut manifest = Vec::new();
+    let cap = u64::try_from(limits.max_manifest_bytes).unwrap_or(u64::MAX);
+    entry
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut manifest)
+        .map_err(|e| {
+            problem(
+                "InvalidPackage",
+                "manifest.json",
+                format!("manifest.json cannot be inflated ({e})."),
+            )
+        })?;
+    if manifest.len() > limits.max_manifest_bytes {
+        return Err(problem(
+            "PackageTooLarge",
+            "manifest.json",
+            format!(
+                "manifest.json is larger than {} bytes.",
+                limits.max_manifest_bytes
+            ),
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Reads the fields the catalog keeps from the text of a `manifest.json`.
+pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, ModelError> {
+    // A UTF-8 byte order mark is common in manifests written on Windows.
+    let manifest = manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest);
+    let root: Value = serde_json::from_slice(manifest).map_err(|e| {
+        invalid(vec![problem(
+            "InvalidJson",
+            "manifest.json",
+            format!("manifest.json is not valid JSON ({e})."),
+        )])
+    })?;
+    let Value::Object(_) = &root else {
+        return Err(invalid(vec![problem(
+            "SchemaError_Type",
+            "manifest.json",
+            "manifest.json must be a JSON object.",
+        )]));
+    };
+    let mut problems = Vec::new();
+
+    let external_id = required_string(&root, &[], "id", &mut problems);
+    if let Some(id) = &external_id
+        && teamsapp_types::TeamsAppId::new(id.as_str()).is_err()
+    {
+        problems.push(problem(
+            "SchemaError_Pattern",
+            "id",
+            format!(
+                "String \"{}\" is not a valid app id (a GUID, or letters, digits, '.', '_' and '-').",
+                echo(id)
+            ),
+        ));
+    }
+    let version = required_string(&root, &[], "version", &mut problems);
+    if let Some(v) = &version
+        && AppVersion::parse(v).is_none()
+    {
+        problems.push(problem(
+            "SchemaError_Pattern",
+            "version",
+            format!(
+                "String \"{}\" does not match regex pattern \"^([0-9]|[1-9][0-9]*)\\.([0-9]|[1-9][0-9]*)\\.([0-9]|[1-9][0-9]*)$\".",
+                echo(v)
+            ),
+        ));
+    }
+    let display_name = required_string(&root, &["name"], "short", &mut problems);
+    let short_description = optional_string(&root, &["description"], "short", &mut problems);
+    let description = optional_string(&root, &["description"], "full", &mut problems);
+    let client_app_id = optional_string(&root, &["webApplicationInfo"], "id", &mut problems);
+    let resource_specific_permissions = rsc_permissions(&root, &mut problems);
+    let bot_id = match root.get("bots") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(bots)) => match bots.first() {
+            None => None,
+            Some(bot) => optional_string(bot, &[], "botId", &mut problems),
+        },
+        Some(_) => {
+            problems.push(problem(
+                "SchemaError_Type",
+                "bots",
+                "Expected an array of bots.",
+            ));
+            None
+        }
+    };
+
+    match (external_id, version, display_name) {
+        (Some(external_id), Some(version), Some(display_name)) if problems.is_empty() => {
+            Ok(AppPackage {
+                external_id,
+                version,
+                display_name,
+                short_description,
+                description,
+                client_app_id,
+                resource_specific_permissions,
+                bot_id,
+            })
+        }
+        _ => Err(invalid(problems)),
+    }
+}
+
+/// The object at `path` (each segment an object property), if all of it exists.
+fn object_at<'a>(root: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(root, |value, segment| value.get(segment))
+}
+
+fn required_string(
+    root: &Value,
+    path: &[&str],
+    name: &str,
+    problems: &mut Vec<PackageProblem>,
+) -> Option<String> {
+    let target = path.join(".");
+    let Some(parent) = object_at(root, path) else {
+        problems.push(problem(
+            "SchemaError_Required",
+            path.first().copied().unwrap_or(""),
+            format!(
+                "Required properties are missing from object: [{}].",
+                path.first().copied().unwrap_or(name)
+            ),
+        ));
+        return None;
+    };
+    match parent.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        None | Some(Value::Null) => {
+            problems.push(problem(
+                "SchemaError_Required",
+                &target,
+                format!("Required properties are missing from object: [{name}]."),
+            ));
+            None
+        }
+        Some(Value::String(_)) => {
+            problems.push(problem(
+                "SchemaError_MinLength",
+                &join(&target, name),
+                "String is shorter than the minimum length of 1.",
+            ));
+            None
+        }
+        Some(_) => {
+            problems.push(problem(
+                "SchemaError_Type",
+                &join(&target, name),
+                "Invalid type. Expected String.",
+            ));
+            None
+        }
+    }
+}
+
+fn optional_string(
+    root: &Value,
+    path: &[&str],
+    name: &str,
+    problems: &mut Vec<PackageProblem>,
+) -> Option<String> {
+    match object_at(root, path)?.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        _ => {
+            problems.push(problem(
+                "SchemaError_Type",
+                &join(&path.join("."), name),
+                "Invalid type. Expected String.",
+            ));
+            None
+        }
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+fn rsc_permissions(root: &Value, problems: &mut Vec<PackageProblem>) -> Vec<RscPermission> {
+    const TARGET: &str = "authorization.permissions.resourceSpecific";
+    let Some(list) = object_at(root, &["authorization", "permissions", "resourceSpecific"]) else {
+        return Vec::new();
+    };
+    let Value::Array(items) = list else {
+        problems.push(problem(
+            "SchemaError_Type",
+            TARGET,
+            "Invalid type. Expected Array.",
+        ));
+        return Vec::new();
+    };
+    let mut permissions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let target = format!("{TARGET}[{i}]");
+        let name = item.get("name").and_then(Value::as_str);
+        let kind = item.get("type").and_then(Value::as_str);
+        match (name, kind) {
+            (Some(name), Some(kind)) if !name.is_empty() => {
+                let Some(kind) = RscType::parse(kind) else {
+                    problems.push(problem(
+                        "SchemaError_Enum",
+                        &format!("{target}.type"),
+                        format!(
+                            "Value \"{}\" is not defined in enum [Application, Delegated].",
+                            echo(kind)
+                        ),
+                    ));
+                    continue;
+                };
+                let permission = RscPermission {
+                    permission_value: name.to_owned(),
+                    permission_type: kind,
+                };
+                if !permissions.contains(&permission) {
+                    permissions.push(permission);
+                }
+            }
+            _ => problems.push(problem(
+                "SchemaError_Required",
+                &target,
+                "Required properties are missing from object: [name, type].",
+            )),
+        }
+    }
+    permissions
+}
+
+/// Writes a minimal valid Teams app package: for tests, the demo and benchmarks.
+///
+/// `extra` is merged into the manifest's top-level object (e.g. `webApplicationInfo`,
+/// `authorization`, `bots`).
+pub fn build_package(
+    external_id: &str,
+    version: &str,
+    name: &str,
+    extra: &serde_json::Map<String, Value>,
+) -> Vec<u8> {
+    let mut manifest = serde_json::json!({
+        "$schema": "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json",
+        "manifestVersion": "1.17",
+        "id": external_id,
+        "version": version,
+        "name": { "short": name, "full": name },
+        "description": { "short": format!("{name} for Microsoft Teams"), "full": format!("{name}: a demo app of the teamsapp emulator.") },
+        "developer": { "name": "Contoso", "websiteUrl": "https://contoso.example", "privacyUrl": "https://contoso.example/privacy", "termsOfUseUrl": "https://contoso.example/terms" },
+        "icons": { "color": "color.png", "outline": "outline.png" },
+        "accentColor": "#FFFFFF"
+    });
+    if let Value::Object(object) = &mut manifest {
+        for (key, value) in extra {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    zip_files(&[("manifest.json", &text)])
+}
+
+/// Zips `files` (name, contents) with deflate; an empty vector if writing fails (it cannot, in
+/// memory).
+pub fn zip_files(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, contents) in files {
+        if writer.start_file(*name, options).is_err() || writer.write_all(contents).is_err() {
+            return Vec::new();
+        }
+    }
+    writer.finish().map(Cursor::into_inner).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extra(value: Value) -> serde_json::Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn reads_a_real_package() {
+        let package = build_package(
+            "a55ec032-36e9-4b60-b604-34b2fe55abf1",
+            "1.2.0",
+            "Contoso Polls",
+            &extra(serde_json::json!({
+                "webApplicationInfo": { "id": "11111111-2222-3333-4444-555555555555", "resource": "api://x" },
+                "authorization": { "permissions": { "resourceSpecific": [
+                    { "name": "ChatMessage.Read.Chat", "type": "Application" },
+                    { "name": "OnlineMeeting.ReadBasic.Chat", "type": "Delegated" }
+                ] } },
+                "bots": [ { "botId": "bb9f67a4-893b-48d7-ab17-40ed466c0f16", "scopes": ["personal"] } ]
+            })),
+        );
+        let app = parse_package(&package).unwrap();
+        assert_eq!(app.external_id, "a55ec032-36e9-4b60-b604-34b2fe55abf1");
+        assert_eq!(app.version, "1.2.0");
+        assert_eq!(app.display_name, "Contoso Polls");
+        assert_eq!(
+            app.client_app_id.as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
+        assert_eq!(app.resource_specific_permissions.len(), 2);
+        assert_eq!(
+            app.resource_specific_permissions[0].permission_type,
+            RscType::Application
+        );
+        assert_eq!(
+            app.bot_id.as_deref(),
+            Some("bb9f67a4-893b-48d7-ab17-40ed466c0f16")
+        );
+    }
+
+    fn problems(bytes: &[u8]) -> Vec<PackageProblem> {
+        match parse_package(bytes).unwrap_err() {
+            ModelError::InvalidPackage { details, .. } => details,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn explains_what_is_wrong() {
+        assert_eq!(problems(b"")[0].code, "InvalidPackage");
+        assert_eq!(problems(b"not a zip")[0].code, "InvalidPackage");
+        let no_manifest = zip_files(&[("icon.png", b"png")]);
+        assert_eq!(problems(&no_manifest)[0].code, "ManifestNotFound");
+        let nested = zip_files(&[("app/manifest.json", b"{}")]);
+        assert_eq!(problems(&nested)[0].code, "ManifestNotFound");
+        let bad_json = zip_files(&[("manifest.json", b"{")]);
+        assert_eq!(problems(&bad_json)[0].code, "InvalidJson");
+        let array = zip_files(&[("manifest.json", b"[]")]);
+        assert_eq!(problems(&array)[0].code, "SchemaError_Type");
+
+        let missing = zip_files(&[("manifest.json", br#"{"version":"x","name":{}}"#)]);
+        let found = problems(&missing);
+        let codes: Vec<(&str, &str)> = found.iter().map(|p| (p.code, p.target.as_str())).collect();
+        assert_eq!(
+            codes,
+            [
+                ("SchemaError_Required", ""),
+                ("SchemaError_Pattern", "version"),
+                ("SchemaError_Required", "name"),
+            ]
+        );
+        let err = parse_package(&missing).unwrap_err();
+        assert_eq!(err.inner_code(), Some("UnableToParseTeamsAppManifest"));
+        assert!(
+            err.message()
+                .contains("name | Required properties are missing from object: [short]."),
+            "{err}"
+        );
+
+        let bad_rsc = zip_files(&[(
+            "manifest.json",
+            br#"{"id":"x","version":"1.0.0","name":{"short":"n"},"authorization":{"permissions":{"resourceSpecific":[{"name":"A.Chat","type":"Sometimes"},{"name":"B"}]}}}"#,
+        )]);
+        let found = problems(&bad_rsc);
+        assert_eq!(found[0].code, "SchemaError_Enum");
+        assert_eq!(
+            found[1].target,
+            "authorization.permissions.resourceSpecific[1]"
+        );
+    }
+
+    #[test]
+    fn bounds_hold() {
+        let package = build_package("x", "1.0.0", "n", &serde_json::Map::new());
+        let small = PackageLimits {
+            max_package_bytes: 10,
+            ..PackageLimits::default()
+        };
+        assert_eq!(problems_with(&package, small)[0].code, "PackageTooLarge");
+        // A manifest that inflates past the limit, however its sizes are declared.
+        let bomb = zip_files(&[("manifest.json", &vec![b' '; 4 << 20])]);
+        assert!(bomb.len() < 64 << 10);
+        let found = problems_with(&bomb, PackageLimits::default());
+        assert_eq!(found[0].code, "PackageTooLarge");
+        let many: Vec<(String, Vec<u8>)> = (0..100).map(|i| (format!("f{i}"), vec![])).collect();
+        let refs: Vec<(&str, &[u8])> = many
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        assert_eq!(problems(&zip_files(&refs))[0].code, "PackageTooLarge");
+    }
+
+    fn problems_with(bytes: &[u8], limits: PackageLimits) -> Vec<PackageProblem> {
+        match parse_package_with(bytes, limits).unwrap_err() {
+            ModelError::InvalidPackage { details, .. } => details,
+            other => panic!("{other:?}"),
+        }
+    }
+}

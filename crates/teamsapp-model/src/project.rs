@@ -1,0 +1,391 @@
+//! Wire projections of the state (generated types shaped by `$select`/`$expand`) and the records
+//! `$filter` is evaluated on.
+
+use std::borrow::Cow;
+
+use teamsapp_types::{
+    Chat, Identity, IdentitySet, Team, TeamVisibilityType, TeamsApp, TeamsAppAuthorization,
+    TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppInstallation, TeamworkBot,
+    TeamworkOnlineMeetingInfo, User, UserScopeTeamsAppInstallation,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::filter::{Record, Value};
+use crate::query::Shape;
+use crate::spec::permission_set;
+use crate::state::{AppRec, ChatRec, DefRec, InstRec, ScopeKey, TeamRec, Tenant, UserRec};
+
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A definition's id as Graph forms it: `base64("{teamsAppId}##{version}##{State}")`.
+pub(crate) fn definition_id(app: &AppRec, def: &DefRec) -> String {
+    TeamsAppDefinitionId::build(&app.id, def.version.as_str(), Some(def.state.name()))
+        .map(TeamsAppDefinitionId::into_inner)
+        .unwrap_or_default()
+}
+
+fn when<T>(shape: &Shape, name: &str, value: impl FnOnce() -> T) -> Option<T> {
+    shape.has(name).then(value)
+}
+
+pub(crate) fn app_wire(tenant: &Tenant, app: &AppRec, shape: &Shape) -> TeamsApp {
+    let _ = tenant;
+    TeamsApp {
+        id: Some(app.id.as_str().to_owned()),
+        display_name: when(shape, "displayName", || app.display_name.clone()),
+        distribution_method: when(shape, "distributionMethod", || app.distribution.to_wire()),
+        external_id: if shape.has("externalId") {
+            app.external_id.clone()
+        } else {
+            None
+        },
+        app_definitions: shape.expanded("appDefinitions").map(|nested| {
+            app.defs
+                .iter()
+                .map(|d| definition_wire(app, d, nested))
+                .collect()
+        }),
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> TeamsAppDefinition {
+    TeamsAppDefinition {
+        id: Some(definition_id(app, def)),
+        authorization: when(shape, "authorization", || TeamsAppAuthorization {
+            client_app_id: def.client_app_id.clone(),
+            required_permission_set: Some(permission_set(&def.rsc)),
+            additional_properties: serde_json::Map::new(),
+        }),
+        created_by: if shape.has("createdBy") {
+            def.created_by.as_ref().map(|user| IdentitySet {
+                user: Some(Identity {
+                    id: Some(user.clone()),
+                    ..Identity::default()
+                }),
+                ..IdentitySet::default()
+            })
+        } else {
+            None
+        },
+        description: if shape.has("description") {
+            def.description.clone()
+        } else {
+            None
+        },
+        display_name: when(shape, "displayName", || def.display_name.clone()),
+        last_modified_date_time: when(shape, "lastModifiedDateTime", || {
+            timestamp(def.last_modified)
+        }),
+        publishing_state: when(shape, "publishingState", || def.state.to_wire()),
+        short_description: if shape.has("shortDescription") {
+            def.short_description.clone()
+        } else {
+            None
+        },
+        teams_app_id: when(shape, "teamsAppId", || app.id.as_str().to_owned()),
+        version: when(shape, "version", || def.version.as_str().to_owned()),
+        bot: match (shape.expanded("bot"), &def.bot_id) {
+            (Some(_), Some(id)) => Some(TeamworkBot {
+                id: Some(id.clone()),
+                additional_properties: serde_json::Map::new(),
+            }),
+            _ => None,
+        },
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+/// The parts shared by chat, team and user installations.
+struct InstallationParts {
+    id: String,
+    consent: Option<teamsapp_types::TeamsAppPermissionSet>,
+    app: Option<TeamsApp>,
+    def: Option<TeamsAppDefinition>,
+}
+
+fn installation_parts(
+    tenant: &Tenant,
+    scope: ScopeKey,
+    rec: &InstRec,
+    shape: &Shape,
+) -> InstallationParts {
+    let app = tenant.apps.get(rec.app as usize);
+    InstallationParts {
+        id: tenant.installation_id(scope, rec),
+        consent: shape
+            .has("consentedPermissionSet")
+            .then(|| permission_set(&rec.consent)),
+        app: shape
+            .expanded("teamsApp")
+            .zip(app)
+            .map(|(nested, app)| app_wire(tenant, app, nested)),
+        def: shape.expanded("teamsAppDefinition").and_then(|nested| {
+            let app = app?;
+            Some(definition_wire(app, app.def(rec.def)?, nested))
+        }),
+    }
+}
+
+pub(crate) fn installation_wire(
+    tenant: &Tenant,
+    scope: ScopeKey,
+    rec: &InstRec,
+    shape: &Shape,
+) -> TeamsAppInstallation {
+    let parts = installation_parts(tenant, scope, rec, shape);
+    TeamsAppInstallation {
+        id: Some(parts.id),
+        consented_permission_set: parts.consent,
+        teams_app: parts.app,
+        teams_app_definition: parts.def,
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn user_installation_wire(
+    tenant: &Tenant,
+    scope: ScopeKey,
+    rec: &InstRec,
+    shape: &Shape,
+) -> UserScopeTeamsAppInstallation {
+    let parts = installation_parts(tenant, scope, rec, shape);
+    UserScopeTeamsAppInstallation {
+        id: Some(parts.id),
+        consented_permission_set: parts.consent,
+        teams_app: parts.app,
+        teams_app_definition: parts.def,
+        chat: None,
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn user_wire(user: &UserRec, shape: &Shape) -> User {
+    User {
+        id: Some(user.id.clone()),
+        account_enabled: when(shape, "accountEnabled", || user.account_enabled),
+        display_name: when(shape, "displayName", || user.display_name.clone()),
+        mail: when(shape, "mail", || {
+            user.mail.clone().unwrap_or_else(|| user.upn.clone())
+        }),
+        user_principal_name: when(shape, "userPrincipalName", || user.upn.clone()),
+        user_type: when(shape, "userType", || {
+            user.user_type
+                .clone()
+                .unwrap_or_else(|| "Member".to_owned())
+        }),
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn chat_wire(tenant: &Tenant, chat: &ChatRec, shape: &Shape) -> Chat {
+    let encoded = teamsapp_types::operation::encode_path_segment(&chat.id);
+    Chat {
+        id: Some(chat.id.to_string()),
+        chat_type: when(shape, "chatType", || chat.kind.to_wire()),
+        created_date_time: when(shape, "createdDateTime", || timestamp(chat.created)),
+        last_updated_date_time: when(shape, "lastUpdatedDateTime", || timestamp(chat.created)),
+        online_meeting_info: if shape.has("onlineMeetingInfo") {
+            chat.meeting.as_ref().map(|m| TeamworkOnlineMeetingInfo {
+                calendar_event_id: m.calendar_event_id.clone(),
+                join_web_url: Some(m.join_web_url.clone()),
+                additional_properties: serde_json::Map::new(),
+            })
+        } else {
+            None
+        },
+        tenant_id: when(shape, "tenantId", || tenant.id.clone()),
+        topic: if shape.has("topic") {
+            chat.topic.as_deref().map(str::to_owned)
+        } else {
+            None
+        },
+        web_url: when(shape, "webUrl", || {
+            format!(
+                "https://teams.microsoft.com/l/chat/{encoded}/0?tenantId={}",
+                tenant.id
+            )
+        }),
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn team_wire(tenant: &Tenant, team: &TeamRec, shape: &Shape) -> Team {
+    Team {
+        id: Some(team.id.clone()),
+        created_date_time: when(shape, "createdDateTime", || timestamp(crate::state::EPOCH)),
+        description: if shape.has("description") {
+            team.description.clone()
+        } else {
+            None
+        },
+        display_name: when(shape, "displayName", || team.display_name.clone()),
+        is_archived: when(shape, "isArchived", || false),
+        tenant_id: when(shape, "tenantId", || tenant.id.clone()),
+        visibility: when(shape, "visibility", || TeamVisibilityType::Private),
+        web_url: when(shape, "webUrl", || {
+            format!(
+                "https://teams.microsoft.com/l/team/{}/conversations?groupId={}&tenantId={}",
+                team.id, team.id, tenant.id
+            )
+        }),
+        additional_properties: serde_json::Map::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filter records.
+
+fn opt(value: Option<&str>) -> Value<'_> {
+    value.map_or(Value::Null, |s| Value::Str(Cow::Borrowed(s)))
+}
+
+pub(crate) struct AppView<'a> {
+    pub(crate) app: &'a AppRec,
+}
+
+impl Record for AppView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        let Some(first) = path.first() else {
+            return Value::Present;
+        };
+        match first.to_ascii_lowercase().as_str() {
+            "id" => Value::Str(Cow::Borrowed(self.app.id.as_str())),
+            "externalid" => opt(self.app.external_id.as_deref()),
+            "displayname" => Value::Str(Cow::Borrowed(&self.app.display_name)),
+            "distributionmethod" => Value::Str(Cow::Owned(
+                self.app.distribution.to_wire().as_str().to_owned(),
+            )),
+            _ => Value::Null,
+        }
+    }
+
+    fn each(&self, _path: &[String], visit: &mut dyn FnMut(&dyn Record) -> bool) -> bool {
+        self.app
+            .defs
+            .iter()
+            .any(|def| visit(&DefView { app: self.app, def }))
+    }
+}
+
+pub(crate) struct DefView<'a> {
+    pub(crate) app: &'a AppRec,
+    pub(crate) def: &'a DefRec,
+}
+
+impl Record for DefView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        let Some(first) = path.first() else {
+            return Value::Present;
+        };
+        match first.to_ascii_lowercase().as_str() {
+            "id" => Value::Str(Cow::Owned(definition_id(self.app, self.def))),
+            "teamsappid" => Value::Str(Cow::Borrowed(self.app.id.as_str())),
+            "displayname" => Value::Str(Cow::Borrowed(&self.def.display_name)),
+            "version" => Value::Str(Cow::Borrowed(self.def.version.as_str())),
+            "publishingstate" => Value::Str(Cow::Borrowed(self.def.state.name())),
+            "description" => opt(self.def.description.as_deref()),
+            "shortdescription" => opt(self.def.short_description.as_deref()),
+            "bot" => match (&self.def.bot_id, path.get(1)) {
+                (None, _) => Value::Null,
+                (Some(_), None) => Value::Present,
+                (Some(id), Some(_)) => Value::Str(Cow::Borrowed(id)),
+            },
+            _ => Value::Null,
+        }
+    }
+}
+
+pub(crate) struct InstallationView<'a> {
+    pub(crate) tenant: &'a Tenant,
+    pub(crate) scope: ScopeKey,
+    pub(crate) rec: &'a InstRec,
+}
+
+impl Record for InstallationView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        let Some(first) = path.first() else {
+            return Value::Present;
+        };
+        let Some(app) = self.tenant.apps.get(self.rec.app as usize) else {
+            return Value::Null;
+        };
+        match first.to_ascii_lowercase().as_str() {
+            "id" => Value::Str(Cow::Owned(
+                self.tenant.installation_id(self.scope, self.rec),
+            )),
+            "teamsapp" => AppView { app }.value(&path[1..]).into_owned(),
+            "teamsappdefinition" => match app.def(self.rec.def) {
+                Some(def) => DefView { app, def }.value(&path[1..]).into_owned(),
+                None => Value::Null,
+            },
+            _ => Value::Null,
+        }
+    }
+}
+
+impl Value<'_> {
+    fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Bool(b) => Value::Bool(b),
+            Value::Present => Value::Present,
+            Value::Null => Value::Null,
+        }
+    }
+}
+
+pub(crate) struct UserView<'a>(pub(crate) &'a UserRec);
+
+impl Record for UserView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        let user = self.0;
+        match path.first().map(|p| p.to_ascii_lowercase()).as_deref() {
+            Some("id") => Value::Str(Cow::Borrowed(&user.id)),
+            Some("displayname") => Value::Str(Cow::Borrowed(&user.display_name)),
+            Some("userprincipalname") => Value::Str(Cow::Borrowed(&user.upn)),
+            Some("mail") => Value::Str(Cow::Borrowed(user.mail.as_deref().unwrap_or(&user.upn))),
+            Some("usertype") => {
+                Value::Str(Cow::Borrowed(user.user_type.as_deref().unwrap_or("Member")))
+            }
+            Some("accountenabled") => Value::Bool(user.account_enabled),
+            _ => Value::Null,
+        }
+    }
+}
+
+pub(crate) struct ChatView<'a> {
+    pub(crate) tenant: &'a Tenant,
+    pub(crate) chat: &'a ChatRec,
+}
+
+impl Record for ChatView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        match path.first().map(|p| p.to_ascii_lowercase()).as_deref() {
+            Some("id") => Value::Str(Cow::Borrowed(&self.chat.id)),
+            Some("topic") => opt(self.chat.topic.as_deref()),
+            Some("chattype") => {
+                Value::Str(Cow::Owned(self.chat.kind.to_wire().as_str().to_owned()))
+            }
+            Some("tenantid") => Value::Str(Cow::Borrowed(&self.tenant.id)),
+            _ => Value::Null,
+        }
+    }
+}
+
+pub(crate) struct TeamView<'a>(pub(crate) &'a TeamRec);
+
+impl Record for TeamView<'_> {
+    fn value(&self, path: &[String]) -> Value<'_> {
+        match path.first().map(|p| p.to_ascii_lowercase()).as_deref() {
+            Some("id") => Value::Str(Cow::Borrowed(&self.0.id)),
+            Some("displayname") => Value::Str(Cow::Borrowed(&self.0.display_name)),
+            Some("description") => opt(self.0.description.as_deref()),
+            Some("visibility") => Value::Str(Cow::Borrowed("private")),
+            _ => Value::Null,
+        }
+    }
+}

@@ -1,0 +1,884 @@
+//! OData query options as received ([`Query`]), their validation per operation, and pages of
+//! results ([`Page`]).
+//!
+//! The emulator hands the raw strings over; the model parses them, answers `400` for anything it
+//! cannot honour, and applies them. Projections follow Graph (reference §1.6, §2): lists and gets
+//! return what each entity's default projection holds (an installation: `id` only), `$expand`
+//! adds navigation properties, and `$select` narrows to the properties named (`id` is always
+//! kept).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use teamsapp_types::Route;
+
+use crate::ModelError;
+use crate::error::echo;
+use crate::filter::{self, Filter, Schema};
+
+/// The query options of one request, as received (percent-decoded, otherwise untouched).
+///
+/// Build it from a raw query string with [`Query::parse`], or field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Query {
+    /// `$filter`.
+    pub filter: Option<String>,
+    /// `$select`.
+    pub select: Option<String>,
+    /// `$expand`.
+    pub expand: Option<String>,
+    /// `$top`.
+    pub top: Option<String>,
+    /// `$count`.
+    pub count: Option<String>,
+    /// `$skiptoken`.
+    pub skiptoken: Option<String>,
+    /// `requiresReview` (catalog publish and update).
+    pub requires_review: Option<String>,
+    /// Other system query options seen (`$orderby`, `$search`, …), and options given twice; any
+    /// entry here is a `400`.
+    pub unsupported: Vec<String>,
+}
+
+impl Query {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a raw query string (`$filter=id%20eq%20'x'&$top=5`): splits on `&`, percent-decodes
+    /// names and values (`+` is a space, as in Graph's own examples `id+eq+'…'`), and matches
+    /// option names ASCII case-insensitively. Parameters without `$` other than `requiresReview`
+    /// are ignored, as Graph ignores them.
+    pub fn parse(raw: &str) -> Self {
+        let mut query = Self::default();
+        let raw = raw.strip_prefix('?').unwrap_or(raw);
+        for pair in raw.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode_component(name);
+            let value = decode_component(value);
+            let slot = match name.to_ascii_lowercase().as_str() {
+                "$filter" => &mut query.filter,
+                "$select" => &mut query.select,
+                "$expand" => &mut query.expand,
+                "$top" => &mut query.top,
+                "$count" => &mut query.count,
+                "$skiptoken" => &mut query.skiptoken,
+                "requiresreview" => &mut query.requires_review,
+                other if other.starts_with('$') => {
+                    query.unsupported.push(name);
+                    continue;
+                }
+                _ => continue,
+            };
+            if slot.is_some() {
+                query.unsupported.push(name);
+            } else {
+                *slot = Some(value);
+            }
+        }
+        query
+    }
+
+    /// Sets `$filter`.
+    #[must_use]
+    pub fn with_filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+
+    /// Sets `$select`.
+    #[must_use]
+    pub fn with_select(mut self, value: impl Into<String>) -> Self {
+        self.select = Some(value.into());
+        self
+    }
+
+    /// Sets `$expand`.
+    #[must_use]
+    pub fn with_expand(mut self, value: impl Into<String>) -> Self {
+        self.expand = Some(value.into());
+        self
+    }
+
+    /// Sets `$top`.
+    #[must_use]
+    pub fn with_top(mut self, value: impl Into<String>) -> Self {
+        self.top = Some(value.into());
+        self
+    }
+
+    /// Sets `$count`.
+    #[must_use]
+    pub fn with_count(mut self, value: impl Into<String>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+
+    /// Sets `$skiptoken`.
+    #[must_use]
+    pub fn with_skiptoken(mut self, value: impl Into<String>) -> Self {
+        self.skiptoken = Some(value.into());
+        self
+    }
+
+    /// Sets `requiresReview`.
+    #[must_use]
+    pub fn with_requires_review(mut self, value: bool) -> Self {
+        self.requires_review = Some(value.to_string());
+        self
+    }
+
+    /// The options present, by their wire names.
+    fn present(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("$filter", self.filter.is_some()),
+            ("$select", self.select.is_some()),
+            ("$expand", self.expand.is_some()),
+            ("$top", self.top.is_some()),
+            ("$count", self.count.is_some()),
+            ("$skiptoken", self.skiptoken.is_some()),
+            ("requiresReview", self.requires_review.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+    }
+
+    /// Rejects options `route` does not accept (Graph: "Query option '$top' is not allowed").
+    pub(crate) fn check_allowed(&self, route: &Route) -> Result<(), ModelError> {
+        if let Some(name) = self.unsupported.first() {
+            return Err(ModelError::bad_request(format!(
+                "Query option '{}' is not supported or was given more than once.",
+                echo(name)
+            )));
+        }
+        for name in self.present() {
+            if !route.query_options.contains(&name) {
+                return Err(ModelError::bad_request(format!(
+                    "Query option '{name}' is not allowed for this request."
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Percent-decodes a query component, reading `+` as a space; invalid UTF-8 is replaced.
+fn decode_component(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page, at most the page size (`WorldConfig::page_size`, capped by `$top`).
+    pub items: Vec<T>,
+    /// The `$skiptoken` of the next page, if there is one. It is opaque and stable: it names the
+    /// last item returned, so changes between two requests neither skip nor repeat items. The
+    /// emulator builds `@odata.nextLink` from the request's URL with this `$skiptoken` (and the
+    /// other options kept).
+    pub next_skiptoken: Option<String>,
+    /// The number of items matching the filter across all pages, with `$count=true`.
+    pub count: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entity types: properties for `$select`, navigations for `$expand`.
+
+/// What `$select` and `$expand` may name on an entity type.
+#[derive(Debug)]
+pub(crate) struct EntityType {
+    pub(crate) name: &'static str,
+    /// Every selectable property, structural and navigation, in wire spelling.
+    pub(crate) properties: &'static [&'static str],
+    /// The properties returned without `$select` (Graph's default projection).
+    pub(crate) defaults: &'static [&'static str],
+    /// Expandable navigation properties.
+    pub(crate) expandable: &'static [(&'static str, &'static EntityType)],
+    /// Why a navigation property that exists cannot be expanded, if one such is known.
+    pub(crate) not_expandable: &'static [(&'static str, &'static str)],
+}
+
+pub(crate) static BOT: EntityType = EntityType {
+    name: "microsoft.graph.teamworkBot",
+    properties: &["id"],
+    defaults: &["id"],
+    expandable: &[],
+    not_expandable: &[],
+};
+
+/// Default: every structural property (OData's minimal metadata), as in the catalog examples
+/// (reference §2.4, appcatalogs-list Ex.5); `bot` is a contained navigation property, returned
+/// only with `$expand=bot` (chat-list-installedapps Ex.2).
+pub(crate) static DEFINITION: EntityType = EntityType {
+    name: "microsoft.graph.teamsAppDefinition",
+    properties: &[
+        "id",
+        "teamsAppId",
+        "displayName",
+        "version",
+        "publishingState",
+        "shortDescription",
+        "description",
+        "lastModifiedDateTime",
+        "createdBy",
+        "authorization",
+        "bot",
+    ],
+    defaults: &[
+        "id",
+        "teamsAppId",
+        "displayName",
+        "version",
+        "publishingState",
+        "shortDescription",
+        "description",
+        "lastModifiedDateTime",
+        "createdBy",
+        "authorization",
+    ],
+    expandable: &[("bot", &BOT)],
+    not_expandable: &[],
+};
+
+/// Default: `id`, `externalId`, `displayName`, `distributionMethod` (appcatalogs-list Ex.3);
+/// `appDefinitions` only with `$expand`.
+pub(crate) static TEAMS_APP: EntityType = EntityType {
+    name: "microsoft.graph.teamsApp",
+    properties: &[
+        "id",
+        "externalId",
+        "displayName",
+        "distributionMethod",
+        "appDefinitions",
+    ],
+    defaults: &["id", "externalId", "displayName", "distributionMethod"],
+    expandable: &[("appDefinitions", &DEFINITION)],
+    not_expandable: &[],
+};
+
+/// Default: `id` only (chat-get-installedapps Ex.1); `consentedPermissionSet` only with
+/// `$select` ("A `$select` query parameter is required to show the consented permission set",
+/// §1.6); `teamsApp` and `teamsAppDefinition` only with `$expand`.
+pub(crate) static INSTALLATION: EntityType = EntityType {
+    name: "microsoft.graph.teamsAppInstallation",
+    properties: &[
+        "id",
+        "consentedPermissionSet",
+        "teamsApp",
+        "teamsAppDefinition",
+    ],
+    defaults: &["id"],
+    expandable: &[
+        ("teamsApp", &TEAMS_APP),
+        ("teamsAppDefinition", &DEFINITION),
+    ],
+    not_expandable: &[],
+};
+
+/// As [`INSTALLATION`], plus the `chat` navigation property (not expandable in the emulator:
+/// `GET …/installedApps/{id}/chat` returns it).
+pub(crate) static USER_INSTALLATION: EntityType = EntityType {
+    name: "microsoft.graph.userScopeTeamsAppInstallation",
+    properties: &[
+        "id",
+        "consentedPermissionSet",
+        "teamsApp",
+        "teamsAppDefinition",
+        "chat",
+    ],
+    defaults: &["id"],
+    expandable: &[
+        ("teamsApp", &TEAMS_APP),
+        ("teamsAppDefinition", &DEFINITION),
+    ],
+    not_expandable: &[(
+        "chat",
+        "use GET /users/{user-id}/teamwork/installedApps/{id}/chat",
+    )],
+};
+
+/// Default: Graph's default user set, of the properties the fragment describes (`id`,
+/// `displayName`, `mail`, `userPrincipalName`); `accountEnabled` and `userType` with `$select`.
+pub(crate) static USER: EntityType = EntityType {
+    name: "microsoft.graph.user",
+    properties: &[
+        "id",
+        "displayName",
+        "mail",
+        "userPrincipalName",
+        "accountEnabled",
+        "userType",
+    ],
+    defaults: &["id", "displayName", "mail", "userPrincipalName"],
+    expandable: &[],
+    not_expandable: &[],
+};
+
+/// Default: every property (chat-get Ex.1). `installedApps` is in the CSDL's
+/// `NonExpandableProperties` for chats (§1.6), so `$expand=installedApps` is a `400`.
+pub(crate) static CHAT: EntityType = EntityType {
+    name: "microsoft.graph.chat",
+    properties: &[
+        "id",
+        "topic",
+        "createdDateTime",
+        "lastUpdatedDateTime",
+        "chatType",
+        "webUrl",
+        "tenantId",
+        "onlineMeetingInfo",
+    ],
+    defaults: &[
+        "id",
+        "topic",
+        "createdDateTime",
+        "lastUpdatedDateTime",
+        "chatType",
+        "webUrl",
+        "tenantId",
+        "onlineMeetingInfo",
+    ],
+    expandable: &[],
+    not_expandable: &[
+        (
+            "installedApps",
+            "it is listed in NonExpandableProperties; use GET /chats/{chat-id}/installedApps",
+        ),
+        ("members", "the emulator does not serve chat members"),
+        ("lastMessagePreview", "the emulator does not serve messages"),
+    ],
+};
+
+/// Default: every property the fragment describes.
+pub(crate) static TEAM: EntityType = EntityType {
+    name: "microsoft.graph.team",
+    properties: &[
+        "id",
+        "displayName",
+        "description",
+        "createdDateTime",
+        "isArchived",
+        "tenantId",
+        "visibility",
+        "webUrl",
+    ],
+    defaults: &[
+        "id",
+        "displayName",
+        "description",
+        "createdDateTime",
+        "isArchived",
+        "tenantId",
+        "visibility",
+        "webUrl",
+    ],
+    expandable: &[],
+    not_expandable: &[],
+};
+
+/// What to return of an entity: the properties and the expanded navigations.
+#[derive(Debug, Clone)]
+pub(crate) struct Shape {
+    entity: &'static EntityType,
+    select: Option<Vec<&'static str>>,
+    expand: Vec<(&'static str, Shape)>,
+}
+
+impl Shape {
+    /// The default projection of `entity`.
+    pub(crate) fn default_for(entity: &'static EntityType) -> Self {
+        Self {
+            entity,
+            select: None,
+            expand: Vec::new(),
+        }
+    }
+
+    /// Parses `$select` and `$expand` for `entity`.
+    pub(crate) fn parse(
+        entity: &'static EntityType,
+        select: Option<&str>,
+        expand: Option<&str>,
+    ) -> Result<Self, ModelError> {
+        parse_shape(entity, select, expand, 0)
+    }
+
+    /// Whether the structural property `name` is returned.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        name == "id"
+            || match &self.select {
+                Some(list) => list.contains(&name),
+                None => self.entity.defaults.contains(&name),
+            }
+    }
+
+    /// The shape of the expanded navigation `name`, if expanded.
+    pub(crate) fn expanded(&self, name: &str) -> Option<&Shape> {
+        self.expand.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    }
+}
+
+fn canonical(list: &'static [&'static str], name: &str) -> Option<&'static str> {
+    list.iter().copied().find(|p| p.eq_ignore_ascii_case(name))
+}
+
+fn parse_shape(
+    entity: &'static EntityType,
+    select: Option<&str>,
+    expand: Option<&str>,
+    depth: usize,
+) -> Result<Shape, ModelError> {
+    if depth > 4 {
+        return Err(ModelError::bad_request(
+            "The $expand nests deeper than the emulator supports.",
+        ));
+    }
+    let select = match select {
+        None => None,
+        Some(raw) => {
+            let mut names = Vec::new();
+            for item in raw.split(',').map(str::trim) {
+                if item.is_empty() {
+                    return Err(ModelError::bad_request(format!(
+                        "Invalid $select '{}': empty property name.",
+                        echo(raw)
+                    )));
+                }
+                if item == "*" {
+                    names.extend(entity.properties.iter().copied());
+                    continue;
+                }
+                let name = canonical(entity.properties, item).ok_or_else(|| {
+                    ModelError::bad_request(format!(
+                        "Could not find a property named '{}' on type '{}'.",
+                        echo(item),
+                        entity.name
+                    ))
+                })?;
+                names.push(name);
+            }
+            Some(names)
+        }
+    };
+    let mut expanded = Vec::new();
+    if let Some(raw) = expand {
+        for item in split_top_level(raw, ',')? {
+            let item = item.trim();
+            let (name, options) = match item.find('(') {
+                Some(open) if item.ends_with(')') => {
+                    (item[..open].trim(), Some(&item[open + 1..item.len() - 1]))
+                }
+                Some(_) => {
+                    return Err(ModelError::bad_request(format!(
+                        "Invalid $expand '{}': unbalanced parentheses.",
+                        echo(raw)
+                    )));
+                }
+                None => (item, None),
+            };
+            if name.is_empty() {
+                return Err(ModelError::bad_request(format!(
+                    "Invalid $expand '{}': empty property name.",
+                    echo(raw)
+                )));
+            }
+            if let Some((known, why)) = entity
+                .not_expandable
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                return Err(ModelError::bad_request(format!(
+                    "The navigation property '{known}' of type '{}' cannot be expanded: {why}.",
+                    entity.name
+                )));
+            }
+            let Some((name, target)) = entity
+                .expandable
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            else {
+                return Err(ModelError::bad_request(format!(
+                    "Could not find a navigation property named '{}' on type '{}' to expand.",
+                    echo(name),
+                    entity.name
+                )));
+            };
+            let (mut nested_select, mut nested_expand) = (None, None);
+            if let Some(options) = options {
+                for option in split_top_level(options, ';')? {
+                    let option = option.trim();
+                    let (key, value) = option.split_once('=').unwrap_or((option, ""));
+                    match key.trim().to_ascii_lowercase().as_str() {
+                        "$select" if nested_select.is_none() => nested_select = Some(value),
+                        "$expand" if nested_expand.is_none() => nested_expand = Some(value),
+                        _ => {
+                            return Err(ModelError::bad_request(format!(
+                                "The option '{}' inside $expand is not supported; use $select or $expand.",
+                                echo(key.trim())
+                            )));
+                        }
+                    }
+                }
+            }
+            if expanded.iter().any(|(n, _)| n == name) {
+                return Err(ModelError::bad_request(format!(
+                    "The navigation property '{name}' is expanded more than once."
+                )));
+            }
+            let nested = parse_shape(target, nested_select, nested_expand, depth + 1)?;
+            expanded.push((*name, nested));
+        }
+    }
+    Ok(Shape {
+        entity,
+        select,
+        expand: expanded,
+    })
+}
+
+/// Splits on `separator` outside parentheses.
+fn split_top_level(raw: &str, separator: char) -> Result<Vec<&str>, ModelError> {
+    let mut parts = Vec::new();
+    let mut depth = 0_usize;
+    let mut start = 0;
+    for (i, c) in raw.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1).ok_or_else(|| {
+                    ModelError::bad_request(format!(
+                        "Invalid $expand '{}': unbalanced parentheses.",
+                        echo(raw)
+                    ))
+                })?;
+            }
+            c if c == separator && depth == 0 => {
+                parts.push(&raw[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(ModelError::bad_request(format!(
+            "Invalid $expand '{}': unbalanced parentheses.",
+            echo(raw)
+        )));
+    }
+    parts.push(&raw[start..]);
+    Ok(parts)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists.
+
+/// Which list a skiptoken belongs to, so a token is not accepted by another list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    Installations,
+    CatalogApps,
+    Definitions,
+    Users,
+    Chats,
+    Teams,
+}
+
+impl ListKind {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Installations => "inst",
+            Self::CatalogApps => "apps",
+            Self::Definitions => "defs",
+            Self::Users => "users",
+            Self::Chats => "chats",
+            Self::Teams => "teams",
+        }
+    }
+}
+
+/// A parsed list request.
+#[derive(Debug)]
+pub(crate) struct ListRequest {
+    pub(crate) filter: Option<Filter>,
+    pub(crate) shape: Shape,
+    pub(crate) page_size: usize,
+    pub(crate) count: bool,
+    /// Items are returned only after this position.
+    pub(crate) after: Option<u64>,
+    kind: ListKind,
+}
+
+impl ListRequest {
+    /// Parses the options of a list of `entity`, filterable by `schema`.
+    pub(crate) fn parse(
+        query: &Query,
+        route: &Route,
+        entity: &'static EntityType,
+        schema: &'static Schema,
+        kind: ListKind,
+        max_page: usize,
+    ) -> Result<Self, ModelError> {
+        query.check_allowed(route)?;
+        let filter = match &query.filter {
+            None => None,
+            Some(raw) => {
+                let parsed = filter::parse_filter(raw)
+                    .and_then(|f| filter::check(&f, schema).map(|()| f))
+                    .map_err(|e| ModelError::bad_request(e.message))?;
+                Some(parsed)
+            }
+        };
+        let shape = Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())?;
+        let page_size = match &query.top {
+            None => max_page,
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=999).contains(&n) => max_page.min(n as usize),
+                _ => {
+                    return Err(ModelError::bad_request(format!(
+                        "Invalid value '{}' for $top: it must be an integer from 1 to 999.",
+                        echo(raw)
+                    )));
+                }
+            },
+        }
+        .max(1);
+        let count = match query.count.as_deref().map(str::trim) {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(ModelError::bad_request(format!(
+                    "Invalid value '{}' for $count: it must be true or false.",
+                    echo(v)
+                )));
+            }
+        };
+        let after = match &query.skiptoken {
+            None => None,
+            Some(token) => Some(decode_token(token, kind)?),
+        };
+        Ok(Self {
+            filter,
+            shape,
+            page_size,
+            count,
+            after,
+            kind,
+        })
+    }
+
+    /// Whether an item passes the filter.
+    pub(crate) fn keeps(&self, record: &dyn filter::Record) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| filter::matches(f, record))
+    }
+
+    /// Collects one page from matching `(position, item)` pairs in increasing position order.
+    pub(crate) fn collect_page<X, T>(
+        &self,
+        matching: impl Iterator<Item = (u64, X)>,
+        mut project: impl FnMut(X) -> T,
+    ) -> Page<T> {
+        let mut items = Vec::new();
+        let mut next = None;
+        let mut total: u64 = 0;
+        let mut last = None;
+        for (position, item) in matching {
+            total += 1;
+            if self.after.is_some_and(|after| position <= after) {
+                continue;
+            }
+            if items.len() < self.page_size {
+                items.push(project(item));
+                last = Some(position);
+            } else if next.is_none() {
+                next = last.map(|p| encode_token(self.kind, p));
+                if !self.count {
+                    break;
+                }
+            }
+        }
+        Page {
+            items,
+            next_skiptoken: next,
+            count: self.count.then_some(total),
+        }
+    }
+}
+
+fn encode_token(kind: ListKind, position: u64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{position}", kind.tag()))
+}
+
+fn decode_token(token: &str, kind: ListKind) -> Result<u64, ModelError> {
+    let invalid = || {
+        ModelError::bad_request(format!(
+            "Invalid $skiptoken '{}': use the @odata.nextLink of a previous page as given.",
+            echo(token)
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim().trim_end_matches('='))
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (tag, position) = text.split_once('.').ok_or_else(invalid)?;
+    if tag != kind.tag() {
+        return Err(invalid());
+    }
+    position.parse().map_err(|_| invalid())
+}
+
+/// Parses the options of a get (only `$select` and `$expand`, as the route allows).
+pub(crate) fn get_shape(
+    query: &Query,
+    route: &Route,
+    entity: &'static EntityType,
+) -> Result<Shape, ModelError> {
+    query.check_allowed(route)?;
+    Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())
+}
+
+/// Parses `requiresReview` (`true`/`false`, default `false`).
+pub(crate) fn requires_review(query: &Query, route: &Route) -> Result<bool, ModelError> {
+    query.check_allowed(route)?;
+    match query.requires_review.as_deref().map(str::trim) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ModelError::bad_request(format!(
+            "Invalid value '{}' for requiresReview: it must be true or false.",
+            echo(v)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teamsapp_types::routes;
+
+    #[test]
+    fn parse_decodes_and_flags_unsupported() {
+        let q = Query::parse("?$filter=id+eq+'a%27b'&$TOP=5&$orderby=x&foo=bar&$top=6");
+        assert_eq!(q.filter.as_deref(), Some("id eq 'a'b'"));
+        assert_eq!(q.top.as_deref(), Some("5"));
+        assert_eq!(q.unsupported, ["$orderby", "$top"]);
+        let err = q
+            .check_allowed(&routes::LIST_CHAT_INSTALLED_APPS)
+            .unwrap_err();
+        assert!(err.message().contains("$orderby"), "{err}");
+    }
+
+    #[test]
+    fn options_not_in_the_route_are_refused() {
+        let q = Query::new().with_top("5");
+        let err = q
+            .check_allowed(&routes::GET_CHAT_INSTALLED_APP)
+            .unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains("'$top' is not allowed"), "{err}");
+        assert!(
+            Query::new()
+                .check_allowed(&routes::UPGRADE_CHAT_APP)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn shapes() {
+        let s = Shape::parse(
+            &INSTALLATION,
+            None,
+            Some("teamsApp,teamsAppDefinition($expand=bot)"),
+        )
+        .unwrap();
+        assert!(s.has("id") && !s.has("consentedPermissionSet"));
+        assert!(s.expanded("teamsApp").is_some());
+        let def = s.expanded("teamsAppDefinition").unwrap();
+        assert!(def.expanded("bot").is_some() && def.has("version"));
+
+        let s = Shape::parse(&INSTALLATION, Some("consentedPermissionSet,id"), None).unwrap();
+        assert!(s.has("consentedPermissionSet"));
+
+        let s = Shape::parse(
+            &TEAMS_APP,
+            None,
+            Some("appDefinitions($select=id,authorization)"),
+        )
+        .unwrap();
+        let defs = s.expanded("appDefinitions").unwrap();
+        assert!(defs.has("authorization") && !defs.has("version"));
+
+        for (select, expand, expected) in [
+            (Some("foo"), None, "Could not find a property named 'foo'"),
+            (Some("id,"), None, "empty property name"),
+            (None, Some("foo"), "navigation property named 'foo'"),
+            (None, Some("teamsApp("), "unbalanced"),
+            (None, Some("teamsApp)"), "unbalanced"),
+            (None, Some("teamsApp($top=1)"), "'$top' inside $expand"),
+            (None, Some("teamsApp,teamsApp"), "more than once"),
+        ] {
+            let err = Shape::parse(&INSTALLATION, select, expand).unwrap_err();
+            assert!(err.message().contains(expected), "{err}");
+        }
+        let err = Shape::parse(&CHAT, None, Some("installedApps")).unwrap_err();
+        assert!(err.message().contains("NonExpandableProperties"), "{err}");
+    }
+
+    #[test]
+    fn skiptokens_round_trip_and_are_bound_to_their_list() {
+        let token = encode_token(ListKind::Installations, 42);
+        assert_eq!(decode_token(&token, ListKind::Installations).unwrap(), 42);
+        assert!(decode_token(&token, ListKind::Users).is_err());
+        assert!(decode_token("!!", ListKind::Users).is_err());
+    }
+
+    #[test]
+    fn pages() {
+        let q = Query::new().with_top("2").with_count("true");
+        let req = ListRequest::parse(
+            &q,
+            &routes::LIST_USERS,
+            &USER,
+            &filter::USER,
+            ListKind::Users,
+            100,
+        )
+        .unwrap();
+        let page = req.collect_page((0..5_u64).map(|i| (i * 10, i)), |i| i);
+        assert_eq!(page.items, [0, 1]);
+        assert_eq!(page.count, Some(5));
+        let token = page.next_skiptoken.unwrap();
+        let q = q.with_skiptoken(token);
+        let req = ListRequest::parse(
+            &q,
+            &routes::LIST_USERS,
+            &USER,
+            &filter::USER,
+            ListKind::Users,
+            100,
+        )
+        .unwrap();
+        let page = req.collect_page((0..5_u64).map(|i| (i * 10, i)), |i| i);
+        assert_eq!(page.items, [2, 3]);
+        for bad in [("$top", "0"), ("$top", "x"), ("$count", "yes")] {
+            let q = Query::parse(&format!("{}={}", bad.0, bad.1));
+            assert!(
+                ListRequest::parse(
+                    &q,
+                    &routes::LIST_USERS,
+                    &USER,
+                    &filter::USER,
+                    ListKind::Users,
+                    100
+                )
+                .is_err()
+            );
+        }
+    }
+}
