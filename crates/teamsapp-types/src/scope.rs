@@ -55,6 +55,24 @@ impl fmt::Display for Scope {
     }
 }
 
+impl From<ChatId> for Scope {
+    fn from(id: ChatId) -> Self {
+        Self::Chat(id)
+    }
+}
+
+impl From<TeamId> for Scope {
+    fn from(id: TeamId) -> Self {
+        Self::Team(id)
+    }
+}
+
+impl From<UserId> for Scope {
+    fn from(id: UserId) -> Self {
+        Self::User(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
