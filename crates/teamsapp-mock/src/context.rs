@@ -1,0 +1,340 @@
+//! The middleware every request passes through, one per surface:
+//!
+//! - Graph (`/v1.0`, `/beta`): assigns `request-id`, echoes `client-request-id` (or reuses the
+//!   `request-id`, as Graph does), enforces the body limit and the request timeout, turns every
+//!   error — ours and axum's bare rejections alike — into Graph's envelope with `innerError`'s
+//!   tracing fields, adds `Date`, `OData-Version`, `Cache-Control` and `WWW-Authenticate`, and
+//!   records the request in the journal and the metrics;
+//! - identity (`/{tenant}/oauth2/…`): tracing headers as Microsoft Entra sends them, journal;
+//! - admin (`/_emulator/…`): the admin key check, Graph-shaped errors, no journal.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use teamsapp_types::GraphError;
+
+use crate::auth;
+use crate::clock::graph_date;
+use crate::error::{ApiError, ODATA_JSON, PendingError, graph_error_response};
+use crate::identity::GRAPH_APP_ID;
+use crate::journal::JournalEntry;
+use crate::state::{AppState, lock};
+
+/// The longest `client-request-id` echoed; longer ones are replaced.
+const MAX_CLIENT_REQUEST_ID: usize = 200;
+
+/// What the middleware knows about a request; handlers read it from the request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    /// `request-id`: a new GUID.
+    pub(crate) request_id: String,
+    /// `client-request-id`: the client's, else the `request-id`.
+    pub(crate) client_request_id: String,
+    /// `scheme://host[:port]` as the client addressed the emulator.
+    pub(crate) origin: String,
+    /// Whether this is an item of a `$batch`.
+    pub(crate) batch_item: bool,
+}
+
+/// Marks a request built by the `$batch` handler.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchItem;
+
+/// What a Graph handler learned about its request (left in the response's extensions for the
+/// journal and the metrics).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallMeta {
+    pub(crate) operation_id: Option<&'static str>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) app: Option<String>,
+}
+
+impl RequestContext {
+    fn new(state: &AppState, request: &Request) -> Self {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let client_request_id = request
+            .headers()
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_REQUEST_ID)
+            .map_or_else(|| request_id.clone(), str::to_owned);
+        Self {
+            request_id,
+            client_request_id,
+            origin: origin(state, request),
+            batch_item: request.extensions().get::<BatchItem>().is_some(),
+        }
+    }
+}
+
+/// `scheme://host[:port]` from the `Host` header (or the URI's authority), `localhost` if neither.
+fn origin(state: &AppState, request: &Request) -> String {
+    let scheme = if state.is_https() { "https" } else { "http" };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']))
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(ToString::to_string))
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{scheme}://{host}")
+}
+
+/// The Graph surface's middleware.
+pub(crate) async fn graph_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let ctx = RequestContext::new(&state, &request);
+    request.extensions_mut().insert(ctx.clone());
+    let started = state.clock().elapsed();
+    let arrived = state.clock().now_utc();
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+
+    let limit = state.config().body_limit;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let response = if declared.is_some_and(|len| len > limit as u64) {
+        ApiError::PayloadTooLarge { limit }.into_response()
+    } else {
+        match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::GatewayTimeout.into_response(),
+        }
+    };
+    let mut response = finish_graph(&state, &ctx, response);
+
+    let meta = response
+        .extensions_mut()
+        .remove::<CallMeta>()
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    lock(&state.inner.metrics).count_request(meta.operation_id.unwrap_or("unmatched"), status);
+    state.journal_push(JournalEntry {
+        seq: 0,
+        at: rfc3339(arrived),
+        method,
+        path,
+        status,
+        operation_id: meta.operation_id.map(str::to_owned),
+        request_id: ctx.request_id.clone(),
+        client_request_id: ctx.client_request_id.clone(),
+        app: meta.app,
+        tenant: meta.tenant,
+        batch_item: ctx.batch_item,
+        latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
+    });
+    response
+}
+
+/// Graph's headers, and Graph's envelope on every error.
+fn finish_graph(state: &AppState, ctx: &RequestContext, response: Response) -> Response {
+    let mut response = render_error(state, ctx, response);
+    let headers = response.headers_mut();
+    add_trace_headers(state, ctx, headers);
+    headers.insert("odata-version", HeaderValue::from_static("4.0"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        "x-ms-ags-diagnostic",
+        HeaderValue::from_static(
+            r#"{"ServerInfo":{"DataCenter":"Local Emulator","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"teamsapp-mock"}}"#,
+        ),
+    );
+    if response.status() == StatusCode::UNAUTHORIZED {
+        let challenge = format!(
+            "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", client_id=\"{GRAPH_APP_ID}\"",
+            ctx.origin
+        );
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// Fills `innerError`'s tracing fields of a pending Graph error, and turns a bare error response
+/// (axum's 405, a layer's 413, …) into one.
+fn render_error(state: &AppState, ctx: &RequestContext, mut response: Response) -> Response {
+    let status = response.status();
+    let pending = response.extensions_mut().remove::<PendingError>();
+    let error = match pending {
+        Some(PendingError(error)) => error,
+        None if status.is_client_error() || status.is_server_error() => {
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"));
+            if is_json {
+                return response;
+            }
+            bare_error(status).to_graph_error()
+        }
+        None => return response,
+    };
+    let traced = error.with_trace(
+        ctx.request_id.clone(),
+        Some(ctx.client_request_id.clone()),
+        graph_date(state.clock().now_utc()),
+    );
+    let mut rendered = graph_error_response(status, traced);
+    rendered.extensions_mut().remove::<PendingError>();
+    let (mut parts, body) = rendered.into_parts();
+    // Keep the original headers (Retry-After, Allow, scripted ones) and extensions.
+    let (original, _) = response.into_parts();
+    let mut headers = original.headers;
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
+    parts.headers = headers;
+    parts.extensions = original.extensions;
+    Response::from_parts(parts, body)
+}
+
+/// The Graph error for a bare status from axum or a layer.
+fn bare_error(status: StatusCode) -> ApiError {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ApiError::GatewayTimeout,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType {
+            content_type: String::new(),
+            expected: "application/json",
+        },
+        status if status.is_server_error() => ApiError::internal(format!("bare {status}")),
+        status => ApiError::Graph {
+            status,
+            error: Box::new(GraphError::new(
+                match status {
+                    StatusCode::UNAUTHORIZED => "InvalidAuthenticationToken",
+                    StatusCode::FORBIDDEN => "Forbidden",
+                    StatusCode::NOT_FOUND => "NotFound",
+                    _ => "BadRequest",
+                },
+                status.canonical_reason().unwrap_or("Error"),
+            )),
+        },
+    }
+}
+
+fn add_trace_headers(state: &AppState, ctx: &RequestContext, headers: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        headers.insert("request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
+        headers.insert("client-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(state.clock().now())) {
+        headers.insert(header::DATE, v);
+    }
+}
+
+/// The identity surface's middleware: Microsoft Entra's tracing headers, journal.
+pub(crate) async fn identity_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let ctx = RequestContext::new(&state, &request);
+    request.extensions_mut().insert(ctx.clone());
+    let started = state.clock().elapsed();
+    let arrived = state.clock().now_utc();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        headers.insert("x-ms-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
+        headers.insert("client-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(state.clock().now())) {
+        headers.insert(header::DATE, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    let meta = response
+        .extensions_mut()
+        .remove::<CallMeta>()
+        .unwrap_or_default();
+    state.journal_push(JournalEntry {
+        seq: 0,
+        at: rfc3339(arrived),
+        method,
+        path,
+        status: response.status().as_u16(),
+        operation_id: meta.operation_id.map(str::to_owned),
+        request_id: ctx.request_id,
+        client_request_id: ctx.client_request_id,
+        app: meta.app,
+        tenant: meta.tenant,
+        batch_item: false,
+        latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
+    });
+    response
+}
+
+/// The admin surface's middleware: loopback or admin key, Graph-shaped errors.
+pub(crate) async fn admin_layer(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let ctx = RequestContext::new(&state, &request);
+    request.extensions_mut().insert(ctx.clone());
+    let response = match admin_allowed(&state, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    };
+    let mut response = render_error(&state, &ctx, response);
+    add_trace_headers(&state, &ctx, response.headers_mut());
+    response
+}
+
+fn admin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get("x-emulator-admin-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| auth::bearer(headers));
+    match (&state.config().admin_key, presented) {
+        (Some(key), Some(given)) if key.matches(given) => Ok(()),
+        (Some(_), Some(_)) => Err(ApiError::Forbidden {
+            message: "the admin key is not valid".to_owned(),
+        }),
+        _ if state.admin_open() => Ok(()),
+        (Some(_), None) => Err(ApiError::Forbidden {
+            message: "the admin API needs the admin key (x-emulator-admin-key) on a non-loopback \
+                      listener"
+                .to_owned(),
+        }),
+        (None, _) => Err(ApiError::Forbidden {
+            message: "the admin API is closed on a non-loopback listener without an admin key"
+                .to_owned(),
+        }),
+    }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,637 @@
+//! The Graph surface: one axum route per template and alias of every operation in
+//! [`teamsapp_types::routes::ALL`], under `/v1.0` and `/beta`, and the pipeline each request
+//! runs before the domain sees it:
+//!
+//! 1. bearer token (401 `InvalidAuthenticationToken`);
+//! 2. path parameters, percent-decoded once and validated with [`teamsapp_types::ids`] (400);
+//! 3. early-retry detection (a client back before the `Retry-After` it was given);
+//! 4. throttling per (tenant, app, class) (429 with `Retry-After`);
+//! 5. scripted responses, then seeded random faults (429, 503, 504, latency);
+//! 6. query options against the route's list (400), body limit (413), content type (415), JSON
+//!    well-formedness (400);
+//! 7. the backend (the domain model), whose reply becomes a response with Graph's headers.
+//!
+//! Requests are normalized before routing as Graph reads them: path segments that name a static
+//! part of a route match ASCII case-insensitively and percent-encoded (`/V1.0/Chats`, `%24batch`),
+//! and one trailing slash is ignored.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, RawPathParams, Request, State,
+};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use teamsapp_types::ids::IdKind;
+use teamsapp_types::operation::OperationClass;
+use teamsapp_types::{
+    AppInstallationId, ChatId, Route, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId, routes,
+};
+
+use crate::auth;
+use crate::backend::{ApiVersion, GraphCall, GraphReply};
+use crate::context::{CallMeta, RequestContext, graph_layer};
+use crate::error::{ApiError, ODATA_JSON, ceil_seconds};
+use crate::faults::{Fault, RequestFacts, Scenario, retry_key};
+use crate::query::ODataQuery;
+use crate::state::{AppState, lock};
+
+/// The Graph routes (with `$batch` when `batch_items` is given: the router its items run
+/// through), their fallback and middleware.
+pub(crate) fn graph_router(state: &AppState, batch_items: Option<&Router>) -> Router<AppState> {
+    let mut by_path: BTreeMap<String, MethodRouter<AppState>> = BTreeMap::new();
+    for route in routes::ALL.iter().copied() {
+        let is_batch = route.class == OperationClass::Batch;
+        if is_batch && batch_items.is_none() {
+            continue;
+        }
+        let Ok(filter) = MethodFilter::try_from(route.method.clone()) else {
+            tracing::warn!(
+                operation = route.operation_id,
+                "route with an unsupported method skipped"
+            );
+            continue;
+        };
+        for version in ApiVersion::ALL {
+            for template in std::iter::once(route.template).chain(route.aliases.iter().copied()) {
+                let path = format!("/{}{template}", version.segment());
+                let method_router = match batch_items {
+                    Some(items) if is_batch => {
+                        let items = items.clone();
+                        on(
+                            filter,
+                            move |State(state): State<AppState>, request: Request| {
+                                crate::batch::handle(state, items.clone(), version, request)
+                            },
+                        )
+                    }
+                    _ => on(
+                        filter,
+                        move |State(state): State<AppState>, request: Request| {
+                            handle(state, route, version, request)
+                        },
+                    ),
+                };
+                let merged = match by_path.remove(&path) {
+                    Some(existing) => existing.merge(method_router),
+                    None => method_router,
+                };
+                by_path.insert(path, merged);
+            }
+        }
+    }
+    let mut router = Router::new();
+    for (path, method_router) in by_path {
+        router = router.route(&path, method_router);
+    }
+    router
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(state.config().body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            graph_layer,
+        ))
+}
+
+/// Wraps `router` so requests are normalized (see the module docs) before routing.
+pub(crate) fn normalized(router: Router) -> Router {
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .map_request(|mut request: Request| {
+                if let Some(uri) = normalize_uri(request.uri()) {
+                    *request.uri_mut() = uri;
+                }
+                request
+            })
+            .service(router),
+    )
+}
+
+/// Static path segments of every route, lowercase → as written.
+static VOCABULARY: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let mut words = HashMap::new();
+    for version in ApiVersion::ALL {
+        words.insert(version.segment().to_owned(), version.segment());
+    }
+    for route in routes::ALL {
+        for template in std::iter::once(route.template).chain(route.aliases.iter().copied()) {
+            for segment in template.split('/') {
+                if !segment.is_empty() && !segment.starts_with('{') {
+                    words.insert(segment.to_ascii_lowercase(), segment);
+                }
+            }
+        }
+    }
+    words
+});
+
+/// The normalized form of `uri`, if it differs.
+fn normalize_uri(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let mut changed = false;
+    let trimmed = if path.len() > 1 && path.ends_with('/') {
+        changed = true;
+        &path[..path.len() - 1]
+    } else {
+        path
+    };
+    let segments: Vec<Cow<'_, str>> = trimmed
+        .split('/')
+        .map(|segment| {
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            match VOCABULARY.get(&decoded.to_ascii_lowercase()) {
+                Some(canonical) if *canonical != segment => {
+                    changed = true;
+                    Cow::Borrowed(*canonical)
+                }
+                _ => Cow::Borrowed(segment),
+            }
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    let mut rebuilt = segments.join("/");
+    if let Some(query) = uri.query() {
+        rebuilt.push('?');
+        rebuilt.push_str(query);
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = rebuilt.parse().ok();
+    Uri::from_parts(parts).ok()
+}
+
+/// 400 for a path no route has: `Resource not found for the segment '…'` below a version,
+/// `Invalid version: …` otherwise.
+async fn unknown_route(request: Request) -> Response {
+    let segments: Vec<String> = request
+        .uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let error = match segments.first().map(String::as_str) {
+        Some(v) if ApiVersion::ALL.iter().any(|a| a.segment() == v) => ApiError::UnknownSegment {
+            segment: first_unknown_segment(&segments[1..]),
+        },
+        Some("_emulator") => ApiError::NotFound {
+            message: format!("no admin endpoint at {}", request.uri().path()),
+        },
+        Some(version) => ApiError::InvalidVersion {
+            version: version.to_owned(),
+        },
+        None => ApiError::InvalidVersion {
+            version: String::new(),
+        },
+    };
+    error.into_response()
+}
+
+/// The first segment of `segments` (below the version) that no template can match there.
+fn first_unknown_segment(segments: &[String]) -> String {
+    let mut best = 0;
+    for route in routes::ALL {
+        for template in std::iter::once(route.template).chain(route.aliases.iter().copied()) {
+            let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+            let matched = parts
+                .iter()
+                .zip(segments)
+                .take_while(|(t, s)| t.starts_with('{') || **t == s.as_str())
+                .count();
+            best = best.max(matched);
+        }
+    }
+    segments
+        .get(best)
+        .cloned()
+        .unwrap_or_else(|| segments.last().cloned().unwrap_or_default())
+}
+
+/// The id kind a template parameter holds, read from its name (`chat-id`, `teamsApp-id`,
+/// `userScopeTeamsAppInstallation-id`, …).
+pub(crate) fn param_kind(param: &str) -> Option<IdKind> {
+    let entity = param.strip_suffix("-id")?;
+    Some(match entity {
+        "chat" => IdKind::Chat,
+        "team" => IdKind::Team,
+        "user" => IdKind::User,
+        "teamsApp" => IdKind::TeamsApp,
+        "teamsAppDefinition" => IdKind::TeamsAppDefinition,
+        e if e.ends_with("AppInstallation") => IdKind::AppInstallation,
+        _ => return None,
+    })
+}
+
+fn validate_id(kind: IdKind, value: &str) -> Result<(), teamsapp_types::Error> {
+    match kind {
+        IdKind::Chat => ChatId::new(value).map(drop),
+        IdKind::Team => TeamId::new(value).map(drop),
+        IdKind::User => UserId::new(value).map(drop),
+        IdKind::TeamsApp => TeamsAppId::new(value).map(drop),
+        IdKind::TeamsAppDefinition => TeamsAppDefinitionId::new(value).map(drop),
+        IdKind::AppInstallation => AppInstallationId::new(value).map(drop),
+    }
+}
+
+/// The route's parameters, decoded (by axum, once) and validated, in template order.
+fn path_params(
+    route: &'static Route,
+    raw: &RawPathParams,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let mut params = Vec::with_capacity(route.path_params.len());
+    for name in route.path_params {
+        let value = raw
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.to_owned())
+            .ok_or_else(|| ApiError::internal(format!("route lost parameter {name}")))?;
+        if let Some(kind) = param_kind(name) {
+            validate_id(kind, &value).map_err(|source| ApiError::InvalidId {
+                param: name,
+                source,
+            })?;
+        }
+        params.push((*name, value));
+    }
+    Ok(params)
+}
+
+/// The operation's path with decoded values: what scenarios match against.
+fn canonical_path(route: &Route, params: &[(&'static str, String)]) -> String {
+    let mut out = String::with_capacity(route.template.len() + 64);
+    let mut rest = route.template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let name = &rest[open + 1..close];
+        if let Some((_, value)) = params.iter().find(|(n, _)| *n == name) {
+            out.push_str(value);
+        }
+        rest = &rest[(close + 1).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether the operation is an `upgrade` action.
+pub(crate) fn is_upgrade(route: &Route) -> bool {
+    route.template.ends_with("/upgrade")
+}
+
+/// One Graph request, start to finish.
+async fn handle(
+    state: AppState,
+    route: &'static Route,
+    version: ApiVersion,
+    request: Request,
+) -> Response {
+    let mut meta = CallMeta {
+        operation_id: Some(route.operation_id),
+        ..CallMeta::default()
+    };
+    let mut key = None;
+    let result = pipeline(&state, route, version, request, &mut meta, &mut key).await;
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    let status = response.status();
+    if let Some(key) = key
+        && matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        )
+    {
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(seconds) = retry_after {
+            lock(&state.inner.early).promise(key, state.clock().elapsed(), seconds);
+        }
+    }
+    response.extensions_mut().insert(meta);
+    response
+}
+
+async fn pipeline(
+    state: &AppState,
+    route: &'static Route,
+    version: ApiVersion,
+    request: Request,
+    meta: &mut CallMeta,
+    key_out: &mut Option<crate::faults::RetryKey>,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let ctx = parts
+        .extensions
+        .get::<RequestContext>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("request context missing"))?;
+
+    // 1. Who is calling.
+    let caller = auth::authenticate(
+        state.keys(),
+        &parts.headers,
+        &ctx.origin,
+        state.clock().unix_seconds(),
+    )?;
+    meta.tenant = Some(caller.tenant_id.clone());
+    meta.app = Some(caller.client_id.clone());
+
+    // 2. Path parameters.
+    let raw = RawPathParams::from_request_parts(&mut parts, state)
+        .await
+        .map_err(|_| ApiError::bad_request("The request URI is not valid: a path segment is not valid UTF-8 once percent-decoded."))?;
+    let params = path_params(route, &raw)?;
+    let canonical = canonical_path(route, &params);
+
+    // 3. Early retries.
+    let resource = params
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join("|");
+    let key = retry_key(
+        &caller.tenant_id,
+        &caller.client_id,
+        route.operation_id,
+        &resource,
+    );
+    lock(&state.inner.early).observe(key.clone(), state.clock().elapsed(), state.clock().now());
+    *key_out = Some(key);
+
+    // 4. Throttling.
+    let throttled = lock(&state.inner.throttle).acquire(
+        &caller.tenant_id,
+        &caller.client_id,
+        route.class,
+        state.clock().elapsed(),
+    );
+    if let Err(wait) = throttled {
+        lock(&state.inner.metrics).throttled += 1;
+        return Err(ApiError::TooManyRequests {
+            retry_after: ceil_seconds(wait),
+            category: throttle_category(&caller.tenant_id, &caller.client_id, route.class),
+        });
+    }
+
+    // 5. Scripted responses, then random faults.
+    let method = parts.method.as_str().to_owned();
+    let facts = RequestFacts {
+        operation_id: route.operation_id,
+        method: &method,
+        canonical_path: &canonical,
+        params: &params,
+        app: &caller.client_id,
+    };
+    let scripted = lock(&state.inner.scenarios).take(&facts);
+    if let Some(scenario) = scripted {
+        lock(&state.inner.metrics).scripted += 1;
+        return Err(scripted_error(&scenario));
+    }
+    let (draw, retry_after) = {
+        let mut faults = lock(&state.inner.faults);
+        (faults.draw(), faults.config().retry_after_seconds)
+    };
+    if let Some(latency) = draw.latency {
+        lock(&state.inner.metrics).count_fault("latency");
+        state.clock().sleep(latency).await;
+    }
+    if let Some(fault) = draw.fault {
+        let (kind, error) = match fault {
+            Fault::TooManyRequests => (
+                "429",
+                ApiError::TooManyRequests {
+                    retry_after,
+                    category: throttle_category(&caller.tenant_id, &caller.client_id, route.class),
+                },
+            ),
+            Fault::ServiceUnavailable => (
+                "503",
+                ApiError::ServiceUnavailable {
+                    retry_after: Some(retry_after),
+                },
+            ),
+            Fault::GatewayTimeout => ("504", ApiError::GatewayTimeout),
+        };
+        lock(&state.inner.metrics).count_fault(kind);
+        return Err(error);
+    }
+
+    // 6. Query options and body.
+    let query = ODataQuery::parse(route, parts.uri.query())?;
+    let headers = parts.headers.clone();
+    let body = Bytes::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: state.config().body_limit,
+                }
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+    check_body(route, &headers, &body)?;
+
+    // 7. The domain.
+    let reply = state
+        .backend()
+        .call(GraphCall {
+            route,
+            version,
+            params: params.clone(),
+            query,
+            body,
+            caller,
+            origin: ctx.origin,
+        })
+        .await?;
+    if is_upgrade(route)
+        && reply.status.is_success()
+        && let Some((_, id)) = params.last()
+    {
+        let id = AppInstallationId::new(id.as_str())
+            .map_or_else(|_| id.clone(), |id| id.canonical().into_inner());
+        *lock(&state.inner.metrics).upgrades.entry(id).or_default() += 1;
+    }
+    Ok(render_reply(reply))
+}
+
+fn throttle_category(tenant: &str, app: &str, class: OperationClass) -> String {
+    let class = match class {
+        OperationClass::Read => "get",
+        OperationClass::Write => "post",
+        OperationClass::Patch => "patch",
+        OperationClass::Delete => "delete",
+        OperationClass::Batch => "batch",
+    };
+    format!("{tenant}+{app} under category:throttle.teams.installedapps.{class}")
+}
+
+fn scripted_error(scenario: &Scenario) -> ApiError {
+    let status = StatusCode::from_u16(scenario.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let code = scenario.code.clone().unwrap_or_else(|| {
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => "TooManyRequests",
+            StatusCode::SERVICE_UNAVAILABLE => "serviceNotAvailable",
+            StatusCode::GATEWAY_TIMEOUT => "GatewayTimeout",
+            StatusCode::NOT_FOUND => "NotFound",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::CONFLICT => "Conflict",
+            s if s.is_server_error() => "UnknownError",
+            _ => "BadRequest",
+        }
+        .to_owned()
+    });
+    let message = scenario.message.clone().unwrap_or_else(|| {
+        format!(
+            "Scripted response: {} {}.",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )
+    });
+    let headers = scenario
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                http::HeaderName::from_bytes(name.as_bytes()).ok()?,
+                HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect();
+    ApiError::Scripted {
+        status,
+        code,
+        message,
+        retry_after: scenario.retry_after,
+        headers,
+    }
+}
+
+/// Content type (415), required body (400) and JSON well-formedness (400), from the route table.
+fn check_body(route: &Route, headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+    let Some(expected) = route.request_content_type else {
+        return Ok(());
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        if route.request_body_optional {
+            return Ok(());
+        }
+        return Err(ApiError::bad_request(if expected == "application/json" {
+            "Empty Payload. JSON content expected."
+        } else {
+            "Empty Payload. A Teams app package (application/zip) is expected."
+        }));
+    }
+    if let Some(sent) = headers.get(header::CONTENT_TYPE) {
+        let sent = sent.to_str().unwrap_or("");
+        let essence = sent
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let accepted = essence == expected
+            || (expected == "application/zip"
+                && matches!(
+                    essence.as_str(),
+                    "application/x-zip-compressed"
+                        | "application/x-zip"
+                        | "application/octet-stream"
+                ));
+        if !accepted {
+            return Err(ApiError::UnsupportedMediaType {
+                content_type: sent.chars().take(100).collect(),
+                expected,
+            });
+        }
+    }
+    if expected == "application/json"
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err()
+    {
+        return Err(ApiError::MalformedJson);
+    }
+    Ok(())
+}
+
+/// A backend reply as an HTTP response.
+fn render_reply(reply: GraphReply) -> Response {
+    let mut response = match &reply.body {
+        Some(body) => {
+            let bytes = serde_json::to_vec(body).unwrap_or_default();
+            let mut response = (reply.status, bytes).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
+            response
+        }
+        None => reply.status.into_response(),
+    };
+    for (name, value) in reply.headers {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_parameter_has_an_id_kind() {
+        for route in routes::ALL {
+            for name in route.path_params {
+                assert!(param_kind(name).is_some(), "{}: {name}", route.operation_id);
+            }
+        }
+    }
+
+    #[test]
+    fn normalization_fixes_case_encoding_and_trailing_slash() {
+        let uri: Uri = "/V1.0/Chats/19%3Aabc%40thread.v2/INSTALLEDAPPS/?$top=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            normalize_uri(&uri).unwrap().to_string(),
+            "/v1.0/chats/19%3Aabc%40thread.v2/installedApps?$top=1"
+        );
+        let uri: Uri = "/v1.0/%24batch".parse().unwrap();
+        assert_eq!(normalize_uri(&uri).unwrap().path(), "/v1.0/$batch");
+        let uri: Uri = "/v1.0/chats/x/installedApps".parse().unwrap();
+        assert_eq!(normalize_uri(&uri), None);
+    }
+
+    #[test]
+    fn unknown_segments_are_found() {
+        let s = |p: &str| p.split('/').map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(first_unknown_segment(&s("chats/x/foo")), "foo");
+        assert_eq!(first_unknown_segment(&s("me/chats")), "me");
+        assert_eq!(
+            first_unknown_segment(&s("chats/x/installedApps/y/upgrade/z")),
+            "z"
+        );
+    }
+
+    #[test]
+    fn canonical_paths_use_the_template_not_the_alias() {
+        let params = vec![
+            ("chat-id", "19:a@thread.v2".to_owned()),
+            ("teamsAppInstallation-id", "a/b=".to_owned()),
+        ];
+        assert_eq!(
+            canonical_path(&routes::UPGRADE_CHAT_APP, &params),
+            "/chats/19:a@thread.v2/installedApps/a/b=/upgrade"
+        );
+    }
+}

@@ -1,0 +1,787 @@
+//! The Graph handlers: one per operation of [`teamsapp_types::routes::ALL`], each a thin
+//! translation between a [`GraphCall`] and one [`World`] method of `teamsapp-model`.
+//!
+//! Every handler parses the typed ids and the body, calls the model under one async mutex, stores
+//! the events the model returns (one durable write transaction, before the response is sent),
+//! and renders the wire value with `@odata.context`, and `@odata.nextLink` built from the
+//! request's origin. When the durable store fails, the in-memory world is rebuilt from the store,
+//! so what is in memory never runs ahead of what is on disk.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderValue, StatusCode, header};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+use serde_json::{Value, json};
+use teamsapp_model::{
+    Caller as ModelCaller, Event, ModelError, Page, Query, TenantSpec, World, WorldConfig,
+};
+use teamsapp_types::operation::encode_path_segment;
+use teamsapp_types::permissions::PermissionKind;
+use teamsapp_types::{
+    AppInstallationId, ChatId, InstalledAppsPostRequestBody, Route, TeamId, TeamsAppDefinition,
+    TeamsAppDefinitionId, TeamsAppId, UpgradePostRequestBody, UserId, routes,
+};
+use time::OffsetDateTime;
+
+use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
+use crate::clock::Clock;
+use crate::error::{ApiError, Error};
+use crate::identity::{
+    AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
+};
+use crate::query::ODataQuery;
+use crate::state::lock;
+use crate::store::EventStore;
+
+/// Query-string characters left as they are in `@odata.nextLink`.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b':');
+
+impl From<ModelError> for ApiError {
+    fn from(error: ModelError) -> Self {
+        match error {
+            // An event that does not apply is a bug or a foreign log: never show its detail.
+            ModelError::InvalidEvent { .. } => ApiError::internal(error),
+            _ => ApiError::Graph {
+                status: StatusCode::from_u16(error.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                error: Box::new(error.to_graph_error()),
+            },
+        }
+    }
+}
+
+/// The model behind the Graph routes, with its durable log.
+pub(crate) struct ModelBackend {
+    world: tokio::sync::Mutex<World>,
+    config: WorldConfig,
+    initial: Vec<TenantSpec>,
+    store: Option<Arc<EventStore<Event>>>,
+    clock: Arc<dyn Clock>,
+    /// The specs of the loaded tenants, for the token endpoint's directory.
+    specs: Mutex<Vec<TenantSpec>>,
+}
+
+impl ModelBackend {
+    /// A world with `initial` tenants, or, when `store` already holds events, the world they
+    /// describe.
+    pub(crate) fn open(
+        config: WorldConfig,
+        initial: Vec<TenantSpec>,
+        store: Option<Arc<EventStore<Event>>>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
+        let stored = match &store {
+            Some(store) => store.load()?,
+            None => Vec::new(),
+        };
+        let mut world = World::new(config.clone());
+        let events = if stored.is_empty() {
+            let events = load_all(&mut world, &initial)?;
+            if let Some(store) = &store {
+                store.append(&events)?;
+            }
+            events
+        } else {
+            world
+                .replay(&stored)
+                .map_err(|e| Error::Config(format!("the stored events do not replay: {e}")))?;
+            stored
+        };
+        let backend = Self {
+            world: tokio::sync::Mutex::new(world),
+            config,
+            initial,
+            store,
+            clock,
+            specs: Mutex::new(Vec::new()),
+        };
+        backend.track_specs(&events);
+        Ok(backend)
+    }
+
+    /// Follows tenant loads and resets in `events`.
+    fn track_specs(&self, events: &[Event]) {
+        let mut specs = lock(&self.specs);
+        for event in events {
+            match event {
+                Event::TenantLoaded { spec } => {
+                    specs.retain(|s| !s.tenant_id.eq_ignore_ascii_case(&spec.tenant_id));
+                    specs.push((**spec).clone());
+                }
+                Event::Reset => specs.clear(),
+                _ => {}
+            }
+        }
+    }
+
+    /// Stores `events` durably; on failure, rebuilds `world` from the store.
+    async fn persist(&self, world: &mut World, events: Vec<Event>) -> Result<(), ApiError> {
+        self.track_specs(&events);
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        if events.is_empty() {
+            return Ok(());
+        }
+        let written = tokio::task::spawn_blocking(move || store.append(&events))
+            .await
+            .map_err(ApiError::internal)
+            .and_then(|r| r.map(drop).map_err(ApiError::internal));
+        if let Err(error) = written {
+            self.recover(world).await;
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the world from the store after a failed write.
+    async fn recover(&self, world: &mut World) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let loaded = tokio::task::spawn_blocking(move || store.load()).await;
+        let mut fresh = World::new(self.config.clone());
+        match loaded {
+            Ok(Ok(events)) if fresh.replay(&events).is_ok() => {
+                *world = fresh;
+                lock(&self.specs).clear();
+                self.track_specs(&events);
+            }
+            _ => {
+                tracing::error!(
+                    "the event store cannot be read back; the model may be ahead of it"
+                );
+            }
+        }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from(self.clock.now())
+    }
+
+    async fn dispatch(&self, call: GraphCall) -> Result<GraphReply, ApiError> {
+        let mut world = self.world.lock().await;
+        let caller = model_caller(&world, &call);
+        let query = model_query(&call.query);
+        let now = self.now();
+        let op = call.route.operation_id;
+        let is = |route: &Route| op == route.operation_id;
+        let ctx = Ctx { call: &call };
+
+        // Reads.
+        if is(&routes::LIST_CHAT_INSTALLED_APPS) {
+            return ctx.page(&world.list_chat_installed_apps(&caller, &ctx.chat()?, &query)?);
+        }
+        if is(&routes::GET_CHAT_INSTALLED_APP) {
+            return ctx.entity(&world.get_chat_installed_app(
+                &caller,
+                &ctx.chat()?,
+                &ctx.installation()?,
+                &query,
+            )?);
+        }
+        if is(&routes::LIST_TEAM_INSTALLED_APPS) {
+            return ctx.page(&world.list_team_installed_apps(&caller, &ctx.team()?, &query)?);
+        }
+        if is(&routes::GET_TEAM_INSTALLED_APP) {
+            return ctx.entity(&world.get_team_installed_app(
+                &caller,
+                &ctx.team()?,
+                &ctx.installation()?,
+                &query,
+            )?);
+        }
+        if is(&routes::LIST_USER_INSTALLED_APPS) {
+            return ctx.page(&world.list_user_installed_apps(&caller, &ctx.user()?, &query)?);
+        }
+        if is(&routes::GET_USER_INSTALLED_APP) {
+            return ctx.entity(&world.get_user_installed_app(
+                &caller,
+                &ctx.user()?,
+                &ctx.installation()?,
+                &query,
+            )?);
+        }
+        if is(&routes::GET_USER_INSTALLED_APP_CHAT) {
+            return ctx.entity(&world.get_user_installed_app_chat(
+                &caller,
+                &ctx.user()?,
+                &ctx.installation()?,
+                &query,
+            )?);
+        }
+        if is(&routes::LIST_CATALOG_APPS) {
+            return ctx.page(&world.list_catalog_apps(&caller, &query)?);
+        }
+        if is(&routes::GET_CATALOG_APP) {
+            return ctx.entity(&world.get_catalog_app(&caller, &ctx.app()?, &query)?);
+        }
+        if is(&routes::LIST_CATALOG_APP_DEFINITIONS) {
+            return ctx.page(&world.list_catalog_app_definitions(&caller, &ctx.app()?, &query)?);
+        }
+        if is(&routes::GET_CATALOG_APP_DEFINITION) {
+            return ctx.entity(&world.get_catalog_app_definition(
+                &caller,
+                &ctx.app()?,
+                &ctx.definition()?,
+                &query,
+            )?);
+        }
+        if is(&routes::LIST_USERS) {
+            return ctx.page(&world.list_users(&caller, &query)?);
+        }
+        if is(&routes::LIST_USER_CHATS) {
+            return ctx.page(&world.list_user_chats(&caller, &ctx.user()?, &query)?);
+        }
+        if is(&routes::GET_CHAT) {
+            return ctx.entity(&world.get_chat(&caller, &ctx.chat()?, &query)?);
+        }
+        if is(&routes::LIST_TEAMS) {
+            return ctx.page(&world.list_teams(&caller, &query)?);
+        }
+
+        // Writes: the events are stored before the answer leaves.
+        let (reply, events) = if is(&routes::INSTALL_CHAT_APP) {
+            let o =
+                world.install_chat_app(&caller, &ctx.chat()?, &ctx.json_body()?, &query, now)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::INSTALL_TEAM_APP) {
+            let o =
+                world.install_team_app(&caller, &ctx.team()?, &ctx.json_body()?, &query, now)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::INSTALL_USER_APP) {
+            let o =
+                world.install_user_app(&caller, &ctx.user()?, &ctx.json_body()?, &query, now)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UPGRADE_CHAT_APP) {
+            let o = world.upgrade_chat_app(
+                &caller,
+                &ctx.chat()?,
+                &ctx.installation()?,
+                &ctx.upgrade_body()?,
+                &query,
+                now,
+            )?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UPGRADE_TEAM_APP) {
+            let o = world.upgrade_team_app(
+                &caller,
+                &ctx.team()?,
+                &ctx.installation()?,
+                &ctx.upgrade_body()?,
+                &query,
+                now,
+            )?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UPGRADE_USER_APP) {
+            let o = world.upgrade_user_app(
+                &caller,
+                &ctx.user()?,
+                &ctx.installation()?,
+                &ctx.upgrade_body()?,
+                &query,
+                now,
+            )?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UNINSTALL_CHAT_APP) {
+            let o =
+                world.uninstall_chat_app(&caller, &ctx.chat()?, &ctx.installation()?, &query)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UNINSTALL_TEAM_APP) {
+            let o =
+                world.uninstall_team_app(&caller, &ctx.team()?, &ctx.installation()?, &query)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::UNINSTALL_USER_APP) {
+            let o =
+                world.uninstall_user_app(&caller, &ctx.user()?, &ctx.installation()?, &query)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::PUBLISH_CATALOG_APP) {
+            let o = world.publish_catalog_app(&caller, &call.body, &query, now)?;
+            let id = o.value.id.clone().unwrap_or_default();
+            let mut reply = ctx.entity(&o.value)?;
+            let location = format!(
+                "{}/{}/appCatalogs/teamsApps/{}",
+                call.origin,
+                call.version.segment(),
+                encode_path_segment(&id)
+            );
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                reply.headers.push((header::LOCATION, value));
+            }
+            (reply, o.events)
+        } else if is(&routes::UPDATE_CATALOG_APP) {
+            let o = world.update_catalog_app(&caller, &ctx.app()?, &call.body, &query, now)?;
+            (ctx.no_content(), o.events)
+        } else if is(&routes::REVIEW_CATALOG_APP_DEFINITION) {
+            let body: TeamsAppDefinition = ctx.parse_body()?;
+            let o = world.review_catalog_app_definition(
+                &caller,
+                &ctx.app()?,
+                &ctx.definition()?,
+                &body,
+                &query,
+                now,
+            )?;
+            let reply = ctx.entity_with_context(
+                &o.value,
+                &format!(
+                    "appCatalogs/teamsApps('{}')/appDefinitions/$entity",
+                    encode_path_segment(call.param("teamsApp-id").unwrap_or(""))
+                ),
+            )?;
+            (reply, o.events)
+        } else if is(&routes::DELETE_CATALOG_APP) {
+            let o = world.delete_catalog_app(&caller, &ctx.app()?, &query)?;
+            (ctx.no_content(), o.events)
+        } else {
+            return Err(ApiError::NotImplemented {
+                what: "this operation",
+            });
+        };
+        self.persist(&mut world, events).await?;
+        Ok(reply)
+    }
+}
+
+/// Loads `specs` into `world`; returns the events to store.
+fn load_all(world: &mut World, specs: &[TenantSpec]) -> Result<Vec<Event>, Error> {
+    specs
+        .iter()
+        .map(|spec| {
+            world
+                .load_tenant(spec.clone())
+                .map_err(|e| Error::Config(format!("tenant {}: {e}", spec.tenant_id)))
+        })
+        .collect()
+}
+
+/// The model's caller for a verified token; personal accounts are looked up in the directory.
+fn model_caller(world: &World, call: &GraphCall) -> ModelCaller {
+    let c = &call.caller;
+    match (c.kind, &c.user_id) {
+        (PermissionKind::Delegated, Some(user)) => {
+            let personal = world
+                .user_identity(&c.tenant_id, user)
+                .is_some_and(|(_, personal)| personal);
+            ModelCaller::delegated(
+                &c.tenant_id,
+                &c.client_id,
+                user,
+                c.permissions.iter().cloned(),
+            )
+            .with_personal_account(personal)
+        }
+        _ => ModelCaller::application(&c.tenant_id, &c.client_id, c.permissions.iter().cloned()),
+    }
+}
+
+/// The model's query from the options the HTTP layer validated.
+fn model_query(options: &ODataQuery) -> Query {
+    let mut query = Query::new();
+    for (name, value) in options.iter() {
+        let value = Some(value.to_owned());
+        match name {
+            "$filter" => query.filter = value,
+            "$select" => query.select = value,
+            "$expand" => query.expand = value,
+            "$top" => query.top = value,
+            "$count" => query.count = value,
+            "$skiptoken" => query.skiptoken = value,
+            "requiresReview" => query.requires_review = value,
+            other => query.unsupported.push(other.to_owned()),
+        }
+    }
+    query
+}
+
+/// One call being rendered.
+struct Ctx<'a> {
+    call: &'a GraphCall,
+}
+
+impl Ctx<'_> {
+    fn param(&self, name: &str) -> Result<&str, ApiError> {
+        self.call
+            .param(name)
+            .ok_or_else(|| ApiError::internal(format!("missing path parameter {name}")))
+    }
+
+    fn chat(&self) -> Result<ChatId, ApiError> {
+        ChatId::new(self.param("chat-id")?).map_err(ApiError::internal)
+    }
+
+    fn team(&self) -> Result<TeamId, ApiError> {
+        TeamId::new(self.param("team-id")?).map_err(ApiError::internal)
+    }
+
+    fn user(&self) -> Result<UserId, ApiError> {
+        UserId::new(self.param("user-id")?).map_err(ApiError::internal)
+    }
+
+    fn app(&self) -> Result<TeamsAppId, ApiError> {
+        TeamsAppId::new(self.param("teamsApp-id")?).map_err(ApiError::internal)
+    }
+
+    fn definition(&self) -> Result<TeamsAppDefinitionId, ApiError> {
+        TeamsAppDefinitionId::new(self.param("teamsAppDefinition-id")?).map_err(ApiError::internal)
+    }
+
+    fn installation(&self) -> Result<AppInstallationId, ApiError> {
+        let name = self
+            .call
+            .route
+            .path_params
+            .last()
+            .ok_or_else(|| ApiError::internal("no installation parameter"))?;
+        AppInstallationId::new(self.param(name)?).map_err(ApiError::internal)
+    }
+
+    fn parse_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.call.body).map_err(|_| ApiError::MalformedJson)
+    }
+
+    fn json_body(&self) -> Result<InstalledAppsPostRequestBody, ApiError> {
+        self.parse_body()
+    }
+
+    /// No body, an empty one, `{}` or `{"consentedPermissionSet": …}`.
+    fn upgrade_body(&self) -> Result<UpgradePostRequestBody, ApiError> {
+        if self.call.body.iter().all(u8::is_ascii_whitespace) {
+            Ok(UpgradePostRequestBody::default())
+        } else {
+            self.parse_body()
+        }
+    }
+
+    fn no_content(&self) -> GraphReply {
+        GraphReply::empty(self.call.route.success)
+    }
+
+    /// `{origin}/{version}/$metadata#…` for this call's resource.
+    fn context(&self, suffix: &str) -> String {
+        format!(
+            "{}/{}/$metadata#{suffix}",
+            self.call.origin,
+            self.call.version.segment()
+        )
+    }
+
+    /// The context path of the call's resource: `chats('19%3A…')/installedApps`, with `$select`
+    /// or `$expand` in parentheses as Graph writes them.
+    fn resource_context(&self) -> (String, bool) {
+        let template: Vec<&str> = self
+            .call
+            .route
+            .template
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let ends_with_key = template.last().is_some_and(|s| s.starts_with('{'));
+        let mut out = String::new();
+        for (i, segment) in template.iter().enumerate() {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                if i + 1 == template.len() {
+                    break;
+                }
+                let value = self.call.param(name).unwrap_or("");
+                let _ = write!(out, "('{}')", encode_path_segment(value));
+            } else {
+                if !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(segment);
+            }
+        }
+        let q = &self.call.query;
+        if let Some(select) = q.get("$select") {
+            let _ = write!(out, "({select})");
+        } else if let Some(expand) = q.get("$expand") {
+            let names: Vec<String> = split_top_level(expand)
+                .into_iter()
+                .map(|item| {
+                    let name = item.split('(').next().unwrap_or("").trim();
+                    format!("{name}()")
+                })
+                .collect();
+            let _ = write!(out, "({})", names.join(","));
+        }
+        (out, ends_with_key)
+    }
+
+    fn entity<T: Serialize>(&self, value: &T) -> Result<GraphReply, ApiError> {
+        let (path, _) = self.resource_context();
+        self.entity_with_context(value, &format!("{path}/$entity"))
+    }
+
+    fn entity_with_context<T: Serialize>(
+        &self,
+        value: &T,
+        context: &str,
+    ) -> Result<GraphReply, ApiError> {
+        let mut body = serde_json::to_value(value).map_err(ApiError::internal)?;
+        if let Some(object) = body.as_object_mut() {
+            object.insert("@odata.context".to_owned(), json!(self.context(context)));
+        }
+        Ok(GraphReply {
+            status: self.call.route.success,
+            headers: Vec::new(),
+            body: Some(body),
+        })
+    }
+
+    fn page<T: Serialize>(&self, page: &Page<T>) -> Result<GraphReply, ApiError> {
+        let (path, _) = self.resource_context();
+        let mut body = serde_json::Map::new();
+        body.insert("@odata.context".to_owned(), json!(self.context(&path)));
+        if let Some(count) = page.count {
+            body.insert("@odata.count".to_owned(), json!(count));
+        }
+        if let Some(token) = &page.next_skiptoken {
+            body.insert("@odata.nextLink".to_owned(), json!(self.next_link(token)));
+        }
+        body.insert(
+            "value".to_owned(),
+            serde_json::to_value(&page.items).map_err(ApiError::internal)?,
+        );
+        Ok(GraphReply {
+            status: self.call.route.success,
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
+        })
+    }
+
+    /// The absolute URL of the next page: this request's path and options with `$skiptoken`.
+    fn next_link(&self, skiptoken: &str) -> String {
+        let values: Vec<&str> = self.call.params.iter().map(|(_, v)| v.as_str()).collect();
+        let path = self.call.route.render(&values);
+        let mut query: Vec<String> = self
+            .call
+            .query
+            .iter()
+            .filter(|(name, _)| *name != "$skiptoken")
+            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, QUERY_VALUE)))
+            .collect();
+        query.push(format!(
+            "$skiptoken={}",
+            utf8_percent_encode(skiptoken, QUERY_VALUE)
+        ));
+        format!(
+            "{}/{}{path}?{}",
+            self.call.origin,
+            self.call.version.segment(),
+            query.join("&")
+        )
+    }
+}
+
+/// Splits `a,b($select=x,y),c` at top-level commas.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+/// The directory a tenant spec describes: its app registrations, users and grants; its domains
+/// are those of its users' principal names.
+pub(crate) fn identity_from_spec(spec: &TenantSpec) -> IdentityTenant {
+    let mut domains: Vec<String> = Vec::new();
+    for user in &spec.users {
+        if let Some((_, domain)) = user.user_principal_name.rsplit_once('@') {
+            let domain = domain.to_ascii_lowercase();
+            if !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+    }
+    IdentityTenant {
+        id: spec.tenant_id.clone(),
+        domains,
+        apps: spec
+            .app_registrations
+            .iter()
+            .map(|a| AppRegistration {
+                client_id: a.client_id.clone(),
+                display_name: a.display_name.clone(),
+                secrets: vec![ClientSecret::new(a.client_secret.clone())],
+                roles: a.application_permissions.clone(),
+            })
+            .collect(),
+        users: spec
+            .users
+            .iter()
+            .map(|u| DirectoryUser {
+                id: u.id.clone(),
+                user_principal_name: u.user_principal_name.clone(),
+                display_name: u.display_name.clone(),
+                personal_account: u.personal_account,
+            })
+            .collect(),
+        grants: spec
+            .delegated_grants
+            .iter()
+            .map(|g| DelegatedGrant {
+                client_id: g.client_id.clone(),
+                user: Some(g.user_id.clone()),
+                scopes: g.scopes.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl GraphBackend for ModelBackend {
+    fn call(&self, call: GraphCall) -> BoxFuture<'_, Result<GraphReply, ApiError>> {
+        Box::pin(self.dispatch(call))
+    }
+
+    fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            let mut world = self.world.lock().await;
+            let mut fresh = World::new(self.config.clone());
+            let events = load_all(&mut fresh, &self.initial).map_err(ApiError::internal)?;
+            if let Some(store) = self.store.clone() {
+                let events = events.clone();
+                tokio::task::spawn_blocking(move || {
+                    store.clear()?;
+                    store.append(&events)
+                })
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
+            }
+            *world = fresh;
+            lock(&self.specs).clear();
+            self.track_specs(&events);
+            Ok(())
+        })
+    }
+
+    fn load_tenant(&self, spec: Value) -> BoxFuture<'_, Result<Value, ApiError>> {
+        Box::pin(async move {
+            let spec: TenantSpec = serde_json::from_value(spec)
+                .map_err(|e| ApiError::bad_request(format!("invalid tenant spec: {e}")))?;
+            let tenant_id = spec.tenant_id.clone();
+            let mut world = self.world.lock().await;
+            let event = world.load_tenant(spec)?;
+            self.persist(&mut world, vec![event]).await?;
+            Ok(tenant_summary(&world, &tenant_id))
+        })
+    }
+
+    fn summary(&self) -> BoxFuture<'_, Result<Value, ApiError>> {
+        Box::pin(async move {
+            let world = self.world.lock().await;
+            let tenants: Vec<Value> = world
+                .tenant_ids()
+                .iter()
+                .map(|id| tenant_summary(&world, id))
+                .collect();
+            let events = match self.store.clone() {
+                Some(store) => Some(
+                    tokio::task::spawn_blocking(move || store.len())
+                        .await
+                        .map_err(ApiError::internal)?
+                        .map_err(ApiError::internal)?,
+                ),
+                None => None,
+            };
+            Ok(json!({ "tenants": tenants, "storedEvents": events }))
+        })
+    }
+
+    fn installation(&self, id: String) -> BoxFuture<'_, Result<Value, ApiError>> {
+        Box::pin(async move {
+            let wanted = AppInstallationId::new(id.as_str())
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let world = self.world.lock().await;
+            world
+                .tenant_ids()
+                .iter()
+                .find_map(|tenant| {
+                    let info = world.installation(tenant, &wanted)?;
+                    Some(json!({
+                        "id": info.id,
+                        "tenantId": tenant,
+                        "scope": info.scope.name(),
+                        "scopeId": info.scope_id,
+                        "teamsAppId": info.teams_app_id,
+                        "version": info.version,
+                        "upgradeCount": info.upgrade_count,
+                    }))
+                })
+                .ok_or_else(|| ApiError::NotFound {
+                    message: format!("no installation {id:?} in any tenant"),
+                })
+        })
+    }
+
+    fn directory(&self) -> Vec<IdentityTenant> {
+        lock(&self.specs).iter().map(identity_from_spec).collect()
+    }
+}
+
+fn tenant_summary(world: &World, tenant_id: &str) -> Value {
+    match world.stats(tenant_id) {
+        Some(stats) => json!({
+            "tenantId": tenant_id,
+            "displayName": stats.display_name,
+            "users": stats.users,
+            "chats": stats.chats,
+            "teams": stats.teams,
+            "catalogApps": stats.catalog_apps,
+            "installations": stats.installations,
+            "upgrades": stats.upgrades,
+        }),
+        None => json!({ "tenantId": tenant_id }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expand_lists_split_at_top_level() {
+        assert_eq!(
+            split_top_level("teamsApp,teamsAppDefinition($expand=bot;$select=id,version)"),
+            [
+                "teamsApp",
+                "teamsAppDefinition($expand=bot;$select=id,version)"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_demo_directory_has_the_demo_credentials() {
+        let tenant = identity_from_spec(&teamsapp_model::demo::tenant());
+        let creds = teamsapp_model::demo::CREDENTIALS;
+        assert_eq!(tenant.id, creds.tenant_id);
+        let app = tenant.app(creds.client_id).unwrap();
+        assert!(app.secrets[0].matches(creds.client_secret));
+        assert!(!tenant.domains.is_empty());
+    }
+}

@@ -1,0 +1,211 @@
+//! Serving: [`router`] (no socket, for `oneshot` tests), [`serve`] (a listener, plain or TLS,
+//! until a shutdown signal), and [`Emulator`], which does both in-process on `127.0.0.1:0`.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower_http::trace::TraceLayer;
+
+use crate::config::EmulatorConfig;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::{admin, graph, oauth};
+
+/// The emulator's whole HTTP surface: Graph (`/v1.0`, `/beta`), the identity platform
+/// (`/{tenant}/oauth2/v2.0/…`) and the admin API (`/_emulator/…`).
+pub fn router(state: AppState) -> Router {
+    let items = graph::normalized(graph::graph_router(&state, None).with_state(state.clone()));
+    let app = Router::new()
+        .merge(oauth::identity_router(&state))
+        .merge(admin::admin_router(&state))
+        .merge(graph::graph_router(&state, Some(&items)))
+        .with_state(state);
+    graph::normalized(app).layer(TraceLayer::new_for_http())
+}
+
+/// Serves [`router`] on `listener` (over TLS when the state was configured for it) until
+/// `shutdown` completes, then drains open requests.
+///
+/// The admin API is open without a key only when `listener` is bound to a loopback address.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the listener's address", e))?;
+    state.set_admin_open(local.ip().is_loopback());
+    let app = router(state.clone());
+    let served = match state.inner.tls.clone() {
+        Some(tls) => {
+            let listener = crate::tls::TlsListener::new(listener, &tls)
+                .map_err(|e| Error::io("starting the tls listener", e))?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    served.map_err(|e| Error::io("serving", e))
+}
+
+/// Client credentials for an emulator's tenant (the secret is never shown by `Debug`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The tenant id.
+    pub tenant_id: String,
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: crate::identity::ClientSecret,
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub token_url: String,
+    /// `https://graph.microsoft.com/.default`.
+    pub scope: String,
+}
+
+/// An emulator running in-process, for tests anywhere.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), teamsapp_mock::Error> {
+/// let emulator = teamsapp_mock::Emulator::start(teamsapp_mock::EmulatorConfig::default()).await?;
+/// println!("Graph at {}", emulator.graph_url());
+/// emulator.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Emulator {
+    origin: String,
+    local_addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), Error>>>,
+}
+
+impl Emulator {
+    /// Starts an emulator on `config.listen` (default `127.0.0.1:0`).
+    pub async fn start(config: EmulatorConfig) -> Result<Self, Error> {
+        let listen = config.listen;
+        let state = AppState::new(config)?;
+        Self::start_with_state(listen, state).await
+    }
+
+    /// Starts an emulator with the built-in demo tenant on `127.0.0.1:0`; get tokens with
+    /// [`credentials`](Self::credentials) (the well-known
+    /// [`teamsapp_model::demo::CREDENTIALS`]).
+    pub async fn demo() -> Result<Self, Error> {
+        Self::start(EmulatorConfig::demo()).await
+    }
+
+    /// Starts an emulator for an already built state.
+    pub async fn start_with_state(listen: SocketAddr, state: AppState) -> Result<Self, Error> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::io(format!("binding {listen}"), e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("reading the listener's address", e))?;
+        let host = if local_addr.ip().is_unspecified() {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local_addr.port())
+        } else {
+            local_addr
+        };
+        let scheme = if state.is_https() { "https" } else { "http" };
+        let origin = format!("{scheme}://{host}");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            origin,
+            local_addr,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// `scheme://127.0.0.1:PORT`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The address the emulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Graph's base URL: `{origin}/v1.0`.
+    pub fn graph_url(&self) -> String {
+        format!("{}/v1.0", self.origin)
+    }
+
+    /// Graph's beta base URL: `{origin}/beta`.
+    pub fn beta_url(&self) -> String {
+        format!("{}/beta", self.origin)
+    }
+
+    /// The authority host for token requests (the origin): the token URL of a tenant is
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub fn authority(&self) -> &str {
+        &self.origin
+    }
+
+    /// The token URL of `tenant`.
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.origin)
+    }
+
+    /// Client credentials that work at once: the first app registration with a secret of the
+    /// first tenant (for the demo tenant, the fleet tool of
+    /// [`teamsapp_model::demo::CREDENTIALS`]).
+    pub fn credentials(&self) -> Option<Credentials> {
+        let registry = self.state.read_identity();
+        registry.tenants.iter().find_map(|tenant| {
+            let app = tenant.apps.iter().find(|a| !a.secrets.is_empty())?;
+            Some(Credentials {
+                tenant_id: tenant.id.clone(),
+                client_id: app.client_id.clone(),
+                client_secret: app.secrets[0].clone(),
+                token_url: self.token_url(&tenant.id),
+                scope: format!("{}/.default", crate::identity::GRAPH_RESOURCE),
+            })
+        })
+    }
+
+    /// The emulator's state (metrics, journal, faults, token minting, …).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting connections, drains open requests and waits for the server to stop.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.stop().await
+    }
+
+    async fn stop(&mut self) -> Result<(), Error> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| Error::Server(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! [`AppState`]: the emulator's shared state, cheap to clone (an `Arc` inside), handed to every
+//! handler and to tests.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, Claims, Principal, SigningKeys, TokenRequest};
+use crate::backend::GraphBackend;
+use crate::clock::Clock;
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, Error};
+use crate::faults::{
+    EarlyRetry, EarlyRetryTracker, FaultConfig, FaultInjector, Scenario, ScenarioBook,
+};
+use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
+use crate::journal::{Journal, JournalEntry, Metrics};
+use crate::oauth::DeviceCodes;
+use crate::store::EventStore;
+use crate::throttle::{ThrottleConfig, Throttler};
+use crate::tls::TlsSetup;
+
+/// The metadata key of the signing key in the durable store.
+const SIGNING_KEY_META: &str = "signing-key.pem";
+
+/// The file name of the durable store inside `--data-dir`.
+pub const STORE_FILE_NAME: &str = "emulator.redb";
+
+/// Graph Explorer's client id: the app a minted delegated token names when none is given.
+const GRAPH_EXPLORER_APP_ID: &str = "de8bc8b5-d9f9-48b1-a8ad-b748da725064";
+
+/// The emulator's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: EmulatorConfig,
+    pub(crate) keys: SigningKeys,
+    pub(crate) identity: RwLock<IdentityRegistry>,
+    pub(crate) devices: Mutex<DeviceCodes>,
+    pub(crate) throttle: Mutex<Throttler>,
+    pub(crate) faults: Mutex<FaultInjector>,
+    pub(crate) scenarios: Mutex<ScenarioBook>,
+    pub(crate) early: Mutex<EarlyRetryTracker>,
+    pub(crate) journal: Mutex<Journal>,
+    pub(crate) metrics: Mutex<Metrics>,
+    pub(crate) backend: Box<dyn GraphBackend>,
+    pub(crate) tls: Option<TlsSetup>,
+    pub(crate) admin_open: AtomicBool,
+}
+
+/// Locks `mutex`, recovering the data if a holder panicked (no lock here guards an invariant a
+/// panic could break halfway).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What `POST /_emulator/token` (and [`AppState::mint_token`]) is asked for: an application token
+/// (`app` and `roles`) or, when `user` is given, a delegated one (`scopes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenSpec {
+    /// Tenant id or domain; defaults to the first tenant.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// The calling app's client id; defaults to the tenant's first app registration.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Application permissions; default: what the app registration was granted.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// The signed-in user (object id or UPN) for a delegated token.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Delegated permissions; default: what the user granted the app.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// `aud`; defaults to `https://graph.microsoft.com`.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Lifetime in seconds; defaults to the configured token lifetime.
+    #[serde(default)]
+    pub lifetime_seconds: Option<u64>,
+}
+
+/// A minted access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MintedToken {
+    /// The token, for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// Its claims, for reading.
+    pub claims: Claims,
+}
+
+impl AppState {
+    /// Builds the state for `config`: opens the durable store (replaying its events, or loading
+    /// the configured tenants into an empty one), generates (or reloads) the signing key and
+    /// prepares TLS.
+    pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
+        let store = open_store(&config)?;
+        let backend = crate::model::ModelBackend::open(
+            config.world.clone(),
+            config.tenants.clone(),
+            store.clone(),
+            config.clock.clone(),
+        )?;
+        Self::assemble(config, store.as_deref(), Box::new(backend))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_backend(
+        config: EmulatorConfig,
+        backend: Box<dyn GraphBackend>,
+    ) -> Result<Self, Error> {
+        let store = open_store(&config)?;
+        Self::assemble(config, store.as_deref(), backend)
+    }
+
+    fn assemble(
+        config: EmulatorConfig,
+        store: Option<&EventStore<teamsapp_model::Event>>,
+        backend: Box<dyn GraphBackend>,
+    ) -> Result<Self, Error> {
+        config.throttle.validate().map_err(Error::Config)?;
+        config.faults.validate().map_err(Error::Config)?;
+        let keys = if let Some(store) = store {
+            if let Some(pem) = store.meta(SIGNING_KEY_META)? {
+                SigningKeys::from_pem(&String::from_utf8_lossy(&pem))?
+            } else {
+                let keys = SigningKeys::generate()?;
+                store.put_meta(SIGNING_KEY_META, keys.private_pem().as_bytes())?;
+                keys
+            }
+        } else {
+            SigningKeys::generate()?
+        };
+        let tls = crate::tls::setup(&config.tls, config.data_dir.as_deref())?;
+        let inner = Inner {
+            keys,
+            identity: RwLock::new(merged_identity(&config.identity, backend.directory())),
+            devices: Mutex::new(DeviceCodes::default()),
+            throttle: Mutex::new(Throttler::new(config.throttle.clone())),
+            faults: Mutex::new(FaultInjector::new(config.faults.clone())),
+            scenarios: Mutex::new(ScenarioBook::new(config.scenarios.clone())),
+            early: Mutex::new(EarlyRetryTracker::default()),
+            journal: Mutex::new(Journal::new(config.journal_capacity)),
+            metrics: Mutex::new(Metrics::default()),
+            backend,
+            tls,
+            admin_open: AtomicBool::new(true),
+            config,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The configuration the state was built from.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.inner.config
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.config.clock.as_ref()
+    }
+
+    /// Whether the emulator serves HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.inner.tls.is_some()
+    }
+
+    /// Where the self-signed certificate was written, if one was generated.
+    pub fn tls_cert_path(&self) -> Option<&Path> {
+        self.inner.tls.as_ref()?.cert_path.as_deref()
+    }
+
+    /// The TLS certificate (PEM), if the emulator serves HTTPS.
+    pub fn tls_cert_pem(&self) -> Option<&str> {
+        self.inner.tls.as_ref().map(|t| t.cert_pem.as_str())
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> Metrics {
+        let mut metrics = lock(&self.inner.metrics).clone();
+        metrics.requests_total = metrics.requests.values().flat_map(|s| s.values()).sum();
+        metrics.too_many_requests_sent = metrics
+            .requests
+            .values()
+            .filter_map(|statuses| statuses.get(&429))
+            .sum();
+        metrics
+    }
+
+    /// The newest `limit` journal entries (all when `None`), oldest first.
+    pub fn journal(&self, limit: Option<usize>) -> Vec<JournalEntry> {
+        lock(&self.inner.journal).tail(limit)
+    }
+
+    /// The clients that retried before `Retry-After` elapsed.
+    pub fn early_retries(&self) -> Vec<EarlyRetry> {
+        lock(&self.inner.early).offences()
+    }
+
+    /// The random fault settings.
+    pub fn faults(&self) -> FaultConfig {
+        lock(&self.inner.faults).config().clone()
+    }
+
+    /// Replaces the random fault settings and reseeds the generator.
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), ApiError> {
+        faults.validate().map_err(ApiError::bad_request)?;
+        *lock(&self.inner.faults) = FaultInjector::new(faults);
+        Ok(())
+    }
+
+    /// The throttling settings.
+    pub fn throttle(&self) -> ThrottleConfig {
+        lock(&self.inner.throttle).config().clone()
+    }
+
+    /// Replaces the throttling settings and empties every bucket.
+    pub fn set_throttle(&self, throttle: ThrottleConfig) -> Result<(), ApiError> {
+        throttle.validate().map_err(ApiError::bad_request)?;
+        lock(&self.inner.throttle).configure(throttle);
+        Ok(())
+    }
+
+    /// The scripted responses, with their remaining counts.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        lock(&self.inner.scenarios).list().to_vec()
+    }
+
+    /// Replaces the scripted responses.
+    pub fn set_scenarios(&self, scenarios: Vec<Scenario>) -> Result<(), ApiError> {
+        for scenario in &scenarios {
+            let valid = http::StatusCode::from_u16(scenario.status)
+                .is_ok_and(|s| s.is_client_error() || s.is_server_error());
+            if !valid {
+                return Err(ApiError::bad_request(format!(
+                    "scenario status {} is not an error status (400-599)",
+                    scenario.status
+                )));
+            }
+            for name in scenario.headers.keys() {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ApiError::bad_request(format!(
+                        "scenario header {name:?} is not a valid header name"
+                    )));
+                }
+            }
+        }
+        *lock(&self.inner.scenarios) = ScenarioBook::new(scenarios);
+        Ok(())
+    }
+
+    /// The directory the token endpoint consults.
+    pub fn identity(&self) -> IdentityRegistry {
+        self.read_identity().clone()
+    }
+
+    /// Adds (or replaces) a tenant in the directory, until the next reset (which rebuilds the
+    /// directory from the configuration and the loaded tenants).
+    pub fn add_identity_tenant(&self, tenant: IdentityTenant) {
+        self.inner
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .upsert(tenant);
+    }
+
+    pub(crate) fn read_identity(&self) -> std::sync::RwLockReadGuard<'_, IdentityRegistry> {
+        self.inner
+            .identity
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Rebuilds the directory from the configuration and the loaded tenants.
+    pub(crate) fn refresh_identity(&self) {
+        let merged = merged_identity(&self.inner.config.identity, self.backend().directory());
+        *self
+            .inner
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = merged;
+    }
+
+    pub(crate) fn backend(&self) -> &dyn GraphBackend {
+        self.inner.backend.as_ref()
+    }
+
+    pub(crate) fn keys(&self) -> &SigningKeys {
+        &self.inner.keys
+    }
+
+    /// Whether admin requests are allowed without a key (the listener is on loopback).
+    pub(crate) fn admin_open(&self) -> bool {
+        self.inner.admin_open.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_admin_open(&self, open: bool) {
+        self.inner.admin_open.store(open, Ordering::Relaxed);
+    }
+
+    /// Returns to the initial state: the backend's tenants, the configured faults, throttling and
+    /// scenarios; empties the journal, metrics, buckets, device codes and early-retry records.
+    pub async fn reset(&self) -> Result<(), ApiError> {
+        self.backend().reset().await?;
+        self.refresh_identity();
+        let config = &self.inner.config;
+        *lock(&self.inner.devices) = DeviceCodes::default();
+        lock(&self.inner.throttle).configure(config.throttle.clone());
+        *lock(&self.inner.faults) = FaultInjector::new(config.faults.clone());
+        *lock(&self.inner.scenarios) = ScenarioBook::new(config.scenarios.clone());
+        *lock(&self.inner.early) = EarlyRetryTracker::default();
+        lock(&self.inner.journal).clear();
+        *lock(&self.inner.metrics) = Metrics::default();
+        Ok(())
+    }
+
+    /// Mints an access token without the OAuth dance (`POST /_emulator/token`).
+    pub fn mint_token(&self, spec: &TokenSpec) -> Result<MintedToken, ApiError> {
+        let request = {
+            let registry = self.read_identity();
+            self.token_request(&registry, spec)?
+        };
+        let issued = auth::issue(self.keys(), request, self.clock().unix_seconds())?;
+        lock(&self.inner.metrics).tokens_issued += 1;
+        Ok(MintedToken {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            claims: issued.claims,
+        })
+    }
+
+    fn token_request(
+        &self,
+        registry: &IdentityRegistry,
+        spec: &TokenSpec,
+    ) -> Result<TokenRequest, ApiError> {
+        let tenant = match spec.tenant.as_deref() {
+            Some(name) => registry.tenant(name),
+            None => registry.tenants.first(),
+        };
+        let tenant_id = match (tenant, spec.tenant.as_deref()) {
+            (Some(t), _) => t.id.clone(),
+            (None, Some(name)) if is_guid(name) => name.to_owned(),
+            (None, Some(name)) => {
+                return Err(ApiError::NotFound {
+                    message: format!("tenant {name:?} not found"),
+                });
+            }
+            (None, None) => {
+                return Err(ApiError::bad_request(
+                    "no tenant is loaded: name one with \"tenant\"",
+                ));
+            }
+        };
+        let lifetime = spec
+            .lifetime_seconds
+            .map_or(self.inner.config.token_lifetime, Duration::from_secs);
+        let audience = spec
+            .audience
+            .clone()
+            .unwrap_or_else(|| GRAPH_RESOURCE.to_owned());
+        if let Some(login) = spec.user.as_deref() {
+            let user = tenant.and_then(|t| t.user(login));
+            let (oid, upn, name) = match user {
+                Some(u) => (
+                    u.id.clone(),
+                    u.user_principal_name.clone(),
+                    u.display_name.clone(),
+                ),
+                None if is_guid(login) => (login.to_owned(), login.to_owned(), String::new()),
+                None => {
+                    return Err(ApiError::NotFound {
+                        message: format!("user {login:?} not found in tenant {tenant_id}"),
+                    });
+                }
+            };
+            let client_id = spec
+                .app
+                .clone()
+                .or_else(|| {
+                    tenant
+                        .and_then(|t| t.apps.first())
+                        .map(|a| a.client_id.clone())
+                })
+                .unwrap_or_else(|| GRAPH_EXPLORER_APP_ID.to_owned());
+            let scopes = match (&spec.scopes, tenant, user) {
+                (Some(scopes), _, _) => scopes.clone(),
+                (None, Some(t), Some(u)) => t.granted_scopes(&client_id, u),
+                _ => Vec::new(),
+            };
+            let app = tenant.and_then(|t| t.app(&client_id));
+            Ok(TokenRequest {
+                tenant_id,
+                app_display_name: app.map(|a| a.display_name.clone()),
+                client_id,
+                audience,
+                principal: Principal::User {
+                    oid,
+                    upn,
+                    name,
+                    scopes,
+                },
+                confidential: false,
+                lifetime,
+            })
+        } else {
+            let app = match spec.app.as_deref() {
+                Some(id) => tenant.and_then(|t| t.app(id)),
+                None => tenant.and_then(|t| t.apps.first()),
+            };
+            let client_id = match (app, spec.app.as_deref()) {
+                (Some(a), _) => a.client_id.clone(),
+                (None, Some(id)) => id.to_owned(),
+                (None, None) => {
+                    return Err(ApiError::bad_request(format!(
+                        "tenant {tenant_id} has no app registration: name one with \"app\""
+                    )));
+                }
+            };
+            let roles = spec
+                .roles
+                .clone()
+                .or_else(|| app.map(|a| a.roles.clone()))
+                .unwrap_or_default();
+            Ok(TokenRequest {
+                tenant_id,
+                app_display_name: app.map(|a| a.display_name.clone()),
+                client_id,
+                audience,
+                principal: Principal::App { roles },
+                confidential: true,
+                lifetime,
+            })
+        }
+    }
+
+    /// Appends a journal entry.
+    pub(crate) fn journal_push(&self, entry: JournalEntry) {
+        lock(&self.inner.journal).push(entry);
+    }
+}
+
+fn open_store(
+    config: &EmulatorConfig,
+) -> Result<Option<Arc<EventStore<teamsapp_model::Event>>>, Error> {
+    Ok(config
+        .data_dir
+        .as_ref()
+        .map(|dir| EventStore::open(dir.join(STORE_FILE_NAME)).map(Arc::new))
+        .transpose()?)
+}
+
+/// The loaded tenants' directory, extended with the configured one.
+fn merged_identity(configured: &IdentityRegistry, loaded: Vec<IdentityTenant>) -> IdentityRegistry {
+    let mut registry = IdentityRegistry { tenants: loaded };
+    for tenant in &configured.tenants {
+        registry.merge(tenant.clone());
+    }
+    registry
+}
+
+/// Whether `s` is a GUID in 8-4-4-4-12 form.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}

@@ -1,0 +1,320 @@
+//! The Graph handlers over the real model and the demo tenant.
+
+use axum::body::Body;
+use http::Request;
+use serde_json::{Value, json};
+use teamsapp_model::demo;
+
+use super::{Harness, request};
+
+fn seed_path() -> String {
+    // Verbatim from Graph's documentation: the chat id raw, the installation id padded.
+    format!(
+        "/v1.0/chats/{}/installedApps/{}/upgrade",
+        demo::SEED_CHAT_ID,
+        demo::SEED_INSTALLATION_ID
+    )
+}
+
+async fn installation(h: &Harness, id: &str) -> Value {
+    let reply = h
+        .send(request(
+            "GET",
+            &format!(
+                "/_emulator/installations/{}",
+                teamsapp_types::operation::encode_path_segment(id)
+            ),
+            None,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()
+}
+
+#[tokio::test]
+async fn the_seed_example_upgrades_to_the_latest_version() {
+    let h = Harness::model(|_| {});
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
+        demo::TASKS_OLD_VERSION
+    );
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let req = Request::post(seed_path())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let reply = h.send(req).await;
+    assert_eq!(
+        reply.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.body.is_empty());
+    let after = installation(&h, demo::SEED_INSTALLATION_ID).await;
+    assert_eq!(after["version"], demo::TASKS_LATEST_VERSION);
+    assert_eq!(after["upgradeCount"], 1);
+    assert_eq!(
+        h.state.metrics().upgrades.get(demo::SEED_INSTALLATION_ID),
+        Some(&1)
+    );
+
+    // Graph shows the new version too.
+    let path = format!(
+        "/v1.0/chats/{}/installedApps/{}?$expand=teamsAppDefinition",
+        demo::SEED_CHAT_ID,
+        demo::SEED_INSTALLATION_ID
+    );
+    let body = h
+        .send(request("GET", &path, Some(&token), None))
+        .await
+        .json();
+    assert_eq!(
+        body["teamsAppDefinition"]["version"],
+        demo::TASKS_LATEST_VERSION
+    );
+    assert_eq!(
+        body["@odata.context"],
+        "http://graph.test/v1.0/$metadata#chats('19%3Aea28e88c00e94c7786b065394a61f296%40thread.v2')/installedApps(teamsAppDefinition())/$entity"
+    );
+}
+
+#[tokio::test]
+async fn a_self_permission_for_another_app_is_a_403() {
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::SELF_APP_CREDENTIALS).await;
+    let reply = h
+        .send(request("POST", &seed_path(), Some(&token), Some(json!({}))))
+        .await;
+    let message = reply.assert_graph_error(403, "Forbidden");
+    assert!(!message.is_empty());
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
+        demo::TASKS_OLD_VERSION
+    );
+}
+
+#[tokio::test]
+async fn lists_page_with_absolute_next_links() {
+    let h = Harness::model(|c| c.world = teamsapp_model::WorldConfig::default().with_page_size(2));
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let first = h
+        .send(request(
+            "GET",
+            "/v1.0/appCatalogs/teamsApps?$select=id,displayName",
+            Some(&token),
+            None,
+        ))
+        .await
+        .json();
+    assert_eq!(
+        first["@odata.context"],
+        "http://graph.test/v1.0/$metadata#appCatalogs/teamsApps(id,displayName)"
+    );
+    assert_eq!(first["value"].as_array().unwrap().len(), 2);
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        next.starts_with(
+            "http://graph.test/v1.0/appCatalogs/teamsApps?$select=id,displayName&$skiptoken="
+        ),
+        "{next}"
+    );
+    let mut seen: Vec<Value> = first["value"].as_array().unwrap().clone();
+    let mut link = Some(next.to_owned());
+    while let Some(url) = link {
+        let path = url.trim_start_matches("http://graph.test");
+        let page = h
+            .send(request("GET", path, Some(&token), None))
+            .await
+            .json();
+        seen.extend(page["value"].as_array().unwrap().iter().cloned());
+        link = page["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    let mut ids: Vec<&str> = seen.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a page repeated an item");
+    assert!(total >= 4, "{total}");
+}
+
+#[tokio::test]
+async fn install_twice_is_a_409_and_unknown_installations_a_404() {
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let body = json!({"teamsApp@odata.bind": format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{}", demo::TASKS_APP_ID)});
+    let path = format!("/v1.0/chats/{}/installedApps", demo::SEED_CHAT_ID);
+    h.send(request("POST", &path, Some(&token), Some(body)))
+        .await
+        .assert_graph_error(409, "Conflict");
+    let unknown = teamsapp_types::AppInstallationId::build(demo::SEED_CHAT_ID, "nope").unwrap();
+    let path = format!(
+        "/v1.0{}",
+        teamsapp_types::routes::UPGRADE_CHAT_APP.render(&[demo::SEED_CHAT_ID, unknown.as_str()])
+    );
+    h.send(request("POST", &path, Some(&token), None))
+        .await
+        .assert_graph_error(404, "NotFound");
+}
+
+#[tokio::test]
+async fn publish_answers_201_with_location() {
+    let h = Harness::model(|_| {});
+    let token = h
+        .state
+        .mint_token(&crate::TokenSpec {
+            user: Some(demo::ADELE.into()),
+            ..crate::TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let package = teamsapp_model::package::build_package(
+        "3f0c9d4e-1111-4222-8333-944445555666",
+        "1.0.0",
+        "Emulated App",
+        &serde_json::Map::new(),
+    );
+    let req = Request::post("/v1.0/appCatalogs/teamsApps")
+        .header("host", "graph.test")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/zip")
+        .body(Body::from(package))
+        .unwrap();
+    let reply = h.send(req).await;
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("http://graph.test/v1.0/appCatalogs/teamsApps/{id}").as_str())
+    );
+    assert_eq!(
+        body["@odata.context"],
+        "http://graph.test/v1.0/$metadata#appCatalogs/teamsApps/$entity"
+    );
+    // A garbage package is Graph's 400 with the inner code.
+    let req = Request::post("/v1.0/appCatalogs/teamsApps")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/zip")
+        .body(Body::from("not a zip"))
+        .unwrap();
+    let reply = h.send(req).await;
+    reply.assert_graph_error(400, "BadRequest");
+    assert_eq!(
+        reply.json()["error"]["innerError"]["code"],
+        "UnableToParseTeamsAppManifest"
+    );
+}
+
+#[tokio::test]
+async fn batches_of_upgrades_reach_the_model() {
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let url = teamsapp_types::routes::UPGRADE_CHAT_APP
+        .render(&[demo::SEED_CHAT_ID, demo::SEED_INSTALLATION_ID]);
+    let batch = json!({"requests": [
+        {"id": "1", "method": "POST", "url": url, "headers": {"Content-Type": "application/json"}, "body": {}},
+        {"id": "2", "method": "POST", "url": url, "dependsOn": ["1"]},
+    ]});
+    let body = h
+        .send(request("POST", "/v1.0/$batch", Some(&token), Some(batch)))
+        .await
+        .json();
+    assert_eq!(body["responses"][0]["status"], 204, "{body}");
+    assert_eq!(body["responses"][1]["status"], 204, "{body}");
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["upgradeCount"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn tenants_load_and_reset_through_the_admin_api() {
+    let h = Harness::model(|_| {});
+    let spec = json!({
+        "tenantId": "0a0a0a0a-0000-4000-8000-000000000001",
+        "displayName": "Fabrikam",
+        "users": [{"id": "0a0a0a0a-0000-4000-8000-0000000000aa", "userPrincipalName": "kim@fabrikam.example", "displayName": "Kim"}],
+        "appRegistrations": [{"clientId": "0a0a0a0a-0000-4000-8000-0000000000bb", "clientSecret": "fab-secret", "displayName": "Fab tool",
+            "applicationPermissions": ["TeamsAppInstallation.ReadForChat.All"]}]
+    });
+    let reply = h
+        .send(request("POST", "/_emulator/tenants", None, Some(spec)))
+        .await;
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["displayName"], "Fabrikam");
+    // Its app can get a token at once, by tenant id or by its users' domain.
+    let form = "grant_type=client_credentials&client_id=0a0a0a0a-0000-4000-8000-0000000000bb&client_secret=fab-secret&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default";
+    let req = Request::post("/fabrikam.example/oauth2/v2.0/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, 200);
+    let state = h
+        .send(request("GET", "/_emulator/state", None, None))
+        .await
+        .json();
+    assert_eq!(state["model"]["tenants"].as_array().unwrap().len(), 2);
+
+    let bad = h
+        .send(request(
+            "POST",
+            "/_emulator/tenants",
+            None,
+            Some(json!({"tenantId": "x", "nope": 1})),
+        ))
+        .await;
+    bad.assert_graph_error(400, "BadRequest");
+
+    assert_eq!(
+        h.send(request("POST", "/_emulator/reset", None, None))
+            .await
+            .status,
+        204
+    );
+    let state = h
+        .send(request("GET", "/_emulator/state", None, None))
+        .await
+        .json();
+    assert_eq!(state["model"]["tenants"].as_array().unwrap().len(), 1);
+    let req = Request::post("/fabrikam.example/oauth2/v2.0/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, 400);
+}
+
+#[tokio::test]
+async fn the_demo_emulator_serves_its_credentials() {
+    let emulator = crate::Emulator::demo().await.unwrap();
+    let creds = emulator.credentials().unwrap();
+    assert_eq!(creds.tenant_id, demo::CREDENTIALS.tenant_id);
+    assert_eq!(creds.client_id, demo::CREDENTIALS.client_id);
+    assert!(creds.client_secret.matches(demo::CREDENTIALS.client_secret));
+    assert_eq!(
+        creds.token_url,
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            emulator.origin(),
+            demo::TENANT_ID
+        )
+    );
+    emulator.shutdown().await.unwrap();
+}

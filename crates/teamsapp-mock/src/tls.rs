@@ -1,0 +1,211 @@
+//! HTTPS: a self-signed certificate for `localhost`, `127.0.0.1` and `::1` generated with rcgen
+//! and written where clients can trust it, or a certificate and key loaded from files; and a TLS
+//! listener for `axum::serve` whose handshakes run off the accept loop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::config::TlsConfig;
+use crate::error::Error;
+
+/// The file a self-signed certificate is written to.
+pub const CERT_FILE_NAME: &str = "emulator-cert.pem";
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A ready TLS server configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsSetup {
+    pub(crate) server_config: Arc<rustls::ServerConfig>,
+    /// Where the self-signed certificate was written (none for given files).
+    pub(crate) cert_path: Option<PathBuf>,
+    /// The certificate (PEM), for clients in the same process.
+    pub(crate) cert_pem: String,
+}
+
+/// Builds the TLS configuration `config` asks for.
+pub(crate) fn setup(
+    config: &TlsConfig,
+    data_dir: Option<&Path>,
+) -> Result<Option<TlsSetup>, Error> {
+    match config {
+        TlsConfig::Off => Ok(None),
+        TlsConfig::SelfSigned { dir } => {
+            let dir = match (dir.as_deref(), data_dir) {
+                (Some(dir), _) | (None, Some(dir)) => dir.to_path_buf(),
+                (None, None) => unique_temp_dir()?,
+            };
+            self_signed(&dir).map(Some)
+        }
+        TlsConfig::Files { cert, key } => from_files(cert, key).map(Some),
+    }
+}
+
+fn unique_temp_dir() -> Result<PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!(
+        "teamsapp-mock-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io("creating the certificate directory", e))?;
+    Ok(dir)
+}
+
+fn self_signed(dir: &Path) -> Result<TlsSetup, Error> {
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let certified =
+        rcgen::generate_simple_self_signed(names).map_err(|e| Error::Tls(e.to_string()))?;
+    let cert_pem = certified.cert.pem();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the certificate directory", e))?;
+    let cert_path = dir.join(CERT_FILE_NAME);
+    std::fs::write(&cert_path, &cert_pem)
+        .map_err(|e| Error::io(format!("writing {}", cert_path.display()), e))?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let server_config = server_config(vec![certified.cert.der().clone()], key)?;
+    Ok(TlsSetup {
+        server_config,
+        cert_path: Some(cert_path),
+        cert_pem,
+    })
+}
+
+fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, Error> {
+    let cert_pem = std::fs::read_to_string(cert)
+        .map_err(|e| Error::io(format!("reading {}", cert.display()), e))?;
+    let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Tls(format!("reading {}: {e}", cert.display())))?;
+    if chain.is_empty() {
+        return Err(Error::Tls(format!("no certificate in {}", cert.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| Error::Tls(format!("reading {}: {e}", key.display())))?;
+    Ok(TlsSetup {
+        server_config: server_config(chain, key)?,
+        cert_path: None,
+        cert_pem,
+    })
+}
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A listener that accepts TCP connections and completes TLS handshakes in their own tasks, so a
+/// slow client cannot stall the accept loop.
+pub(crate) struct TlsListener {
+    incoming: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local_addr: SocketAddr,
+    accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    pub(crate) fn new(listener: TcpListener, setup: &TlsSetup) -> std::io::Result<Self> {
+        let local_addr = listener.local_addr()?;
+        let acceptor = TlsAcceptor::from(setup.server_config.clone());
+        let (tx, incoming) = mpsc::channel(64);
+        let accept_task = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::debug!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = tx.send((tls, peer)).await;
+                        }
+                        Ok(Err(error)) => tracing::debug!(%error, %peer, "tls handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            incoming,
+            local_addr,
+            accept_task,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.incoming.recv().await {
+            Some(connection) => connection,
+            // The accept loop never ends on its own; if it did, wait for shutdown.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local_addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_certificate_is_written_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let tls = setup(&TlsConfig::SelfSigned { dir: None }, Some(dir.path()))
+            .unwrap()
+            .unwrap();
+        let path = tls.cert_path.clone().unwrap();
+        assert_eq!(path, dir.path().join(CERT_FILE_NAME));
+        let pem = std::fs::read_to_string(&path).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(pem, tls.cert_pem);
+        assert!(setup(&TlsConfig::Off, None).unwrap().is_none());
+        let missing = TlsConfig::Files {
+            cert: dir.path().join("nope.pem"),
+            key: dir.path().join("nope.key"),
+        };
+        assert!(setup(&missing, None).is_err());
+    }
+}
