@@ -1,6 +1,206 @@
-//! The library behind the `teamsapp` command line.
+//! The library behind the `teamsapp` command line: every installedApps operation in chats, teams
+//! and personal scopes, the app catalog, fleet upgrades at the throttle limit, the local emulator,
+//! sign-in and completions.
 //!
-//! **Status: skeleton.** The commands arrive with the CLI issue; today only [`VERSION`] exists.
+//! The binary is a thin shim over [`main`]; [`run`] writes results to any writer, so tests and the
+//! end-to-end harness drive the CLI without a process.
+
+pub mod cli;
+mod commands;
+mod context;
+pub mod exit;
+mod fleet;
+pub mod output;
+mod resolve;
+
+pub use cli::Cli;
+pub use exit::ExitStatus;
+
+use anyhow::{Context as _, Result};
+use cli::{Command, FleetCommand, MockCommand, OutputFormat, ScopeCommand};
+use context::{Context, UsageError, usage};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use teamsapp_client::Scope;
 
 /// The version of the `teamsapp` command line.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the command line to completion and maps the result to an exit code (see
+/// [`cli::EXIT_CODES`]): errors are printed once, with Graph's code, message and request-id.
+pub fn main(cli: Cli) -> ExitCode {
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => return report_error(&err.into()),
+    };
+    let mut out = std::io::stdout();
+    match runtime.block_on(run(cli, &mut out)) {
+        Ok(status) => status.into(),
+        Err(err) => report_error(&err),
+    }
+}
+
+#[allow(
+    clippy::print_stderr,
+    reason = "the one place the CLI reports a failed command"
+)]
+fn report_error(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {err:#}");
+    exit_status_for(err).into()
+}
+
+/// 1 when Graph answered an error, 2 for usage and unexpected errors.
+pub fn exit_status_for(err: &anyhow::Error) -> ExitStatus {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<UsageError>().is_some())
+    {
+        return ExitStatus::Error;
+    }
+    let graph_answered = err.chain().any(|e| {
+        e.downcast_ref::<teamsapp_client::Error>()
+            .is_some_and(|c| c.status().is_some() || c.graph_error().is_some())
+    });
+    if graph_answered {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Error
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,teamsapp_cli=info",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Runs one command, writing its results to `out`.
+pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
+    let format = cli
+        .global
+        .output
+        .unwrap_or(if std::io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        });
+    let global = cli.global;
+    let (report, status) = match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "teamsapp", out);
+            return Ok(ExitStatus::Success);
+        }
+        Command::Mock {
+            command: MockCommand::Serve(args),
+        } => {
+            if global.emulator {
+                return usage("`mock serve` is the emulator itself; drop --emulator");
+            }
+            return commands::mock::serve(args, out).await;
+        }
+        Command::Auth { command } => commands::auth::run(&global, command, out).await?,
+        command => {
+            let ctx = Context::new(&global).await?;
+            let result = dispatch(&ctx, &global, command, format).await;
+            ctx.finish().await?;
+            result?
+        }
+    };
+    report.render(format, out).context("writing the output")?;
+    out.flush().context("writing the output")?;
+    Ok(status)
+}
+
+async fn dispatch(
+    ctx: &Context,
+    global: &cli::GlobalArgs,
+    command: Command,
+    format: OutputFormat,
+) -> Result<(output::Report, ExitStatus)> {
+    let scoped = |kind: &str, command: ScopeCommand| -> Result<(Scope, cli::AppsCommand)> {
+        let ScopeCommand::Apps { command } = command;
+        let id = match &command {
+            cli::AppsCommand::List { scope_id, .. }
+            | cli::AppsCommand::Get { scope_id, .. }
+            | cli::AppsCommand::Install { scope_id, .. }
+            | cli::AppsCommand::Upgrade { scope_id, .. }
+            | cli::AppsCommand::Remove { scope_id, .. } => scope_id.clone(),
+        };
+        let scope = teamsapp_types::Scope::parse(kind, &id).map_err(UsageError)?;
+        let scope = match scope {
+            teamsapp_types::Scope::Chat(id) => Scope::Chat(id),
+            teamsapp_types::Scope::Team(id) => Scope::Team(id),
+            teamsapp_types::Scope::User(id) => Scope::User(id),
+        };
+        Ok((scope, command))
+    };
+    match command {
+        Command::Chat { command } => {
+            let (scope, command) = scoped("chat", command)?;
+            commands::apps::run(ctx, scope, command).await
+        }
+        Command::Team { command } => {
+            let (scope, command) = scoped("team", command)?;
+            commands::apps::run(ctx, scope, command).await
+        }
+        Command::User { command } => {
+            let (scope, command) = scoped("user", command)?;
+            commands::apps::run(ctx, scope, command).await
+        }
+        Command::Catalog { command } => commands::catalog::run(ctx, command).await,
+        Command::Fleet { command } => {
+            let fleet_args = match &command {
+                FleetCommand::Plan(a) => a,
+                FleetCommand::Upgrade(a) => &a.fleet,
+            };
+            let tenants = fleet::tenants(ctx, global, fleet_args.tenants.as_deref())?;
+            let show_progress = !global.quiet && std::io::stderr().is_terminal();
+            match &command {
+                FleetCommand::Plan(args) => {
+                    fleet::run::plan_command(&tenants, args, global.concurrency).await
+                }
+                FleetCommand::Upgrade(args) => {
+                    fleet::run::upgrade_command(
+                        &tenants,
+                        args,
+                        global.concurrency,
+                        format,
+                        show_progress,
+                    )
+                    .await
+                }
+            }
+        }
+        Command::Completions { .. } | Command::Mock { .. } | Command::Auth { .. } => {
+            unreachable!("handled before a client is built")
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The command line, as clap types. Behaviour lives in `commands`; this module only describes.
+
+#![allow(
+    clippy::doc_markdown,
+    reason = "doc comments here are --help text, shown verbatim"
+)]
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Exit codes, shown at the end of `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the command ran, and some targets failed or Graph answered an error
+  2  usage error or unexpected error (bad arguments, unreadable files, network down)
+
+Secrets are read from the environment (TEAMSAPP_CLIENT_SECRET, TEAMSAPP_TOKEN) or from files
+(--client-secret-file, --token-file), never from arguments.";
+
+/// Keep Microsoft Teams apps up to date where they are installed, through Microsoft Graph.
+#[derive(Debug, Parser)]
+#[command(name = "teamsapp", version, about, after_long_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Start the embedded emulator with its demo tenant in-process and point everything at it
+    /// (no credentials, no network).
+    #[arg(long, global = true)]
+    pub emulator: bool,
+
+    /// The national cloud: global, usgov, usgovdod or china.
+    #[arg(long, global = true, env = "TEAMSAPP_CLOUD", value_name = "CLOUD")]
+    pub cloud: Option<String>,
+
+    /// Graph's base URL including the version (default: the cloud's, e.g. https://graph.microsoft.com/v1.0).
+    #[arg(long, global = true, env = "TEAMSAPP_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// The login authority (default: the cloud's, e.g. https://login.microsoftonline.com).
+    #[arg(long, global = true, env = "TEAMSAPP_AUTHORITY", value_name = "URL")]
+    pub authority: Option<String>,
+
+    /// The tenant id or domain.
+    #[arg(long, global = true, env = "TEAMSAPP_TENANT", value_name = "TENANT")]
+    pub tenant: Option<String>,
+
+    /// The app registration's client id.
+    #[arg(long, global = true, env = "TEAMSAPP_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Read the client secret from this file (or set TEAMSAPP_CLIENT_SECRET).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read an access token from this file (or set TEAMSAPP_TOKEN).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Output format (default: table on a terminal, JSON otherwise).
+    #[arg(short, long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr, no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Requests per second per tenant and operation class; 0 turns the client-side limit off
+    /// (default: Graph's published Teams limits, 30 rps, 15 for DELETE).
+    #[arg(long, global = true, value_name = "RPS")]
+    pub rate: Option<u32>,
+
+    /// Requests in flight at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+
+    /// Attempts per request before giving up (throttling and transient errors).
+    #[arg(long, global = true, value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// Total seconds one request may spend retrying.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub retry_budget: Option<u64>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A human-readable table.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apps installed in a chat.
+    Chat {
+        /// What to do with the chat's apps.
+        #[command(subcommand)]
+        command: ScopeCommand,
+    },
+    /// Apps installed in a team.
+    Team {
+        /// What to do with the team's apps.
+        #[command(subcommand)]
+        command: ScopeCommand,
+    },
+    /// Apps installed in a user's personal scope.
+    User {
+        /// What to do with the user's apps.
+        #[command(subcommand)]
+        command: ScopeCommand,
+    },
+    /// The tenant's app catalog.
+    Catalog {
+        /// What to do with the catalog.
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Find every installation of an app and upgrade those behind, at the throttle limit.
+    Fleet {
+        /// Plan or upgrade.
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
+    /// The local Graph emulator.
+    Mock {
+        /// What to do with the emulator.
+        #[command(subcommand)]
+        command: MockCommand,
+    },
+    /// Sign in, show or forget tokens.
+    Auth {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `chat|team|user apps …`.
+#[derive(Debug, Subcommand)]
+pub enum ScopeCommand {
+    /// The apps installed in this chat, team or user.
+    Apps {
+        /// The operation.
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
+}
+
+/// The installedApps operations of one scope.
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// List the installed apps, with their app and version.
+    List {
+        /// The chat id, team id, or user id or UPN.
+        scope_id: String,
+        /// An OData filter, e.g. "teamsApp/externalId eq '…'".
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Show one installation.
+    Get {
+        /// The chat id, team id, or user id or UPN.
+        scope_id: String,
+        /// The installation id, or the app's catalog id, externalId or display name.
+        installation: String,
+    },
+    /// Install an app from the catalog.
+    Install {
+        /// The chat id, team id, or user id or UPN.
+        scope_id: String,
+        /// The app's catalog id, externalId or display name.
+        app: String,
+        /// Resource-specific consent to grant.
+        #[command(flatten)]
+        consent: ConsentArgs,
+    },
+    /// Upgrade an installation to the catalog's latest published version.
+    Upgrade {
+        /// The chat id, team id, or user id or UPN.
+        scope_id: String,
+        /// The installation id, or the app's catalog id, externalId or display name.
+        installation: String,
+        /// Resource-specific consent to grant.
+        #[command(flatten)]
+        consent: ConsentArgs,
+    },
+    /// Uninstall an app.
+    Remove {
+        /// The chat id, team id, or user id or UPN.
+        scope_id: String,
+        /// The installation id, or the app's catalog id, externalId or display name.
+        installation: String,
+    },
+}
+
+/// Resource-specific permissions consented to on install or upgrade.
+#[derive(Debug, Args, Default)]
+pub struct ConsentArgs {
+    /// A JSON file holding a teamsAppPermissionSet (`{"resourceSpecificPermissions":[…]}`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rsc", "consent_required"])]
+    pub consent_file: Option<PathBuf>,
+    /// One permission as TYPE:NAME, e.g. application:ChatMember.Read.Chat (repeatable).
+    #[arg(long, value_name = "TYPE:NAME")]
+    pub rsc: Vec<String>,
+    /// Consent to exactly what the catalog's new version requires.
+    #[arg(long)]
+    pub consent_required: bool,
+}
+
+/// `catalog …`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// List the catalog's apps.
+    List {
+        /// An OData filter, e.g. "distributionMethod eq 'organization'".
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Show one app and its versions.
+    Get {
+        /// The app's catalog id, externalId or display name.
+        app: String,
+    },
+    /// Publish a new app from its package (a zip holding manifest.json).
+    Publish {
+        /// The app package.
+        zip: PathBuf,
+        /// Submit for admin review instead of publishing at once.
+        #[arg(long)]
+        requires_review: bool,
+    },
+    /// Publish a new version of an app.
+    Update {
+        /// The app's catalog id, externalId or display name.
+        app: String,
+        /// The new version's package.
+        zip: PathBuf,
+        /// Submit for admin review instead of publishing at once.
+        #[arg(long)]
+        requires_review: bool,
+    },
+}
+
+/// `fleet plan|upgrade`.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Show what an upgrade would change, with version diffs and the consent each target needs.
+    Plan(FleetArgs),
+    /// Upgrade every installation behind the catalog, verify each, and journal every step.
+    Upgrade(FleetUpgradeArgs),
+}
+
+/// Which installations a fleet command works on.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The app: catalog id, externalId or display name.
+    #[arg(long)]
+    pub app: String,
+    /// Where to look: any of chats, teams, users.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "chats,teams,users"
+    )]
+    pub scope: Vec<FleetScope>,
+    /// Use these targets instead of discovering them: JSON lines or CSV rows of
+    /// `scope,scope-id[,installation-id]`; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// Run over several tenants: a JSON file of `[{"tenant", "clientId", "clientSecretFile"|"clientSecretEnv", "baseUrl"?, "authority"?}]`.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
+}
+
+/// `fleet upgrade` options.
+#[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is a command-line switch"
+)]
+pub struct FleetUpgradeArgs {
+    /// Which installations.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Print the plan and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// The journal file (JSON lines); default: teamsapp-fleet-<app>.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Continue the run recorded in the journal: nothing is upgraded twice, nothing is skipped.
+    #[arg(long)]
+    pub resume: bool,
+    /// Upgrade and verify this many targets first, and stop if any fails.
+    #[arg(long, value_name = "N")]
+    pub canary: Option<usize>,
+    /// Stop after this many failed targets.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+    /// Stop when more than this fraction of finished targets failed (after 20 targets).
+    #[arg(long, value_name = "FRACTION")]
+    pub max_error_rate: Option<f64>,
+    /// Send upgrades in JSON batches of up to 20.
+    #[arg(long)]
+    pub batch: bool,
+    /// Seconds to wait for each upgraded target to read back at the new version.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub verify_timeout: u64,
+}
+
+/// Where fleet discovery looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum FleetScope {
+    /// Every chat of every user.
+    Chats,
+    /// Every team.
+    Teams,
+    /// Every user's personal scope.
+    Users,
+}
+
+/// `mock …`.
+#[derive(Debug, Subcommand)]
+pub enum MockCommand {
+    /// Serve the emulator until Ctrl-C; the first line on stdout holds its base URL.
+    Serve(MockServeArgs),
+}
+
+/// `mock serve` options.
+#[derive(Debug, Args)]
+pub struct MockServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: String,
+    /// Load this tenant file (JSON, see the emulator's docs) instead of the demo tenant.
+    #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
+    pub tenant: Option<PathBuf>,
+    /// Load a generated demo fleet: Contoso Tasks 1.0.0 installed in N chats (benchmarks, tests).
+    #[arg(long, value_name = "N")]
+    pub fleet: Option<usize>,
+    /// Throttle every operation class at this many requests per second per app and tenant;
+    /// 0 turns throttling off (default: the published Teams limits).
+    #[arg(long, value_name = "RPS")]
+    pub throttle: Option<f64>,
+    /// Inject this fraction of faults (429, 503 and 504 in equal parts), e.g. 0.2.
+    #[arg(long, value_name = "FRACTION")]
+    pub faults: Option<f64>,
+    /// The `Retry-After` of injected 429s and 503s, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    pub fault_retry_after: u64,
+    /// Keep state in this directory; acknowledged changes survive a crash.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS with a generated self-signed certificate (written next to the data).
+    #[arg(long)]
+    pub tls: bool,
+    /// Seed for injected faults and generated ids.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// `auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Sign in with the device code flow (delegated) or check the client secret, and cache the token.
+    Login {
+        /// Use the device code flow (a user signs in in a browser).
+        #[arg(long)]
+        device_code: bool,
+    },
+    /// Print a valid access token (from the cache, refreshed if needed).
+    Token,
+    /// Forget cached tokens.
+    Logout,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,114 @@
+//! `teamsapp mock serve`: the emulator as a standalone process.
+
+use crate::cli::MockServeArgs;
+use crate::context::UsageError;
+use crate::exit::ExitStatus;
+use anyhow::{Context as _, Result};
+use std::io::Write;
+use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, ThrottleConfig, TlsConfig};
+
+/// Serves until Ctrl-C or SIGTERM. The first line on stdout holds the base URL.
+pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<ExitStatus> {
+    let listen = args
+        .listen
+        .parse()
+        .map_err(|e| UsageError(format!("--listen {:?}: {e}", args.listen)))?;
+    let mut config = EmulatorConfig::demo();
+    config.listen = listen;
+    if let Some(path) = &args.tenant {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+        let spec: teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
+            .map_err(|e| UsageError(format!("{} is not a tenant file: {e}", path.display())))?;
+        config.tenants = vec![spec];
+    }
+    if let Some(n) = args.fleet {
+        config.tenants = vec![teamsapp_model::demo::fleet(n)];
+    }
+    config.data_dir.clone_from(&args.data_dir);
+    if args.tls {
+        config.tls = TlsConfig::SelfSigned {
+            dir: args.data_dir.clone(),
+        };
+    }
+    if let Some(rps) = args.throttle {
+        if !(rps.is_finite() && rps >= 0.0) {
+            return Err(UsageError(format!(
+                "--throttle {rps}: expected requests per second, 0 for no throttling"
+            ))
+            .into());
+        }
+        config.throttle = if rps == 0.0 {
+            ThrottleConfig::disabled()
+        } else {
+            let limit = RateLimit::per_second(rps);
+            ThrottleConfig {
+                enabled: true,
+                read: limit,
+                write: limit,
+                patch: limit,
+                delete: limit,
+            }
+        };
+    }
+    if let Some(fraction) = args.faults {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(UsageError(format!(
+                "--faults {fraction}: expected a fraction between 0 and 1"
+            ))
+            .into());
+        }
+        config.faults.too_many_requests = fraction / 3.0;
+        config.faults.service_unavailable = fraction / 3.0;
+        config.faults.gateway_timeout = fraction / 3.0;
+    }
+    config.faults.retry_after_seconds = args.fault_retry_after;
+    if let Some(seed) = args.seed {
+        config.faults.seed = seed;
+        config.world = config.world.with_seed(seed);
+    }
+    let emulator = Emulator::start(config)
+        .await
+        .context("starting the emulator")?;
+    writeln!(
+        out,
+        "teamsapp emulator listening on {} (Graph: {})",
+        emulator.origin(),
+        emulator.graph_url()
+    )?;
+    if let Some(cert) = emulator.state().tls_cert_path() {
+        writeln!(out, "certificate: {}", cert.display())?;
+    }
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    writeln!(
+        out,
+        "demo tenant {} client id {} (secret: see the README; test use only)",
+        creds.tenant_id, creds.client_id
+    )?;
+    out.flush()?;
+    shutdown_signal().await;
+    emulator.shutdown().await.context("stopping the emulator")?;
+    Ok(ExitStatus::Success)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,129 @@
+//! Naming things the way people do: an app by catalog id, externalId or display name; an
+//! installation by its id or by its app within the scope.
+
+use crate::context::usage;
+use anyhow::{Context as _, Result};
+use teamsapp_client::{Client, ListQuery, Scope};
+use teamsapp_types::version;
+use teamsapp_types::{
+    AppInstallationId, ListCatalogApps, TeamsApp, TeamsAppDefinition, TeamsAppId,
+    TeamsAppInstallation, TeamsAppPublishingState,
+};
+
+/// Finds one catalog app (with its definitions) by catalog id, externalId or display name.
+pub(crate) async fn app(client: &Client, name: &str) -> Result<TeamsApp> {
+    let apps = client
+        .catalog_apps(&ListCatalogApps::new().expand(["appDefinitions"]))
+        .await
+        .context("listing the app catalog")?;
+    let by = |f: &dyn Fn(&TeamsApp) -> bool| apps.iter().filter(|a| f(a)).collect::<Vec<_>>();
+    let mut found = by(&|a| a.id.as_deref() == Some(name));
+    if found.is_empty() {
+        found = by(&|a| {
+            a.external_id
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(name))
+        });
+    }
+    if found.is_empty() {
+        found = by(&|a| {
+            a.display_name
+                .as_deref()
+                .is_some_and(|d| d.eq_ignore_ascii_case(name))
+        });
+    }
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => usage(format!(
+            "no app in the catalog has the id, externalId or display name {name:?}"
+        )),
+        many => usage(format!(
+            "{name:?} names {} catalog apps ({}); use a catalog id",
+            many.len(),
+            many.iter()
+                .filter_map(|a| a.id.as_deref())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The app's catalog id.
+pub(crate) fn app_id(app: &TeamsApp) -> Result<TeamsAppId> {
+    let id = app
+        .id
+        .as_deref()
+        .context("the catalog returned an app without an id")?;
+    TeamsAppId::new(id).context("the catalog returned an invalid app id")
+}
+
+/// The latest published definition of an app (its definitions must be expanded).
+pub(crate) fn latest_published(app: &TeamsApp) -> Option<&TeamsAppDefinition> {
+    app.app_definitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d.publishing_state == Some(TeamsAppPublishingState::Published))
+        .filter(|d| d.version.is_some())
+        .max_by(|a, b| {
+            version::compare(
+                a.version.as_deref().unwrap_or(""),
+                b.version.as_deref().unwrap_or(""),
+            )
+        })
+}
+
+/// Finds one installation in a scope by its id, or by its app's catalog id, externalId or name.
+pub(crate) async fn installation(
+    client: &Client,
+    scope: &Scope,
+    name: &str,
+) -> Result<AppInstallationId> {
+    if let Ok(id) = AppInstallationId::new(name)
+        && id.decode().is_some()
+    {
+        return Ok(id);
+    }
+    let installed = client
+        .installed_apps(scope, &ListQuery::new().expand(["teamsApp"]))
+        .await
+        .context("listing the installed apps")?;
+    let matches = |i: &&TeamsAppInstallation| {
+        i.teams_app.as_ref().is_some_and(|a| {
+            a.id.as_deref() == Some(name)
+                || a.external_id
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(name))
+                || a.display_name
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(name))
+        })
+    };
+    let found: Vec<_> = installed.iter().filter(matches).collect();
+    match found.as_slice() {
+        [one] => {
+            let id = one
+                .id
+                .as_deref()
+                .context("graph returned an installation without an id")?;
+            AppInstallationId::new(id).context("graph returned an invalid installation id")
+        }
+        [] => usage(format!(
+            "no installation in {} is {name:?} (an installation id, or an app id, externalId or name)",
+            describe(scope)
+        )),
+        _ => usage(format!(
+            "{name:?} matches several installations in {}; use an installation id",
+            describe(scope)
+        )),
+    }
+}
+
+/// `chat 19:…`, `team …`, `user …`.
+pub(crate) fn describe(scope: &Scope) -> String {
+    match scope {
+        Scope::Chat(id) => format!("chat {id}"),
+        Scope::Team(id) => format!("team {id}"),
+        Scope::User(id) => format!("user {id}"),
+    }
+}
