@@ -979,6 +979,13 @@ pub(crate) async fn upgrade_command(
         {
             tracing::error!(target = %key(&tenants[o.target.tenant].id, &o.target), "{}", o.detail.as_deref().unwrap_or("failed"));
         }
+        for (tenant, app) in tenants.iter().zip(&plan.apps) {
+            let moved = outcomes
+                .iter()
+                .filter(|o| o.state == State::Verified && tenants[o.target.tenant].id == tenant.id)
+                .count();
+            tracing::info!(tenant = %tenant.id, "{}: {moved} installation(s) now run {}, read back and verified", app.name, app.latest);
+        }
         tracing::info!("journal: {}", journal_path.display());
         report
     } else {
