@@ -586,126 +586,73 @@ impl Shared<'_> {
         }
     }
 
+    /// Journals a target's final state for this run and counts it.
+    async fn settle(&self, t: &Target, state: State, detail: Option<String>) -> Result<Outcome> {
+        let to = self.apps[t.tenant].latest.clone();
+        let k = key(&self.tenants[t.tenant].id, t);
+        self.journal
+            .write(vec![entry(k, state, t.from.clone(), &to, detail.clone())])
+            .await?;
+        self.note_finished(state == State::Failed);
+        Ok(Outcome {
+            target: t.clone(),
+            state,
+            to,
+            detail,
+        })
+    }
+
+    /// Journals a step that is not final.
+    async fn step(&self, t: &Target, state: State) -> Result<()> {
+        let to = &self.apps[t.tenant].latest;
+        let k = key(&self.tenants[t.tenant].id, t);
+        self.journal
+            .write(vec![entry(k, state, t.from.clone(), to, None)])
+            .await
+    }
+
     /// Upgrades one target: journal `sending`, upgrade, journal `upgraded`, verify, journal
     /// `verified`. With `read_first` (a resumed target), reads it back before sending anything.
     async fn process(&self, t: Target, read_first: bool) -> Result<Outcome> {
-        let tenant = &self.tenants[t.tenant];
         let app = &self.apps[t.tenant];
-        let k = key(&tenant.id, &t);
         let to = app.latest.clone();
-        let done = |state, detail| Outcome {
-            target: t.clone(),
-            state,
-            to: to.clone(),
-            detail,
-        };
         if read_first {
             match self.read_version(&t).await {
                 Ok(Some(v)) if !version::is_behind(&v, &to) => {
-                    self.journal
-                        .write(vec![entry(
-                            k,
+                    return self
+                        .settle(
+                            &t,
                             State::Verified,
-                            Some(v),
-                            &to,
                             Some("already at the target version".into()),
-                        )])
-                        .await?;
-                    self.note_finished(false);
-                    return Ok(done(State::Verified, None));
+                        )
+                        .await;
                 }
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {
-                    self.journal
-                        .write(vec![entry(
-                            k,
-                            State::Skipped,
-                            t.from.clone(),
-                            &to,
-                            Some("no longer installed".into()),
-                        )])
-                        .await?;
-                    self.note_finished(false);
-                    return Ok(done(State::Skipped, Some("no longer installed".into())));
+                    return self
+                        .settle(&t, State::Skipped, Some("no longer installed".into()))
+                        .await;
                 }
-                Err(e) => {
-                    let detail = e.to_string();
-                    self.journal
-                        .write(vec![entry(
-                            k,
-                            State::Failed,
-                            t.from.clone(),
-                            &to,
-                            Some(detail.clone()),
-                        )])
-                        .await?;
-                    self.note_finished(true);
-                    return Ok(done(State::Failed, Some(detail)));
-                }
+                Err(e) => return self.settle(&t, State::Failed, Some(e.to_string())).await,
             }
         }
-        self.journal
-            .write(vec![entry(
-                k.clone(),
-                State::Sending,
-                t.from.clone(),
-                &to,
-                None,
-            )])
-            .await?;
-        let client = &tenant.client;
-        let sent = client
+        self.step(&t, State::Sending).await?;
+        let client = &self.tenants[t.tenant].client;
+        if let Err(e) = client
             .upgrade(&t.scope, &t.installation, app.consent.clone())
-            .await;
-        if let Err(e) = sent {
+            .await
+        {
             // The answer was an error, but an ambiguous failure may still have upgraded it: look.
             let upgraded =
                 matches!(self.read_version(&t).await, Ok(Some(v)) if !version::is_behind(&v, &to));
             if !upgraded {
-                let detail = e.to_string();
-                self.journal
-                    .write(vec![entry(
-                        k,
-                        State::Failed,
-                        t.from.clone(),
-                        &to,
-                        Some(detail.clone()),
-                    )])
-                    .await?;
-                self.note_finished(true);
-                return Ok(done(State::Failed, Some(detail)));
+                return self.settle(&t, State::Failed, Some(e.to_string())).await;
             }
         }
-        self.journal
-            .write(vec![entry(
-                k.clone(),
-                State::Upgraded,
-                t.from.clone(),
-                &to,
-                None,
-            )])
-            .await?;
+        self.step(&t, State::Upgraded).await?;
         match self.verify(&t, &to).await {
-            Ok(()) => {
-                self.journal
-                    .write(vec![entry(k, State::Verified, t.from.clone(), &to, None)])
-                    .await?;
-                self.note_finished(false);
-                Ok(done(State::Verified, None))
-            }
-            Err(detail) => {
-                self.journal
-                    .write(vec![entry(
-                        k,
-                        State::Failed,
-                        t.from.clone(),
-                        &to,
-                        Some(detail.clone()),
-                    )])
-                    .await?;
-                self.note_finished(true);
-                Ok(done(State::Failed, Some(detail)))
-            }
+            Ok(()) => self.settle(&t, State::Verified, None).await,
+            Err(detail) => self.settle(&t, State::Failed, Some(detail)).await,
         }
     }
 }
