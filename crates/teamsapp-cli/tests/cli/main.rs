@@ -3,6 +3,7 @@
 mod chaos;
 mod emulator;
 mod fleet;
+mod standalone;
 mod usage;
 
 use assert_cmd::Command;
