@@ -2,6 +2,7 @@
 
 #![allow(
     clippy::doc_markdown,
+    rustdoc::bare_urls,
     reason = "doc comments here are --help text, shown verbatim"
 )]
 
@@ -316,7 +317,8 @@ pub struct FleetUpgradeArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub yes: bool,
-    /// The journal file (JSON lines); default: teamsapp-fleet-<app>.jsonl.
+    /// The journal file (JSON lines); default: teamsapp-fleet-APP-TIME.jsonl here (with --resume,
+    /// the newest such file).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Continue the run recorded in the journal: nothing is upgraded twice, nothing is skipped.

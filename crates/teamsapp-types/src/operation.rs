@@ -1,7 +1,7 @@
 //! What every generated request type has in common: its [`Route`] (method, path template, documented
 //! status) and the [`Operation`] trait that turns a typed request into a path, a query and a body.
 //!
-//! The route templates are written once, in the generated [`ROUTES`](crate::generated::ROUTES)
+//! The route templates are written once, in the generated [`routes::ALL`](crate::generated::routes::ALL)
 //! table: the client renders them with [`Route::render`], the emulator registers them with its
 //! router. They use OpenAPI's `{name}` syntax, which is also axum 0.8's.
 
