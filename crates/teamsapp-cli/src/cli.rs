@@ -59,6 +59,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TEAMSAPP_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
 
+    /// Also trust this PEM certificate (e.g. the one `teamsapp mock serve --tls` writes).
+    #[arg(long, global = true, env = "TEAMSAPP_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Read the client secret from this file (or set TEAMSAPP_CLIENT_SECRET).
     #[arg(long, global = true, value_name = "FILE")]
     pub client_secret_file: Option<PathBuf>,

@@ -43,7 +43,7 @@ impl Context {
                 .map_err(|e| UsageError(e.to_string()))?,
             None => NationalCloud::Global,
         };
-        let mut builder = tune(Client::builder().cloud(cloud), global)?;
+        let mut builder = tune(base_builder(global)?.cloud(cloud), global)?;
         if let Some(url) = &global.base_url {
             builder = builder.base_url(url.clone());
         }
@@ -105,7 +105,7 @@ impl Context {
         let credential =
             ClientSecretCredential::new(creds.tenant_id, creds.client_id, creds.client_secret)
                 .with_authority(emulator.authority().to_owned());
-        let client = tune(Client::builder(), global)?
+        let client = tune(base_builder(global)?, global)?
             .base_url(emulator.graph_url())
             .authority(emulator.authority().to_owned())
             .tenant(creds.tenant_id)
@@ -130,6 +130,23 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// A client builder that trusts `--ca-cert` when given.
+pub(crate) fn base_builder(global: &GlobalArgs) -> Result<teamsapp_client::ClientBuilder> {
+    let Some(path) = &global.ca_cert else {
+        return Ok(Client::builder());
+    };
+    let pem =
+        std::fs::read(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+    let cert = reqwest::Certificate::from_pem(&pem)
+        .map_err(|e| UsageError(format!("{} is not a PEM certificate: {e}", path.display())))?;
+    let http = reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the HTTP client")?;
+    Ok(Client::from_reqwest(http))
 }
 
 /// Applies the retry, rate and concurrency knobs.

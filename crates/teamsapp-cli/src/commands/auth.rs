@@ -3,7 +3,7 @@
 //! `~/.cache/teamsapp/token.json`).
 
 use crate::cli::{AuthCommand, GlobalArgs};
-use crate::context::{UsageError, read_secret, tune, usage};
+use crate::context::{UsageError, base_builder, read_secret, tune, usage};
 use crate::exit::ExitStatus;
 use crate::output::Report;
 use crate::record;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use teamsapp_client::{Client, ClientSecretCredential, DeviceCodeCredential};
+use teamsapp_client::{ClientSecretCredential, DeviceCodeCredential};
 use teamsapp_types::cloud::NationalCloud;
 
 /// Tokens are not used in their last five minutes.
@@ -139,7 +139,7 @@ pub(crate) async fn run(
                 .authority
                 .clone()
                 .unwrap_or_else(|| format!("https://{}", cloud.login_host()));
-            let mut builder = tune(Client::builder().cloud(cloud), global)?
+            let mut builder = tune(base_builder(global)?.cloud(cloud), global)?
                 .authority(authority.clone())
                 .tenant(tenant.clone());
             if let Some(url) = &global.base_url {

@@ -4,6 +4,7 @@ use crate::cli::MockServeArgs;
 use crate::context::UsageError;
 use crate::exit::ExitStatus;
 use anyhow::{Context as _, Result};
+use std::fmt::Write as _;
 use std::io::Write;
 use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, ThrottleConfig, TlsConfig};
 
@@ -70,22 +71,24 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     let emulator = Emulator::start(config)
         .await
         .context("starting the emulator")?;
-    writeln!(
-        out,
-        "teamsapp emulator listening on {} (Graph: {})",
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    let mut banner = format!(
+        "teamsapp emulator listening on {} (Graph: {})\n",
         emulator.origin(),
         emulator.graph_url()
-    )?;
+    );
     if let Some(cert) = emulator.state().tls_cert_path() {
-        writeln!(out, "certificate: {}", cert.display())?;
+        let _ = writeln!(banner, "certificate: {}", cert.display());
     }
-    let creds = teamsapp_model::demo::CREDENTIALS;
-    writeln!(
-        out,
+    let _ = writeln!(
+        banner,
         "demo tenant {} client id {} (secret: see the README; test use only)",
         creds.tenant_id, creds.client_id
-    )?;
-    out.flush()?;
+    );
+    // Whoever reads the banner may close the pipe after the first line; keep serving anyway.
+    if let Err(err) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+        tracing::debug!("could not print the whole banner: {err}");
+    }
     shutdown_signal().await;
     emulator.shutdown().await.context("stopping the emulator")?;
     Ok(ExitStatus::Success)

@@ -5,11 +5,11 @@ pub(crate) mod run;
 pub(crate) mod targets;
 
 use crate::cli::GlobalArgs;
-use crate::context::{Context, UsageError, read_secret, tune, usage};
+use crate::context::{Context, UsageError, base_builder, read_secret, tune, usage};
 use anyhow::{Context as _, Result};
 use serde::Deserialize;
 use std::path::Path;
-use teamsapp_client::{Client, ClientSecretCredential};
+use teamsapp_client::ClientSecretCredential;
 
 /// One tenant of a `--tenants` file.
 #[derive(Debug, Deserialize)]
@@ -71,7 +71,7 @@ pub(crate) fn tenants(
             .authority
             .or_else(|| default_authority.clone())
             .unwrap_or_else(|| "https://login.microsoftonline.com".into());
-        let mut builder = tune(Client::builder(), global)?
+        let mut builder = tune(base_builder(global)?, global)?
             .authority(authority.clone())
             .tenant(e.tenant.clone())
             .credential(

@@ -209,9 +209,8 @@ fn mock_serve_prints_its_base_url_first_and_answers() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
     let origin = first
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -251,5 +250,68 @@ fn mock_serve_prints_its_base_url_first_and_answers() {
             .unwrap()
             .iter()
             .any(|r| r["app"] == "Contoso Tasks")
+    );
+}
+
+#[test]
+fn mock_serve_tls_with_its_certificate_trusted_by_ca_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = teamsapp_std()
+        .args(["mock", "serve", "--tls", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let origin = first
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .expect("an https URL")
+        .to_owned();
+    let cert = second
+        .strip_prefix("certificate: ")
+        .expect("the certificate's path on the second line")
+        .to_owned();
+
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    let run = |ca: Option<&str>| {
+        let mut cmd = teamsapp();
+        cmd.args([
+            "--base-url",
+            &format!("{origin}/v1.0"),
+            "--authority",
+            &origin,
+        ])
+        .args([
+            "--tenant",
+            creds.tenant_id,
+            "--client-id",
+            creds.client_id,
+            "-o",
+            "json",
+        ])
+        .env("TEAMSAPP_CLIENT_SECRET", creds.client_secret)
+        .args(["--max-attempts", "1"]);
+        if let Some(ca) = ca {
+            cmd.args(["--ca-cert", ca]);
+        }
+        cmd.args(["catalog", "list"]).output().unwrap()
+    };
+    let untrusted = run(None);
+    let trusted = run(Some(&cert));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        untrusted.status.code(),
+        Some(2),
+        "an untrusted self-signed certificate is refused"
+    );
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
     );
 }
