@@ -19,7 +19,8 @@ use std::time::Duration;
 use teamsapp_client::{Client, ListQuery, Scope};
 use teamsapp_types::{
     AppInstallationId, ListTeams, ListUserChats, ListUsers, TeamsApp, TeamsAppId,
-    TeamsAppInstallation, TeamsAppPermissionSet, UserId, version,
+    TeamsAppInstallation, TeamsAppPermissionSet, UpgradeChatApp, UpgradePostRequestBody,
+    UpgradeTeamApp, UpgradeUserApp, UserId, version,
 };
 
 /// One tenant's client.
@@ -523,6 +524,7 @@ struct Shared<'a> {
     max_failures: Option<usize>,
     max_error_rate: Option<f64>,
     progress: indicatif::ProgressBar,
+    batch: bool,
 }
 
 /// How one target ended.
@@ -638,23 +640,139 @@ impl Shared<'_> {
         }
         self.step(&t, State::Sending).await?;
         let client = &self.tenants[t.tenant].client;
-        if let Err(e) = client
+        let sent = client
             .upgrade(&t.scope, &t.installation, app.consent.clone())
-            .await
-        {
-            // The answer was an error, but an ambiguous failure may still have upgraded it: look.
+            .await;
+        self.after_send(&t, sent).await
+    }
+
+    /// What follows an upgrade request: on an error, look whether it happened anyway (an ambiguous
+    /// failure may still have upgraded it); then journal `upgraded`, verify, journal the end.
+    async fn after_send(
+        &self,
+        t: &Target,
+        sent: Result<(), teamsapp_client::Error>,
+    ) -> Result<Outcome> {
+        let to = self.apps[t.tenant].latest.clone();
+        if let Err(e) = sent {
             let upgraded =
-                matches!(self.read_version(&t).await, Ok(Some(v)) if !version::is_behind(&v, &to));
+                matches!(self.read_version(t).await, Ok(Some(v)) if !version::is_behind(&v, &to));
             if !upgraded {
-                return self.settle(&t, State::Failed, Some(e.to_string())).await;
+                return self.settle(t, State::Failed, Some(e.to_string())).await;
             }
         }
-        self.step(&t, State::Upgraded).await?;
-        match self.verify(&t, &to).await {
-            Ok(()) => self.settle(&t, State::Verified, None).await,
-            Err(detail) => self.settle(&t, State::Failed, Some(detail)).await,
+        self.step(t, State::Upgraded).await?;
+        match self.verify(t, &to).await {
+            Ok(()) => self.settle(t, State::Verified, None).await,
+            Err(detail) => self.settle(t, State::Failed, Some(detail)).await,
         }
     }
+
+    /// Upgrades up to 20 targets of one tenant in one `$batch` (the client retries the items that
+    /// were throttled), then verifies each. Resumed targets go one by one through [`Self::process`].
+    async fn process_batch(&self, chunk: Vec<(Target, bool)>) -> Result<Vec<Outcome>> {
+        let (resumed, fresh): (Vec<_>, Vec<_>) =
+            chunk.into_iter().partition(|(_, read_first)| *read_first);
+        let mut outcomes = Vec::with_capacity(resumed.len() + fresh.len());
+        for (t, _) in resumed {
+            outcomes.push(self.process(t, true).await?);
+        }
+        let fresh: Vec<Target> = fresh.into_iter().map(|(t, _)| t).collect();
+        let Some(first) = fresh.first() else {
+            return Ok(outcomes);
+        };
+        let tenant = first.tenant;
+        let app = &self.apps[tenant];
+        let entries = fresh
+            .iter()
+            .map(|t| {
+                entry(
+                    key(&self.tenants[tenant].id, t),
+                    State::Sending,
+                    t.from.clone(),
+                    &app.latest,
+                    None,
+                )
+            })
+            .collect();
+        self.journal.write(entries).await?;
+        let body = app.consent.clone().map(|set| UpgradePostRequestBody {
+            consented_permission_set: Some(set),
+            ..UpgradePostRequestBody::default()
+        });
+        let mut batch = self.tenants[tenant].client.batch();
+        let mut items = Vec::with_capacity(fresh.len());
+        for t in &fresh {
+            let id = t.installation.clone();
+            items.push(match &t.scope {
+                Scope::Chat(c) => Item::Chat(batch.add(&UpgradeChatApp {
+                    body: body.clone(),
+                    ..UpgradeChatApp::new(c.clone(), id)
+                })?),
+                Scope::Team(c) => Item::Team(batch.add(&UpgradeTeamApp {
+                    body: body.clone(),
+                    ..UpgradeTeamApp::new(c.clone(), id)
+                })?),
+                Scope::User(c) => Item::User(batch.add(&UpgradeUserApp {
+                    body: body.clone(),
+                    ..UpgradeUserApp::new(c.clone(), id)
+                })?),
+            });
+        }
+        let mut results = batch.send().await;
+        let sent: Vec<Result<(), teamsapp_client::Error>> = items
+            .iter()
+            .map(|item| match item {
+                Item::Chat(i) => results.take(i),
+                Item::Team(i) => results.take(i),
+                Item::User(i) => results.take(i),
+            })
+            .collect();
+        let finished = futures_util::future::join_all(
+            fresh.iter().zip(sent).map(|(t, r)| self.after_send(t, r)),
+        )
+        .await;
+        for outcome in finished {
+            outcomes.push(outcome?);
+        }
+        Ok(outcomes)
+    }
+}
+
+/// A typed handle to one upgrade in a `$batch`.
+enum Item {
+    Chat(teamsapp_client::BatchItem<UpgradeChatApp>),
+    Team(teamsapp_client::BatchItem<UpgradeTeamApp>),
+    User(teamsapp_client::BatchItem<UpgradeUserApp>),
+}
+
+/// Runs `targets` in `$batch`es of up to 20 (one tenant per batch), `concurrency / 4` batches in
+/// flight (at least 2: a batch waits for its slowest retried item, so a few overlap), stopping
+/// early when told. The client's rate limiter still counts every item in its own class.
+async fn run_batched(
+    shared: &Shared<'_>,
+    targets: Vec<(Target, bool)>,
+    concurrency: usize,
+) -> Result<Vec<Outcome>> {
+    let mut chunks: Vec<Vec<(Target, bool)>> = Vec::new();
+    for item in targets {
+        match chunks.last_mut() {
+            Some(chunk)
+                if chunk.len() < teamsapp_client::MAX_BATCH_SIZE
+                    && chunk[0].0.tenant == item.0.tenant =>
+            {
+                chunk.push(item);
+            }
+            _ => chunks.push(vec![item]),
+        }
+    }
+    let nested: Vec<Vec<Outcome>> = stream::iter(chunks)
+        .take_while(|_| std::future::ready(!shared.stop.load(Ordering::SeqCst)))
+        .map(|chunk| shared.process_batch(chunk))
+        .buffer_unordered((concurrency / 4).max(2))
+        .try_collect()
+        .await?;
+    Ok(nested.into_iter().flatten().collect())
 }
 
 /// Runs `targets` through [`Shared::process`] with `concurrency` in flight, stopping early when told.
@@ -663,6 +781,9 @@ async fn run_all(
     targets: Vec<(Target, bool)>,
     concurrency: usize,
 ) -> Result<Vec<Outcome>> {
+    if shared.batch {
+        return run_batched(shared, targets, concurrency).await;
+    }
     stream::iter(targets)
         .take_while(|_| std::future::ready(!shared.stop.load(Ordering::SeqCst)))
         .map(|(t, read_first)| shared.process(t, read_first))
@@ -855,6 +976,7 @@ pub(crate) async fn upgrade_command(
         max_failures: args.max_failures,
         max_error_rate: args.max_error_rate,
         progress,
+        batch: args.batch,
     };
 
     let mut queue: Vec<(Target, bool)> =

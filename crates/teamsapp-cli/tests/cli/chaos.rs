@@ -1,6 +1,6 @@
 //! The acceptance run: a fleet upgrade of 2,000 installations against an emulator that
-//! injects 20 % faults, killed with SIGKILL mid-run and resumed, ends with every installation
-//! upgraded exactly once, as the emulator's own per-installation upgrade counts show.
+//! injects 20 % faults, killed with SIGKILL mid-run and resumed (in `$batch`es), ends with every
+//! installation upgraded exactly once, as the emulator's own per-installation upgrade counts show.
 
 use crate::teamsapp_std;
 use std::time::{Duration, Instant};
@@ -62,7 +62,8 @@ fn fleet_upgrade_with_faults_killed_and_resumed_upgrades_each_target_exactly_onc
         ])
         .arg(&journal);
         if resume {
-            cmd.arg("--resume");
+            // The resumed run also sends the rest in $batch requests.
+            cmd.args(["--resume", "--batch"]);
         }
         cmd
     };

@@ -315,3 +315,41 @@ fn mock_serve_tls_with_its_certificate_trusted_by_ca_cert() {
         String::from_utf8_lossy(&trusted.stderr)
     );
 }
+
+#[test]
+fn fleet_upgrade_with_batch_sends_batches_and_upgrades_each_target_once() {
+    let emu = Emu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let v = crate::json(
+        emu.cmd()
+            .args([
+                "-o",
+                "json",
+                "fleet",
+                "upgrade",
+                "--app",
+                "Contoso Tasks",
+                "--yes",
+                "--batch",
+                "--journal",
+            ])
+            .arg(&journal),
+    );
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 40);
+    assert!(rows.iter().all(|r| r["state"] == "verified"), "{v:#}");
+    let metrics = emu.emulator.as_ref().unwrap().state().metrics();
+    let batches: u64 = metrics
+        .requests
+        .get("batch")
+        .map_or(0, |by_status| by_status.values().sum());
+    assert_eq!(
+        batches,
+        2,
+        "40 upgrades go in two $batch requests of 20: {:?}",
+        metrics.requests.keys()
+    );
+    assert_eq!(metrics.upgrades.len(), 40);
+    assert!(metrics.upgrades.values().all(|n| *n == 1));
+}
