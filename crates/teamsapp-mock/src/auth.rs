@@ -25,7 +25,13 @@ pub(crate) struct SigningKeys {
     decoding: DecodingKey,
     jwk: Jwk,
     private_pem: String,
+    /// Tokens whose signature and shape were already verified, by their exact text (a client
+    /// sends the same token thousands of times; an RSA check each time dominated a request).
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Claims>>,
 }
+
+/// How many verified tokens are remembered; the memo is emptied when it is full.
+const VERIFIED_CAPACITY: usize = 4_096;
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,6 +67,7 @@ impl SigningKeys {
             decoding,
             jwk,
             private_pem: pem.to_owned(),
+            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -82,8 +89,27 @@ impl SigningKeys {
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    /// Verifies the signature and shape of `token` (not its lifetime, audience or issuer).
+    /// Verifies the signature and shape of `token` (not its lifetime, audience or issuer), from
+    /// the memo of tokens already verified when it is there.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
+        let lock = || {
+            self.verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(claims) = lock().get(token) {
+            return Ok(claims.clone());
+        }
+        let claims = self.verify_signature(token)?;
+        let mut memo = lock();
+        if memo.len() >= VERIFIED_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(token.into(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<Claims, AuthFailure> {
         if token.split('.').count() != 3 {
             return Err(AuthFailure::Malformed);
         }
