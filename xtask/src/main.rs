@@ -4,18 +4,29 @@
 //!
 //! - `cargo xtask codegen` regenerates `crates/teamsapp-types/src/generated.rs` and its lock from
 //!   `openapi/teamsapp.json`;
-//! - `cargo xtask codegen --check` writes nothing and fails with a diff when they are stale.
+//! - `cargo xtask codegen --check` writes nothing and fails with a diff when they are stale;
+//! - `cargo xtask bench` measures the emulator, the client, fleet upgrades, memory and start-up
+//!   against baselines and rewrites `BENCHMARKS.md`; `--smoke` is CI's short proof that every
+//!   benchmark runs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod codegen;
 
 const USAGE: &str = "usage: cargo xtask codegen [--check]
+       cargo xtask bench [--smoke] [--only SUITES] [--no-install]
 
 tasks:
   codegen           regenerate crates/teamsapp-types/src/generated.rs from openapi/teamsapp.json
-  codegen --check   fail with a diff if the committed generated code is stale";
+  codegen --check   fail with a diff if the committed generated code is stale
+  bench             build in release, run every benchmark against its baseline, print the
+                    ratios and rewrite BENCHMARKS.md (installs wrk, hyperfine and the npm peers
+                    WireMock and Prism when it can; --no-install installs nothing)
+  bench --smoke     short runs on the debug build that prove every benchmark works (CI)
+  bench --only S    only the suites S (comma-separated): throughput, client, fleet, memory,
+                    model, startup";
 
 #[allow(
     clippy::print_stderr,
@@ -28,6 +39,13 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => codegen::run(codegen::Mode::Write),
         ["codegen", "--check"] => codegen::run(codegen::Mode::Check),
+        ["bench", rest @ ..] => match bench::Options::parse(rest) {
+            Ok(options) => bench::run(&options),
+            Err(err) => {
+                eprintln!("error: {err:#}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
