@@ -39,7 +39,7 @@ export RUSTFLAGS="-Cpasses=sancov-module \
 export CARGO_PROFILE_DEV_DEBUG=0
 echo "== build (RUSTFLAGS=\"$RUSTFLAGS\" CARGO_PROFILE_DEV_DEBUG=0)"
 # `--target` keeps RUSTFLAGS off build scripts and proc macros, as cargo-fuzz does.
-run cargo build --locked --manifest-path "$FUZZ_DIR/Cargo.toml" --target "$host" --bins
+run cargo build --locked --manifest-path "$FUZZ_DIR/Cargo.toml" --target-dir "$FUZZ_DIR/target" --target "$host" --bins
 built=$(date +%s)
 bin_dir="$FUZZ_DIR/target/$host/debug"
 
