@@ -154,12 +154,7 @@ async fn dispatch(
             | cli::AppsCommand::Upgrade { scope_id, .. }
             | cli::AppsCommand::Remove { scope_id, .. } => scope_id.clone(),
         };
-        let scope = teamsapp_types::Scope::parse(kind, &id).map_err(UsageError)?;
-        let scope = match scope {
-            teamsapp_types::Scope::Chat(id) => Scope::Chat(id),
-            teamsapp_types::Scope::Team(id) => Scope::Team(id),
-            teamsapp_types::Scope::User(id) => Scope::User(id),
-        };
+        let scope = Scope::parse(kind, &id).map_err(UsageError)?;
         Ok((scope, command))
     };
     match command {

@@ -109,21 +109,10 @@ pub(crate) async fn installation(
             AppInstallationId::new(id).context("graph returned an invalid installation id")
         }
         [] => usage(format!(
-            "no installation in {} is {name:?} (an installation id, or an app id, externalId or name)",
-            describe(scope)
+            "no installation in {scope} is {name:?} (an installation id, or an app id, externalId or name)"
         )),
         _ => usage(format!(
-            "{name:?} matches several installations in {}; use an installation id",
-            describe(scope)
+            "{name:?} matches several installations in {scope}; use an installation id"
         )),
-    }
-}
-
-/// `chat 19:…`, `team …`, `user …`.
-pub(crate) fn describe(scope: &Scope) -> String {
-    match scope {
-        Scope::Chat(id) => format!("chat {id}"),
-        Scope::Team(id) => format!("team {id}"),
-        Scope::User(id) => format!("user {id}"),
     }
 }

@@ -5,7 +5,6 @@
 use super::journal::{Entry, Journal, Replay, State};
 use super::targets::{self, TargetSpec};
 use crate::cli::{FleetArgs, FleetScope, FleetUpgradeArgs, OutputFormat};
-use crate::commands::apps::installation_record;
 use crate::context::{UsageError, usage};
 use crate::exit::ExitStatus;
 use crate::output::Report;
@@ -52,40 +51,10 @@ struct AppInTenant {
 fn key(tenant: &str, t: &Target) -> String {
     format!(
         "{tenant}/{}/{}/{}",
-        t.scope.kind_name(),
-        t.scope.id_str(),
+        t.scope.kind(),
+        t.scope.id(),
         t.installation
     )
-}
-
-trait ScopeExt {
-    fn kind_name(&self) -> &'static str;
-    fn id_str(&self) -> &str;
-}
-
-impl ScopeExt for Scope {
-    fn kind_name(&self) -> &'static str {
-        match self {
-            Scope::Chat(_) => "chat",
-            Scope::Team(_) => "team",
-            Scope::User(_) => "user",
-        }
-    }
-    fn id_str(&self) -> &str {
-        match self {
-            Scope::Chat(id) => id.as_str(),
-            Scope::Team(id) => id.as_str(),
-            Scope::User(id) => id.as_str(),
-        }
-    }
-}
-
-fn to_client_scope(s: &teamsapp_types::Scope) -> Scope {
-    match s {
-        teamsapp_types::Scope::Chat(id) => Scope::Chat(id.clone()),
-        teamsapp_types::Scope::Team(id) => Scope::Team(id.clone()),
-        teamsapp_types::Scope::User(id) => Scope::User(id.clone()),
-    }
 }
 
 /// `tenant/scope/scope-id/installation-id` back into its parts.
@@ -96,7 +65,7 @@ fn parse_key(key: &str) -> Option<(String, Scope, AppInstallationId)> {
     let scope = teamsapp_types::Scope::parse(kind, scope_id).ok()?;
     Some((
         tenant.to_owned(),
-        to_client_scope(&scope),
+        scope,
         AppInstallationId::new(installation).ok()?,
     ))
 }
@@ -235,7 +204,7 @@ async fn discover(
             let installed = client
                 .installed_apps(&scope, query)
                 .await
-                .with_context(|| format!("listing the apps of {}", resolve::describe(&scope)))?;
+                .with_context(|| format!("listing the apps of {scope}"))?;
             Ok::<_, anyhow::Error>(
                 installed
                     .iter()
@@ -264,19 +233,20 @@ async fn from_specs(
     let query = &query;
     let lists = stream::iter(specs.iter().cloned())
         .map(|spec| async move {
-            let scope = to_client_scope(&spec.scope);
+            let scope = spec.scope.clone();
             let installed = match &spec.installation {
                 Some(id) => {
-                    vec![client.installed_app(&scope, id).await.with_context(|| {
-                        format!("reading {id} in {}", resolve::describe(&scope))
-                    })?]
+                    vec![
+                        client
+                            .installed_app(&scope, id)
+                            .await
+                            .with_context(|| format!("reading {id} in {scope}"))?,
+                    ]
                 }
                 None => client
                     .installed_apps(&scope, query)
                     .await
-                    .with_context(|| {
-                        format!("listing the apps of {}", resolve::describe(&scope))
-                    })?,
+                    .with_context(|| format!("listing the apps of {scope}"))?,
             };
             Ok::<_, anyhow::Error>(
                 installed
@@ -341,11 +311,7 @@ async fn plan(tenants: &[Tenant], args: &FleetArgs, concurrency: usize) -> Resul
     }
     let sort = |v: &mut Vec<Target>| {
         v.sort_by(|a, b| {
-            (a.tenant, a.scope.kind_name(), a.scope.id_str()).cmp(&(
-                b.tenant,
-                b.scope.kind_name(),
-                b.scope.id_str(),
-            ))
+            (a.tenant, a.scope.kind(), a.scope.id()).cmp(&(b.tenant, b.scope.kind(), b.scope.id()))
         });
     };
     sort(&mut behind);
@@ -375,8 +341,8 @@ fn plan_report(tenants: &[Tenant], plan: &Plan) -> Report {
             let app = &plan.apps[t.tenant];
             report.push(record! {
                 "tenant" => tenants[t.tenant].id,
-                "scope" => t.scope.kind_name(),
-                "scopeId" => t.scope.id_str(),
+                "scope" => t.scope.kind(),
+                "scopeId" => t.scope.id(),
                 "installationId" => t.installation.as_str(),
                 "from" => t.from,
                 "to" => app.latest,
@@ -1071,8 +1037,8 @@ pub(crate) async fn upgrade_command(
         for o in &outcomes {
             report.push(record! {
                 "tenant" => tenants[o.target.tenant].id,
-                "scope" => o.target.scope.kind_name(),
-                "scopeId" => o.target.scope.id_str(),
+                "scope" => o.target.scope.kind(),
+                "scopeId" => o.target.scope.id(),
                 "installationId" => o.target.installation.as_str(),
                 "from" => o.target.from,
                 "to" => o.to,
@@ -1094,10 +1060,4 @@ fn state_name(s: State) -> &'static str {
         State::Skipped => "skipped",
         State::Failed => "failed",
     }
-}
-
-/// Keeps `installation_record` reachable for `fleet plan --targets` callers that want app details.
-#[allow(dead_code, reason = "used by tests and future reporting")]
-fn _record(i: &TeamsAppInstallation) -> serde_json::Map<String, serde_json::Value> {
-    installation_record(i)
 }
