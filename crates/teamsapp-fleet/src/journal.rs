@@ -18,6 +18,9 @@
 //!   are safe.
 //! - `"record": "planned"` — the plan is complete and every target of it is journaled
 //!   (`at`, `targets`).
+//! - `"record": "throttle"` — throttling a tenant met since this (resumed) run started,
+//!   cumulative ([`ThrottleRecord`]): `at`, `tenant`, `throttled` (429s), `retries`,
+//!   `waitedMs`; at most once a second while it changes, and at the end.
 //!
 //! A target moves `planned → sending → upgraded → verified`, or ends `skipped` (already
 //! current or gone) or `failed`. The `sending` line is on disk before the upgrade leaves, so a
@@ -319,6 +322,23 @@ pub struct PlannedRecord {
     pub targets: usize,
 }
 
+/// Throttling a tenant's client met since the run (or resumed run) started: cumulative,
+/// written at most once a second while it changes, and at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleRecord {
+    /// When.
+    pub at: String,
+    /// The tenant.
+    pub tenant: String,
+    /// `429` answers received so far.
+    pub throttled: u64,
+    /// Requests sent again so far (after 429, 503, 504 or a connection failure).
+    pub retries: u64,
+    /// Milliseconds spent waiting so far (`Retry-After`, backoff, the gate, the rate limit).
+    pub waited_ms: u64,
+}
+
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "lowercase")]
@@ -329,6 +349,8 @@ pub enum Record {
     Target(TargetRecord),
     /// The plan is complete.
     Planned(PlannedRecord),
+    /// Throttling met so far.
+    Throttle(ThrottleRecord),
 }
 
 /// The current time as journaled: RFC 3339, UTC, milliseconds.
@@ -358,6 +380,8 @@ pub struct Replay {
     pub torn_tail: bool,
     /// Every target record, in order (for reports).
     pub records: Vec<TargetRecord>,
+    /// Every throttle record, in order (for reports).
+    pub throttling: Vec<ThrottleRecord>,
 }
 
 impl Replay {
@@ -381,6 +405,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
     let mut unreadable = Vec::new();
     let mut torn_tail = false;
     let mut records = Vec::new();
+    let mut throttling = Vec::new();
     let mut number = 0usize;
     loop {
         line.clear();
@@ -441,6 +466,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
                         Err(_) => unreadable.push(number),
                     },
                     Record::Planned(_) => planned = true,
+                    Record::Throttle(t) => throttling.push(t),
                     Record::Run(_) => unreadable.push(number),
                 }
             }
@@ -467,6 +493,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
             unreadable,
             torn_tail,
             records,
+            throttling,
         },
         good_len,
         needs_newline,

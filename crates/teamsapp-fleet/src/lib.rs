@@ -75,7 +75,7 @@ pub use run::Outcome;
 pub use targets::{TargetSpec, parse as parse_targets};
 pub use teamsapp_types::permissions::InstallationScope;
 
-use journal::{PlannedRecord, Record, TargetRecord, TenantHeader, Writer};
+use journal::{PlannedRecord, Record, TargetRecord, TenantHeader, ThrottleRecord, Writer};
 use limits::Limits;
 use run::{Engine, Work};
 use std::path::{Path, PathBuf};
@@ -235,6 +235,22 @@ impl Summary {
     /// Whether every target that was tried ended well and nothing was left out.
     pub fn is_success(&self) -> bool {
         self.stopped.is_none() && self.count(State::Failed) == 0 && self.unreadable_scopes == 0
+    }
+}
+
+/// The task that journals throttling during a run.
+struct ThrottleLog {
+    done: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl ThrottleLog {
+    /// Writes the last records and stops.
+    async fn finish(self) -> Result<(), Error> {
+        let _ = self.done.send(());
+        self.task
+            .await
+            .map_err(|e| Error::JournalWrite(format!("the throttle log stopped: {e}")))?
     }
 }
 
@@ -629,6 +645,60 @@ impl Fleet {
         Ok(summary)
     }
 
+    /// Journals each tenant's throttling once a second while it changes, until finished.
+    fn log_throttling(&self, journal: &Writer) -> ThrottleLog {
+        let base: Vec<(String, Client, teamsapp_client::ClientStats)> = self
+            .tenants
+            .iter()
+            .map(|t| (t.id.clone(), t.client.clone(), t.client.stats()))
+            .collect();
+        let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
+        let journal = journal.clone();
+        let task = tokio::spawn(async move {
+            let mut last: Vec<Option<ThrottleRecord>> = vec![None; base.len()];
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                let finished = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = &mut done_rx => true,
+                };
+                let mut records = Vec::new();
+                for ((tenant, client, start), last) in base.iter().zip(last.iter_mut()) {
+                    let now = client.stats();
+                    let record = ThrottleRecord {
+                        at: journal::now(),
+                        tenant: tenant.clone(),
+                        throttled: now.throttled.saturating_sub(start.throttled),
+                        retries: now.retries.saturating_sub(start.retries),
+                        waited_ms: u64::try_from(
+                            now.waited.saturating_sub(start.waited).as_millis(),
+                        )
+                        .unwrap_or(u64::MAX),
+                    };
+                    let changed = last.as_ref().is_none_or(|l| {
+                        (l.throttled, l.retries, l.waited_ms)
+                            != (record.throttled, record.retries, record.waited_ms)
+                    });
+                    if changed || finished {
+                        records.push(Record::Throttle(record.clone()));
+                        *last = Some(record);
+                    }
+                }
+                if !records.is_empty() {
+                    journal.write(records).await?;
+                }
+                if finished {
+                    return Ok::<(), Error>(());
+                }
+            }
+        });
+        ThrottleLog {
+            done: done_tx,
+            task,
+        }
+    }
+
     /// The upgrade phase: canary first, then the rest, within the limits.
     async fn execute(
         &self,
@@ -644,6 +714,7 @@ impl Fleet {
             events: self.events.clone(),
         };
         let total = work.len();
+        let throttle_log = self.log_throttling(&engine.journal);
         (self.events)(&Event::Started {
             targets: total,
             resumed: work.iter().filter(|w| w.read_first).count(),
@@ -690,6 +761,7 @@ impl Fleet {
             outcomes.extend(done);
             stopped = why;
         }
+        throttle_log.finish().await?;
         Ok(Summary {
             journal: path,
             not_started: total - outcomes.len(),
