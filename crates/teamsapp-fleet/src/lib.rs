@@ -654,6 +654,7 @@ impl Fleet {
             .collect();
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let journal = journal.clone();
+        let events = self.events.clone();
         let task = tokio::spawn(async move {
             let mut last: Vec<Option<ThrottleRecord>> = vec![None; base.len()];
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -680,6 +681,13 @@ impl Fleet {
                         (l.throttled, l.retries, l.waited_ms)
                             != (record.throttled, record.retries, record.waited_ms)
                     });
+                    if changed && record.throttled + record.waited_ms > 0 {
+                        events(&Event::Throttling {
+                            tenant: tenant.clone(),
+                            throttled: record.throttled,
+                            waited: Duration::from_millis(record.waited_ms),
+                        });
+                    }
                     if changed || finished {
                         records.push(Record::Throttle(record.clone()));
                         *last = Some(record);
