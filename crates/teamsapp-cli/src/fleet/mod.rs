@@ -305,14 +305,18 @@ async fn upgrade(
         }
         fleet.resume(&journal_path).await.map_err(fleet_error)?
     } else {
-        let plan = fleet.plan().await.map_err(fleet_error)?;
-        progress.finish();
         if args.dry_run {
+            let plan = fleet.plan().await.map_err(fleet_error)?;
+            progress.finish();
             return Ok((render::plan(&plan), ExitStatus::Success));
         }
+        // Discovery is journaled as it goes: a crash while discovering resumes where it stopped.
+        let prepared = fleet.prepare(&journal_path).await.map_err(fleet_error)?;
+        progress.finish();
+        let plan = &prepared.plan;
         let behind = plan.count(teamsapp_fleet::Action::Upgrade);
         if behind == 0 {
-            render::Progress::nothing_to_do(&plan);
+            render::Progress::nothing_to_do(plan);
         }
         if behind > 0 && !args.yes {
             let app = &plan.apps[0];
@@ -323,10 +327,13 @@ async fn upgrade(
                 plan.apps.len()
             );
             if !confirm(&question)? {
-                return usage("cancelled");
+                return usage(format!(
+                    "cancelled: nothing was upgraded (the plan is in {})",
+                    journal_path.display()
+                ));
             }
         }
-        fleet.run(&plan, &journal_path).await.map_err(fleet_error)?
+        fleet.upgrade(prepared).await.map_err(fleet_error)?
     };
     interrupted.abort();
     progress.finish();
