@@ -629,6 +629,11 @@ impl TokenErrorBody {
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
+            // Some answers put the trailer on the same line.
+            let whole = match (&self.trace_id, whole.find(" Trace ID:")) {
+                (Some(_), Some(cut)) => whole[..cut].to_owned(),
+                _ => whole,
+            };
             reason.push_str(": ");
             reason.push_str(&whole);
         }
