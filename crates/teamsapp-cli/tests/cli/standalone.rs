@@ -621,3 +621,50 @@ fn catalog_update_with_an_older_version_is_refused_before_upload() {
         .stderr(predicate::str::contains("holds version 1.0.5"))
         .stderr(predicate::str::contains("nothing was uploaded"));
 }
+
+#[test]
+fn auth_token_renews_an_expiring_app_token_and_asks_a_user_to_sign_in_again() {
+    let emu = Emu::start();
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    let cache = emu.cache.path().join("token.json");
+    let authority = emu.emulator.as_ref().unwrap().authority().to_owned();
+    let write = |user: Option<&str>| {
+        let entry = serde_json::json!({
+            "tenant": creds.tenant_id,
+            "clientId": creds.client_id,
+            "accessToken": "expired-token",
+            "expiresAt": 60,
+            "user": user,
+            "authority": authority,
+        });
+        std::fs::write(&cache, entry.to_string()).unwrap();
+    };
+
+    write(None);
+    let out = emu.cmd().args(["auth", "token"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        token.starts_with("eyJ") && token.ends_with('\n'),
+        "{token:?}"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(
+        stored["accessToken"],
+        token.trim_end(),
+        "the renewed token is cached"
+    );
+
+    write(Some("adele@contoso.example"));
+    emu.cmd()
+        .args(["auth", "token"])
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::contains("auth login --device-code"));
+}
