@@ -83,10 +83,6 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     // What to paste into another shell to point `teamsapp` at this emulator. The authority
     // defaults to the base URL's origin, so TEAMSAPP_AUTHORITY is not needed. The secret is the
     // demo tenant's published, well-known one (like Azurite's key), not a real credential.
-    let _ = writeln!(
-        banner,
-        "# point teamsapp at this emulator (demo tenant; the secret is the published demo one):"
-    );
     let _ = writeln!(banner, "export TEAMSAPP_BASE_URL={}", emulator.graph_url());
     let _ = writeln!(banner, "export TEAMSAPP_TENANT={}", creds.tenant_id);
     let _ = writeln!(banner, "export TEAMSAPP_CLIENT_ID={}", creds.client_id);
@@ -98,6 +94,13 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     if let Some(cert) = emulator.state().tls_cert_path() {
         let _ = writeln!(banner, "export TEAMSAPP_CA_CERT={}", cert.display());
     }
+    // The last line of the banner (harnesses wait for it).
+    let _ = writeln!(
+        banner,
+        "demo tenant {} client id {}: paste the export lines above into another shell (the secret \
+         is the published demo one, for local use only)",
+        creds.tenant_id, creds.client_id
+    );
     // Whoever reads the banner may close the pipe after the first line; keep serving anyway.
     if let Err(err) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
         tracing::debug!("could not print the whole banner: {err}");
