@@ -318,6 +318,12 @@ impl Runner {
             }
             tracing::debug!(items = retrying.len(), ?wait, "retrying batch items");
             tokio::time::sleep(wait).await;
+            let stats = &self.client.inner.stats;
+            stats.add_wait(wait);
+            stats.retries.fetch_add(
+                u64::try_from(retrying.len()).unwrap_or(u64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
         let mut outcomes = HashMap::new();
         for ((entry, state), counters) in
@@ -559,6 +565,13 @@ impl Runner {
         let entry = &self.entries[i];
         let policy = &self.client.inner.retry;
         let throttled = answer.status == StatusCode::TOO_MANY_REQUESTS;
+        if throttled {
+            self.client
+                .inner
+                .stats
+                .throttled
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let retryable = throttled
             || answer.status == StatusCode::SERVICE_UNAVAILABLE
             || (answer.status == StatusCode::GATEWAY_TIMEOUT && entry.idempotent);

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -75,6 +76,7 @@ pub(crate) struct Inner {
     credential: Option<Arc<dyn DynCredential>>,
     pub(crate) retry: RetryPolicy,
     pub(crate) throttle: Throttle,
+    pub(crate) stats: Stats,
     concurrency: Option<Semaphore>,
     pub(crate) tenant: String,
     user_agent: HeaderValue,
@@ -332,6 +334,7 @@ impl ClientBuilder {
                 throttle: self
                     .throttle
                     .unwrap_or_else(|| Throttle::new(self.rate_limit)),
+                stats: Stats::default(),
                 concurrency: self.max_concurrency.map(Semaphore::new),
                 tenant,
                 user_agent,
@@ -484,6 +487,13 @@ impl Client {
         &self.inner.retry
     }
 
+    /// What this client (and its clones) met so far: `429` answers, retries and time spent
+    /// waiting (`Retry-After`, backoff, the shared gate and the rate limiter). Cumulative; take
+    /// two readings and subtract to measure a stretch of work.
+    pub fn stats(&self) -> ClientStats {
+        self.inner.stats.snapshot()
+    }
+
     /// Sends one operation and decodes its answer.
     ///
     /// The path, query and body come from the generated request type; success is any status its
@@ -592,10 +602,12 @@ impl Client {
         let mut transient_retries: u32 = 0;
         let mut connect_retries: u32 = 0;
         loop {
-            waited += inner.throttle.wait_gate(tenant, &prepared.gates).await;
+            let mut held = inner.throttle.wait_gate(tenant, &prepared.gates).await;
             for &(class, n) in &prepared.costs {
-                waited += inner.throttle.acquire(tenant, class, n).await;
+                held += inner.throttle.acquire(tenant, class, n).await;
             }
+            inner.stats.add_wait(held);
+            waited += held;
             let permit = match &inner.concurrency {
                 Some(semaphore) => Some(
                     semaphore
@@ -627,6 +639,9 @@ impl Client {
                         return Ok(raw);
                     }
                     let retry_after = raw.retry_after();
+                    if raw.status == StatusCode::TOO_MANY_REQUESTS {
+                        inner.stats.throttled.fetch_add(1, AtomicOrdering::Relaxed);
+                    }
                     let kind = match raw.status {
                         StatusCode::TOO_MANY_REQUESTS => Some(Kind::Throttled),
                         StatusCode::SERVICE_UNAVAILABLE => Some(Kind::Transient),
@@ -696,6 +711,8 @@ impl Client {
             );
             tracing::debug!(parent: &attempt_span, ?delay, retry_after = retry_after.is_some(), "retrying");
             tokio::time::sleep(delay).await;
+            inner.stats.retries.fetch_add(1, AtomicOrdering::Relaxed);
+            inner.stats.add_wait(delay);
             waited += delay;
         }
     }
@@ -941,4 +958,43 @@ mod tests {
             assert!(matches!(err, Error::Config { .. }), "{bad}: {err}");
         }
     }
+}
+
+/// Counters behind [`Client::stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) throttled: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn add_wait(&self, wait: Duration) {
+        if !wait.is_zero() {
+            let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+            self.waited_micros
+                .fetch_add(micros, AtomicOrdering::Relaxed);
+        }
+    }
+
+    fn snapshot(&self) -> ClientStats {
+        ClientStats {
+            throttled: self.throttled.load(AtomicOrdering::Relaxed),
+            retries: self.retries.load(AtomicOrdering::Relaxed),
+            waited: Duration::from_micros(self.waited_micros.load(AtomicOrdering::Relaxed)),
+        }
+    }
+}
+
+/// What a client met so far ([`Client::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// `429 Too Many Requests` answers received (`$batch` items included).
+    pub throttled: u64,
+    /// Requests (and `$batch` items) sent again after a 429, 503, 504 or connection failure.
+    pub retries: u64,
+    /// Time spent waiting before sending: `Retry-After`, backoff, the throttle gate and the
+    /// rate limiter.
+    pub waited: Duration,
 }

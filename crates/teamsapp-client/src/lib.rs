@@ -98,7 +98,7 @@ mod throttle;
 #[cfg(feature = "azure-identity")]
 pub use azure::AzureCredential;
 pub use batch::{BatchBuilder, BatchItem, BatchResults, MAX_BATCH_SIZE};
-pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT};
+pub use client::{Client, ClientBuilder, ClientStats, DEFAULT_USER_AGENT};
 pub use credential::{
     AccessToken, ClientSecretCredential, Credential, DeviceCodeCredential, DeviceCodePrompt,
     StaticToken, TokenRequest,

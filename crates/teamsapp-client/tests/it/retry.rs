@@ -343,3 +343,19 @@ async fn connection_failures_get_quick_retries_not_the_throttling_budget() {
     );
     assert_eq!(RetryPolicy::standard().connect.max_retries, 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn stats_count_429s_retries_and_the_time_waited() {
+    let server = MockServer::start().await;
+    then_ok(&server, throttled("3"), 2).await;
+    let client = client(&server);
+    assert_eq!(client.stats().throttled, 0);
+    client.send(&upgrade()).await.unwrap();
+    let stats = client.clone().stats();
+    assert_eq!(stats.throttled, 2);
+    assert_eq!(stats.retries, 2);
+    assert!(
+        stats.waited >= Duration::from_secs(6) && stats.waited < Duration::from_secs(7),
+        "{stats:?}"
+    );
+}
