@@ -398,8 +398,22 @@ fn words(v: Option<&Value>) -> Value {
 
 /// `auth status`: which credential a command would use and why, and what it carries.
 async fn status(global: &GlobalArgs) -> Result<(Report, ExitStatus)> {
-    let selected = context::select(global, Need::Any)?;
     let cloud = context::cloud(global)?;
+    let selected = match context::select(global, Need::Any) {
+        Ok(selected) => selected,
+        // No usable credential: say so in the chosen format, and exit 3.
+        Err(err) if err.downcast_ref::<CredentialError>().is_some() => {
+            let rec = record! {
+                "credential" => Value::Null,
+                "why" => err.to_string(),
+                "tenant" => global.tenant,
+                "clientId" => global.client_id,
+                "authority" => context::authority(global, cloud)?,
+            };
+            return Ok((Report::single(STATUS_COLUMNS, rec), ExitStatus::Credentials));
+        }
+        Err(err) => return Err(err),
+    };
     let mut rec = record! {
         "credential" => selected.name(),
         "why" => selected.why(Need::Any),

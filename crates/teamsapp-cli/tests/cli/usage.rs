@@ -153,3 +153,16 @@ fn auth_token_without_a_sign_in_says_what_to_run_and_exits_3() {
         .stdout("")
         .stderr(predicate::str::contains("teamsapp auth login"));
 }
+
+#[test]
+fn auth_status_without_credentials_says_so_in_the_format_asked_and_exits_3() {
+    let out = teamsapp()
+        .args(["-o", "json", "auth", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["credential"], serde_json::Value::Null);
+    assert!(v["why"].as_str().unwrap().contains("no credentials"), "{v}");
+    assert_eq!(v["authority"], "https://login.microsoftonline.com");
+}
