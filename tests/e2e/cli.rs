@@ -92,9 +92,9 @@ async fn every_apps_command_in_every_scope() {
         let upgraded = json(&global, &[kind, "apps", "upgrade", scope_id, id]).await;
         assert_eq!(upgraded["result"], "upgraded", "{kind}: {upgraded}");
         assert_eq!(upgraded["from"], demo::TASKS_OLD_VERSION);
-        assert_eq!(upgraded["version"], demo::TASKS_LATEST_VERSION);
+        assert_eq!(upgraded["to"], demo::TASKS_LATEST_VERSION);
 
-        let removed = json(&global, &[kind, "apps", "remove", scope_id, id]).await;
+        let removed = json(&global, &[kind, "apps", "remove", scope_id, id, "--yes"]).await;
         assert_eq!(removed["result"], "removed", "{kind}");
 
         let installed = json(

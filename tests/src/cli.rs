@@ -21,7 +21,8 @@ const OVERRIDING_ENV: &[&str] = &[
 /// What one CLI run ended with.
 #[derive(Debug)]
 pub struct CliRun {
-    /// The exit status (`Success` 0, `Failure` 1, `Error` 2), as `teamsapp_cli::main` maps it.
+    /// The exit status (`Success` 0, `Failure` 1, `Error` 2, `Credentials` 3), as
+    /// `teamsapp_cli::main` maps it.
     pub status: ExitStatus,
     /// What the command wrote to its output.
     pub stdout: String,

@@ -9,19 +9,28 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Exit codes, shown at the end of `--help`.
+/// Exit codes and the credential precedence, shown at the end of `teamsapp --help`.
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the command ran, and some targets failed or Graph answered an error
+  1  the command ran, and some targets failed or Graph answered an error (not found, forbidden, conflict)
   2  usage error or unexpected error (bad arguments, unreadable files, network down)
+  3  sign-in or credential error (no credentials, wrong tenant, secret or client id, expired sign-in)
+
+Credentials, first match wins (`teamsapp auth status` shows which one a command would use, and why):
+  1. TEAMSAPP_TOKEN or --token-file: that access token, as is
+  2. catalog publish|update only: the delegated sign-in cached by `teamsapp auth login --device-code`
+     (they need a user; an app credential is never tried for them)
+  3. TEAMSAPP_CLIENT_SECRET or --client-secret-file, with --tenant and --client-id: the app itself
+  4. the sign-in cached by `teamsapp auth login` (delegated or app)
+  With --emulator: the emulator's demo app, and its demo user (Adele) where a user is needed.
 
 Secrets are read from the environment (TEAMSAPP_CLIENT_SECRET, TEAMSAPP_TOKEN) or from files
 (--client-secret-file, --token-file), never from arguments.";
 
 /// Keep Microsoft Teams apps up to date where they are installed, through Microsoft Graph.
 #[derive(Debug, Parser)]
-#[command(name = "teamsapp", version, about, after_long_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "teamsapp", version, about, propagate_version = true)]
 pub struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
@@ -33,21 +42,28 @@ pub struct Cli {
 
 /// Options every command accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options (accepted by every command)")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is a command-line switch"
+)]
 pub struct GlobalArgs {
     /// Start the embedded emulator with its demo tenant in-process and point everything at it
     /// (no credentials, no network).
     #[arg(long, global = true)]
     pub emulator: bool,
 
-    /// The national cloud: global, usgov, usgovdod or china.
-    #[arg(long, global = true, env = "TEAMSAPP_CLOUD", value_name = "CLOUD")]
+    /// The national cloud (default global); usgov is also accepted as usgovl4, usgovdod as
+    /// usgovl5 or dod.
+    #[arg(long, global = true, env = "TEAMSAPP_CLOUD", value_name = "CLOUD", value_parser = cloud_names(), ignore_case = true)]
     pub cloud: Option<String>,
 
     /// Graph's base URL including the version (default: the cloud's, e.g. https://graph.microsoft.com/v1.0).
     #[arg(long, global = true, env = "TEAMSAPP_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
 
-    /// The login authority (default: the cloud's, e.g. https://login.microsoftonline.com).
+    /// The login authority (default: the cloud's, e.g. https://login.microsoftonline.com; with a
+    /// --base-url outside the known clouds, such as `teamsapp mock serve`, that URL's origin).
     #[arg(long, global = true, env = "TEAMSAPP_AUTHORITY", value_name = "URL")]
     pub authority: Option<String>,
 
@@ -55,7 +71,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TEAMSAPP_TENANT", value_name = "TENANT")]
     pub tenant: Option<String>,
 
-    /// The app registration's client id.
+    /// The app registration's application (client) id, a GUID.
     #[arg(long, global = true, env = "TEAMSAPP_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
 
@@ -75,13 +91,22 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, value_enum)]
     pub output: Option<OutputFormat>,
 
-    /// More logging (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    /// More logging (-v info, -vv debug: every request, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
     /// Only errors on stderr, no progress bar.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Log every request on stderr: method, URL, status, duration, request-id, retries and
+    /// throttle waits (never a token or secret).
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub debug: bool,
+
+    /// Tables: show every column at full width instead of fitting the terminal.
+    #[arg(long, global = true)]
+    pub wide: bool,
 
     /// Requests per second per tenant and operation class; 0 turns the client-side limit off
     /// (default: Graph's published Teams limits, 30 rps, 15 for DELETE).
@@ -216,12 +241,15 @@ pub enum AppsCommand {
         #[command(flatten)]
         consent: ConsentArgs,
     },
-    /// Uninstall an app.
+    /// Uninstall an app (asks first on a terminal).
     Remove {
         /// The chat id, team id, or user id or UPN.
         scope_id: String,
         /// The installation id, or the app's catalog id, externalId or display name.
         installation: String,
+        /// Do not ask for confirmation (required when standard input is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 
@@ -384,7 +412,7 @@ pub struct MockServeArgs {
     pub listen: String,
     /// Load this tenant file (JSON, see the emulator's docs) instead of the demo tenant.
     #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
-    pub tenant: Option<PathBuf>,
+    pub tenant_file: Option<PathBuf>,
     /// Load a generated demo fleet: Contoso Tasks 1.0.0 installed in N chats (benchmarks, tests).
     #[arg(long, value_name = "N")]
     pub fleet: Option<usize>,
@@ -418,19 +446,199 @@ pub enum AuthCommand {
         #[arg(long)]
         device_code: bool,
     },
-    /// Print a valid access token (from the cache, refreshed if needed).
+    /// Print the cached access token and a newline, nothing else (renewed first when it expires
+    /// within five minutes and the client secret is at hand).
     Token,
+    /// Show the tenant, client id, which credential a command would use and why, user or app,
+    /// roles or scopes, and expiry.
+    Status,
     /// Forget cached tokens.
     Logout,
 }
 
+/// The accepted `--cloud` names, with their aliases.
+fn cloud_names() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    clap::builder::PossibleValuesParser::new([
+        PossibleValue::new("global").help("graph.microsoft.com"),
+        PossibleValue::new("usgov")
+            .alias("usgovl4")
+            .help("US Government L4 (GCC High), graph.microsoft.us"),
+        PossibleValue::new("usgovdod")
+            .aliases(["usgovl5", "dod"])
+            .help("US Government L5 (DoD), dod-graph.microsoft.us"),
+        PossibleValue::new("china").help("operated by 21Vianet, microsoftgraph.chinacloudapi.cn"),
+    ])
+}
+
+/// The `Examples:` of each leaf command, keyed by its path below `teamsapp`. `{scope}` and
+/// `{id}` are filled in per scope kind (chat, team, user) with a real id of the demo tenant.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "apps list",
+        "teamsapp {scope} apps list {id}\n  teamsapp {scope} apps list {id} -o csv --filter \"teamsApp/displayName eq 'Contoso Tasks'\"\n  teamsapp --emulator {scope} apps list {id}",
+    ),
+    (
+        "apps get",
+        "teamsapp {scope} apps get {id} \"Contoso Tasks\"\n  teamsapp {scope} apps get {id} 0d820ecd-def2-4297-adad-78056cde7c78 -o json",
+    ),
+    (
+        "apps install",
+        "teamsapp {scope} apps install {id} \"Contoso Tasks\"\n  teamsapp {scope} apps install {id} \"Contoso Tasks\" --consent-required\n  teamsapp {scope} apps install {id} \"Contoso Tasks\" --rsc application:ChatMember.Read.Chat",
+    ),
+    (
+        "apps upgrade",
+        "teamsapp {scope} apps upgrade {id} \"Contoso Tasks\"\n  teamsapp --emulator {scope} apps upgrade {id} \"Contoso Tasks\" -o json",
+    ),
+    (
+        "apps remove",
+        "teamsapp {scope} apps remove {id} \"Contoso Tasks\"\n  teamsapp {scope} apps remove {id} \"Contoso Tasks\" --yes",
+    ),
+    (
+        "catalog list",
+        "teamsapp catalog list\n  teamsapp catalog list --filter \"distributionMethod eq 'organization'\" -o csv\n  teamsapp --emulator catalog list --wide",
+    ),
+    (
+        "catalog get",
+        "teamsapp catalog get \"Contoso Tasks\"\n  teamsapp catalog get 0d820ecd-def2-4297-adad-78056cde7c78 -o json",
+    ),
+    (
+        "catalog publish",
+        "teamsapp auth login --device-code && teamsapp catalog publish contoso-notes-1.0.0.zip\n  teamsapp catalog publish contoso-notes-1.0.0.zip --requires-review\n  teamsapp --emulator catalog publish contoso-notes-1.0.0.zip",
+    ),
+    (
+        "catalog update",
+        "teamsapp catalog update \"Contoso Tasks\" contoso-tasks-1.2.0.zip\n  teamsapp catalog update 0d820ecd-def2-4297-adad-78056cde7c78 contoso-tasks-1.2.0.zip --requires-review",
+    ),
+    (
+        "fleet plan",
+        "teamsapp fleet plan --app \"Contoso Tasks\"\n  teamsapp --emulator fleet plan --app \"Contoso Tasks\" --scope chats,teams -o csv",
+    ),
+    (
+        "fleet upgrade",
+        "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes",
+    ),
+    (
+        "mock serve",
+        "teamsapp mock serve\n  teamsapp mock serve --tls --data-dir ./emu --fleet 10000 --throttle 200 --faults 0.2 --seed 7\n  teamsapp mock serve --tenant-file contoso.json --listen 127.0.0.1:8443",
+    ),
+    (
+        "auth login",
+        "teamsapp --tenant contoso.onmicrosoft.com --client-id c0ffee00-0000-4000-8000-00000000f1ee auth login --device-code\n  TEAMSAPP_CLIENT_SECRET=... teamsapp --tenant contoso.onmicrosoft.com --client-id c0ffee00-0000-4000-8000-00000000f1ee auth login\n  teamsapp --emulator auth login --device-code",
+    ),
+    (
+        "auth token",
+        "T=$(teamsapp auth token)\n  curl -H \"Authorization: Bearer $(teamsapp auth token)\" https://graph.microsoft.com/v1.0/appCatalogs/teamsApps",
+    ),
+    (
+        "auth status",
+        "teamsapp auth status\n  teamsapp auth status -o json\n  teamsapp --emulator auth status",
+    ),
+    ("auth logout", "teamsapp auth logout"),
+    (
+        "completions",
+        "teamsapp completions bash > /etc/bash_completion.d/teamsapp\n  teamsapp completions zsh > \"${fpath[1]}/_teamsapp\"",
+    ),
+];
+
+/// The command line with what derive cannot say: an `Examples:` section on every leaf command
+/// (with ids that fit its scope), and the global options kept out of the subcommands' help (they
+/// are still accepted there; `teamsapp --help` documents them once).
+pub fn command() -> clap::Command {
+    let root = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let subcommands: Vec<String> = root
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let mut root = root.after_long_help(EXIT_CODES).after_help(
+        "Exit codes: 0 success, 1 Graph or target failures, 2 usage, 3 sign-in or credentials \
+         (`teamsapp --help` for more).",
+    );
+    for name in subcommands {
+        root = root.mut_subcommand(name.clone(), |sc| decorate(sc, &name, &name, &globals));
+    }
+    root
+}
+
+fn decorate(mut cmd: clap::Command, path: &str, top: &str, globals: &[clap::Arg]) -> clap::Command {
+    for arg in globals {
+        cmd = cmd.arg(arg.clone().hide(true));
+    }
+    let children: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    if children.is_empty() {
+        let key = path.strip_prefix(top).map_or(path, str::trim_start);
+        let key = if key.is_empty() { top } else { key };
+        let (scope, id) = match top {
+            "team" => ("team", "6903fa93-605b-43ef-920e-77c4729f8258"),
+            "user" => ("user", "adele@contoso.example"),
+            _ => ("chat", "19:ea28e88c00e94c7786b065394a61f296@thread.v2"),
+        };
+        let wanted = if ["chat", "team", "user"].contains(&top) {
+            key.to_owned()
+        } else {
+            path.to_owned()
+        };
+        if let Some((_, text)) = EXAMPLES.iter().find(|(k, _)| *k == wanted) {
+            let text = text.replace("{scope}", scope).replace("{id}", id);
+            cmd = cmd.after_help(format!(
+                "Examples:\n  {text}\n\nGlobal options: see `teamsapp --help`."
+            ));
+        }
+        return cmd;
+    }
+    for child in children {
+        let child_path = format!("{path} {child}");
+        cmd = cmd.mut_subcommand(child, |c| decorate(c, &child_path, top, globals));
+    }
+    cmd
+}
+
+/// Parses the process's arguments with [`command`].
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Cli;
+    use super::{Cli, EXAMPLES, command};
     use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_leaf_command_has_examples() {
+        fn leaves(cmd: &clap::Command, path: &str, out: &mut Vec<(String, bool)>) {
+            let mut children = cmd.get_subcommands().peekable();
+            if children.peek().is_none() {
+                let has = cmd
+                    .get_after_help()
+                    .is_some_and(|h| h.to_string().contains("Examples:"));
+                out.push((path.to_owned(), has));
+            }
+            for c in cmd.get_subcommands() {
+                if c.get_name() != "help" {
+                    leaves(c, &format!("{path} {}", c.get_name()), out);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        leaves(&command(), "teamsapp", &mut found);
+        let missing: Vec<_> = found.iter().filter(|(_, has)| !has).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+        assert!(EXAMPLES.len() >= 14);
     }
 }

@@ -11,6 +11,8 @@ pub enum ExitStatus {
     Failure,
     /// Usage error or unexpected error: exit 2.
     Error,
+    /// Sign-in or credential error: exit 3.
+    Credentials,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -19,6 +21,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::Failure => Self::from(1),
             ExitStatus::Error => Self::from(2),
+            ExitStatus::Credentials => Self::from(3),
         }
     }
 }

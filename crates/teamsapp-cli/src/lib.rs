@@ -18,7 +18,7 @@ pub use exit::ExitStatus;
 
 use anyhow::{Context as _, Result};
 use cli::{Command, MockCommand, OutputFormat, ScopeCommand};
-use context::{Context, UsageError, usage};
+use context::{Context, Need, UsageError, usage};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use teamsapp_client::Scope;
@@ -27,9 +27,10 @@ use teamsapp_client::Scope;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Runs the command line to completion and maps the result to an exit code (see
-/// [`cli::EXIT_CODES`]): errors are printed once, with Graph's code, message and request-id.
+/// [`cli::EXIT_CODES`]): errors are printed once, with Graph's code, message and request-id, and a
+/// hint where one helps.
 pub fn main(cli: Cli) -> ExitCode {
-    init_tracing(cli.global.verbose, cli.global.quiet);
+    init_tracing(cli.global.verbose, cli.global.quiet, cli.global.debug);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,25 +54,90 @@ fn report_error(err: &anyhow::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     eprintln!("error: {err:#}");
+    if let Some(hint) = hint_for(err) {
+        eprintln!("hint: {hint}");
+    }
     exit_status_for(err).into()
 }
 
-/// 1 when Graph answered an error, 2 for usage and unexpected errors.
+/// What to do about an error, when its cause is a common one.
+fn hint_for(err: &anyhow::Error) -> Option<String> {
+    let text = format!("{err:#}");
+    if text.contains("UnknownIssuer")
+        || text.contains("invalid peer certificate")
+        || text.contains("certificate verify failed")
+    {
+        return Some(
+            "the server's TLS certificate is not trusted: pass --ca-cert FILE (or set \
+             TEAMSAPP_CA_CERT) with the certificate that signed it; `teamsapp mock serve --tls` \
+             prints its certificate's path"
+                .into(),
+        );
+    }
+    if text.contains("Connection refused") || text.contains("connection refused") {
+        return Some(
+            "nothing answers at that address: check --base-url and --authority (or \
+             TEAMSAPP_BASE_URL), or start the emulator with `teamsapp mock serve`"
+                .into(),
+        );
+    }
+    let client = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<teamsapp_client::Error>())?;
+    match client.status().map(|s| s.as_u16()) {
+        Some(401 | 403) => Some(
+            "`teamsapp auth status` shows which credential this command used, and its roles or \
+             scopes"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// 0 success; 1 Graph answered an error or a named target does not exist; 2 usage and unexpected
+/// errors (network down included); 3 sign-in and credential errors.
 pub fn exit_status_for(err: &anyhow::Error) -> ExitStatus {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<context::CredentialError>().is_some())
+    {
+        return ExitStatus::Credentials;
+    }
     if err
         .chain()
         .any(|e| e.downcast_ref::<UsageError>().is_some())
     {
         return ExitStatus::Error;
     }
-    let graph_answered = err.chain().any(|e| {
-        e.downcast_ref::<teamsapp_client::Error>()
-            .is_some_and(|c| c.status().is_some() || c.graph_error().is_some())
-    });
-    if graph_answered {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Error
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<context::NotFound>().is_some())
+    {
+        return ExitStatus::Failure;
+    }
+    let Some(client) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<teamsapp_client::Error>())
+    else {
+        return ExitStatus::Error;
+    };
+    match client {
+        // The identity platform answered (wrong tenant, secret, client id, expired code), or the
+        // credential could not be used: a sign-in error. A token request that got no answer is
+        // the network's fault.
+        teamsapp_client::Error::Auth { code, source, .. } => {
+            let transport = source
+                .as_deref()
+                .is_some_and(|s| s.downcast_ref::<reqwest::Error>().is_some());
+            if code.is_some() || !transport {
+                ExitStatus::Credentials
+            } else {
+                ExitStatus::Error
+            }
+        }
+        _ if client.status().map(|s| s.as_u16()) == Some(401) => ExitStatus::Credentials,
+        _ if client.status().is_some() || client.graph_error().is_some() => ExitStatus::Failure,
+        _ => ExitStatus::Error,
     }
 }
 
@@ -82,13 +148,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn,teamsapp_cli=info",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        (false, _) => "trace",
+fn init_tracing(verbose: u8, quiet: bool, debug: bool) {
+    let default = match (quiet, verbose, debug) {
+        (true, _, _) => "error",
+        (false, 0, true) => "warn,teamsapp_cli=debug,teamsapp_client=debug",
+        (false, 0, false) => "warn,teamsapp_cli=info",
+        (false, 1, _) => "info",
+        (false, 2, _) => "debug",
+        (false, _, _) => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -114,7 +181,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
     let global = cli.global;
     let (report, status) = match cli.command {
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = cli::command();
             clap_complete::generate(shell, &mut cmd, "teamsapp", out);
             return Ok(ExitStatus::Success);
         }
@@ -126,19 +193,34 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
             }
             return commands::mock::serve(args, out).await;
         }
-        Command::Auth { command } => commands::auth::run(&global, command, out).await?,
+        Command::Auth { command } => commands::auth::run(&global, command).await?,
         // A `--tenants` file carries each tenant's own credentials: no global sign-in.
         Command::Fleet { command } if !global.emulator && fleet::has_tenants_file(&command) => {
             fleet::dispatch(None, &global, &command, format).await?
         }
         command => {
-            let ctx = Context::new(&global).await?;
+            // Publishing to the catalog is delegated-only in Graph: those commands need a user.
+            let need = match &command {
+                Command::Catalog {
+                    command:
+                        cli::CatalogCommand::Publish { zip, .. }
+                        | cli::CatalogCommand::Update { zip, .. },
+                } => {
+                    // A broken package is reported before any sign-in is looked for.
+                    commands::catalog::read_package(zip)?;
+                    Need::Delegated
+                }
+                _ => Need::Any,
+            };
+            let ctx = Context::new(&global, need).await?;
             let result = dispatch(&ctx, &global, command, format).await;
             ctx.finish().await?;
             result?
         }
     };
-    report.render(format, out).context("writing the output")?;
+    report
+        .render_with(format, output::Width::detect(global.wide), out)
+        .context("writing the output")?;
     out.flush().context("writing the output")?;
     Ok(status)
 }

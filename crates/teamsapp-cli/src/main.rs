@@ -1,8 +1,7 @@
 //! The `teamsapp` binary: a thin shim over [`teamsapp_cli::main`].
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    teamsapp_cli::main(teamsapp_cli::Cli::parse())
+    teamsapp_cli::main(teamsapp_cli::cli::parse())
 }

@@ -1,7 +1,7 @@
 //! Naming things the way people do: an app by catalog id, externalId or display name; an
 //! installation by its id or by its app within the scope.
 
-use crate::context::usage;
+use crate::context::{NotFound, usage};
 use anyhow::{Context as _, Result};
 use teamsapp_client::{Client, ListQuery, Scope};
 use teamsapp_types::version;
@@ -34,9 +34,11 @@ pub(crate) async fn app(client: &Client, name: &str) -> Result<TeamsApp> {
     }
     match found.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => usage(format!(
-            "no app in the catalog has the id, externalId or display name {name:?}"
-        )),
+        [] => Err(NotFound(format!(
+            "no app in the catalog has the id, externalId or display name {name:?}{}",
+            did_you_mean(name, apps.iter().filter_map(|a| a.display_name.as_deref()))
+        ))
+        .into()),
         many => usage(format!(
             "{name:?} names {} catalog apps ({}); use a catalog id",
             many.len(),
@@ -108,11 +110,46 @@ pub(crate) async fn installation(
                 .context("graph returned an installation without an id")?;
             AppInstallationId::new(id).context("graph returned an invalid installation id")
         }
-        [] => usage(format!(
-            "no installation in {scope} is {name:?} (an installation id, or an app id, externalId or name)"
-        )),
+        [] => Err(NotFound(format!(
+            "no installation in {scope} is {name:?} (an installation id, or an app id, externalId or name){}",
+            did_you_mean(
+                name,
+                installed
+                    .iter()
+                    .filter_map(|i| i.teams_app.as_ref()?.display_name.as_deref())
+            )
+        ))
+        .into()),
         _ => usage(format!(
             "{name:?} matches several installations in {scope}; use an installation id"
         )),
+    }
+}
+
+/// `; did you mean "X"?` for the candidate closest to `name`, when one is close enough.
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let wanted = name.to_lowercase();
+    let best = candidates
+        .map(|c| (strsim::jaro_winkler(&wanted, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, c)) => format!("; did you mean {c:?}?"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn a_typo_gets_the_closest_name_and_nonsense_gets_none() {
+        let names = ["Contoso Tasks", "Contoso Standup", "Fabrikam Notes"];
+        assert_eq!(
+            did_you_mean("Contoso Taks", names.into_iter()),
+            "; did you mean \"Contoso Tasks\"?"
+        );
+        assert_eq!(did_you_mean("zzzz", names.into_iter()), "");
     }
 }

@@ -440,6 +440,7 @@ pub(crate) fn relative_url<O: Operation>(op: &O) -> String {
 enum Kind {
     Throttled,
     Transient,
+    Connect,
 }
 
 impl Client {
@@ -599,6 +600,7 @@ impl Client {
         let mut waited = Duration::ZERO;
         let mut throttled_retries: u32 = 0;
         let mut transient_retries: u32 = 0;
+        let mut connect_retries: u32 = 0;
         loop {
             let mut held = inner.throttle.wait_gate(tenant, &prepared.gates).await;
             for &(class, n) in &prepared.costs {
@@ -623,11 +625,13 @@ impl Client {
                 status = tracing::field::Empty,
                 wait_ms = tracing::field::Empty,
             );
+            let sent = Instant::now();
             let outcome = self
                 .attempt(&prepared, auth.as_ref(), &id, attempts)
                 .instrument(attempt_span.clone())
                 .await?;
             drop(permit);
+            log_attempt(&prepared, &outcome, sent.elapsed(), attempts, waited);
             let (kind, retry_after, error) = match outcome {
                 Ok(raw) => {
                     attempt_span.record("status", raw.status.as_u16());
@@ -662,7 +666,8 @@ impl Client {
                     }
                 }
                 Err(source) => {
-                    let retryable = source.is_connect() || prepared.idempotent;
+                    let connect = source.is_connect();
+                    let retryable = connect || prepared.idempotent;
                     let error = Error::Transport {
                         operation: prepared.route.operation_id,
                         client_request_id: id.clone(),
@@ -671,12 +676,18 @@ impl Client {
                     if !retryable {
                         return Err(error);
                     }
-                    (Kind::Transient, None, error)
+                    let kind = if connect {
+                        Kind::Connect
+                    } else {
+                        Kind::Transient
+                    };
+                    (kind, None, error)
                 }
             };
             let (rule, used) = match kind {
                 Kind::Throttled => (&policy.throttled, &mut throttled_retries),
                 Kind::Transient => (&policy.transient, &mut transient_retries),
+                Kind::Connect => (&policy.connect, &mut connect_retries),
             };
             if rule.max_retries == 0 {
                 return Err(error);
@@ -763,6 +774,47 @@ impl Client {
             body: Bytes::from(body),
             client_request_id: id.to_owned(),
         }))
+    }
+}
+
+/// One line per attempt at debug level (`--debug`): method, URL, status, duration, request-id, the
+/// attempt number and the time waited so far. Graph URLs carry no secret, and the token is never
+/// logged (it travels in a header that is not logged).
+fn log_attempt(
+    prepared: &Prepared,
+    outcome: &Result<RawResponse, reqwest::Error>,
+    took: Duration,
+    attempt: u32,
+    waited: Duration,
+) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+    let waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(raw) => {
+            let request_id = raw
+                .headers
+                .get("request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::debug!(
+                attempt,
+                waited_ms,
+                "{} {} -> {} in {took_ms} ms (request-id {request_id})",
+                prepared.route.method,
+                prepared.url,
+                raw.status.as_u16(),
+            );
+        }
+        Err(err) => tracing::debug!(
+            attempt,
+            waited_ms,
+            "{} {} -> no answer after {took_ms} ms: {err}",
+            prepared.route.method,
+            prepared.url,
+        ),
     }
 }
 

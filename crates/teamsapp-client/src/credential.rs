@@ -614,9 +614,28 @@ impl TokenErrorBody {
     fn into_error(self) -> Error {
         let mut reason = self.error.clone();
         if let Some(description) = &self.error_description {
-            let first_line = description.lines().next().unwrap_or_default();
+            // Entra's description is `AADSTS…: what happened` (sometimes over several lines), then
+            // `Trace ID`, `Correlation ID` and `Timestamp` lines: keep the whole message, uncut and
+            // on one line, so the AADSTS code and the advice in it reach the reader; the trace and
+            // correlation ids follow from their own fields.
+            let whole = description
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .take_while(|l| {
+                    !["Trace ID:", "Correlation ID:", "Timestamp:"]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            // Some answers put the trailer on the same line.
+            let whole = match (&self.trace_id, whole.find(" Trace ID:")) {
+                (Some(_), Some(cut)) => whole[..cut].to_owned(),
+                _ => whole,
+            };
             reason.push_str(": ");
-            reason.push_str(&crate::error::bounded(first_line));
+            reason.push_str(&whole);
         }
         if let Some(trace) = &self.trace_id {
             reason.push_str(" (trace-id: ");
@@ -658,6 +677,7 @@ async fn post_form(
     form: &[(&str, &str)],
     redact: &[&str],
 ) -> Result<TokenAnswer, Error> {
+    let sent = std::time::Instant::now();
     let response = http
         .post(url)
         .header(http::header::ACCEPT, "application/json")
@@ -666,6 +686,12 @@ async fn post_form(
         .await
         .map_err(token_transport_error)?;
     let status = response.status();
+    // The URL names the tenant only; the form (secret, device code) is never logged.
+    tracing::debug!(
+        "POST {url} -> {} in {} ms",
+        status.as_u16(),
+        sent.elapsed().as_millis()
+    );
     let body = response.bytes().await.map_err(token_transport_error)?;
     if status == StatusCode::OK {
         return serde_json::from_slice::<TokenBody>(&body)

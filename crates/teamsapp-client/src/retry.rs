@@ -11,7 +11,9 @@
 //!   operations that are safe to repeat (GET, DELETE, PATCH and the `upgrade` action, which moves an
 //!   installation to the catalog's latest version however often it runs); not install, publish,
 //!   update or a `$batch` holding one of them, which could run twice;
-//! - connection failures (the request never left): every operation.
+//! - connection failures (the request never left: refused, unreachable, DNS): every operation, under
+//!   [`RetryPolicy::connect`], a few quick retries rather than the throttling budget, so a wrong
+//!   `--base-url` or a stopped emulator fails within seconds.
 //!
 //! Every wait counts against [`RetryPolicy::budget`], measured from the first attempt: a wait that
 //! would end past the budget is not started, and the request fails with
@@ -72,14 +74,18 @@ impl Backoff {
 /// When and how often to retry.
 ///
 /// [`RetryPolicy::standard`] is the default: up to 6 retries on 429, up to 3 on 503/504 and
-/// transport failures, within 180 seconds from the first attempt.
+/// transport failures, 2 quick ones on connection failures, within 180 seconds from the first
+/// attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// For `429 Too Many Requests`.
     pub throttled: Backoff,
-    /// For `503`, `504` and transport failures.
+    /// For `503`, `504` and transport failures after the connection was made.
     pub transient: Backoff,
+    /// For connection failures (refused, unreachable, DNS): the request never left, and a server
+    /// that is not there rarely appears within seconds, so these retries are few and quick.
+    pub connect: Backoff,
     /// The total time from the first attempt within which a retry may start.
     pub budget: Duration,
 }
@@ -92,11 +98,13 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Up to 6 retries on 429 (backoff 2 s doubling to 60 s when `Retry-After` is absent), up to 3
-    /// on 503/504 and transport failures (1 s doubling to 30 s), within 180 s.
+    /// on 503/504 and transport failures (1 s doubling to 30 s), up to 2 on connection failures
+    /// (250 ms doubling to 1 s), within 180 s.
     pub const fn standard() -> Self {
         Self {
             throttled: Backoff::new(6, Duration::from_secs(2), Duration::from_mins(1)),
             transient: Backoff::new(3, Duration::from_secs(1), Duration::from_secs(30)),
+            connect: Backoff::new(2, Duration::from_millis(250), Duration::from_secs(1)),
             budget: Duration::from_mins(3),
         }
     }
@@ -107,6 +115,7 @@ impl RetryPolicy {
         Self {
             throttled: Backoff::none(),
             transient: Backoff::none(),
+            connect: Backoff::none(),
             budget: Duration::ZERO,
         }
     }
@@ -118,6 +127,13 @@ impl RetryPolicy {
         self
     }
 
+    /// Replaces the policy for connection failures.
+    #[must_use]
+    pub const fn with_connect(mut self, backoff: Backoff) -> Self {
+        self.connect = backoff;
+        self
+    }
+
     /// Replaces the policy for 503, 504 and transport failures.
     #[must_use]
     pub const fn with_transient(mut self, backoff: Backoff) -> Self {
@@ -125,11 +141,15 @@ impl RetryPolicy {
         self
     }
 
-    /// Sets the number of retries for both kinds of failure.
+    /// Sets the number of retries for every kind of failure (connection failures keep their
+    /// smaller number when it is smaller).
     #[must_use]
     pub const fn with_max_retries(mut self, retries: u32) -> Self {
         self.throttled.max_retries = retries;
         self.transient.max_retries = retries;
+        if retries < self.connect.max_retries {
+            self.connect.max_retries = retries;
+        }
         self
     }
 

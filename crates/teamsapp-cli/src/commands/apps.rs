@@ -8,24 +8,70 @@ use crate::{record, resolve};
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use teamsapp_client::{ListQuery, Scope};
+use teamsapp_types::version;
 use teamsapp_types::{
     TeamsAppInstallation, TeamsAppPermissionSet, TeamsAppResourceSpecificPermission,
     TeamsAppResourceSpecificPermissionType,
 };
 
-const COLUMNS: &[&str] = &["installationId", "app", "appId", "externalId", "version"];
+const COLUMNS: &[&str] = &[
+    "scope",
+    "scopeId",
+    "installationId",
+    "app",
+    "appId",
+    "externalId",
+    "version",
+];
+
+/// The fields of a change to one target: the same names as fleet's records.
+const CHANGE_COLUMNS: &[&str] = &[
+    "result",
+    "scope",
+    "scopeId",
+    "installationId",
+    "app",
+    "appId",
+    "from",
+    "to",
+];
 
 /// A flat record of an installation (its app and definition expanded).
-pub(crate) fn installation_record(i: &TeamsAppInstallation) -> Map<String, Value> {
+pub(crate) fn installation_record(scope: &Scope, i: &TeamsAppInstallation) -> Map<String, Value> {
     let app = i.teams_app.as_ref();
     let def = i.teams_app_definition.as_ref();
     record! {
+        "scope" => scope.kind(),
+        "scopeId" => scope.id(),
         "installationId" => i.id,
         "app" => app.and_then(|a| a.display_name.clone()).or_else(|| def.and_then(|d| d.display_name.clone())),
         "appId" => app.and_then(|a| a.id.clone()).or_else(|| def.and_then(|d| d.teams_app_id.clone())),
         "externalId" => app.and_then(|a| a.external_id.clone()),
         "version" => def.and_then(|d| d.version.clone()),
     }
+}
+
+/// A change record: `result`, the target, and the version `from` and `to` (`null` when none).
+fn change_record(
+    result: &str,
+    scope: &Scope,
+    i: &TeamsAppInstallation,
+    from: Option<String>,
+    to: Option<String>,
+) -> Map<String, Value> {
+    let mut rec = installation_record(scope, i);
+    rec.remove("externalId");
+    rec.remove("version");
+    rec.insert("result".into(), result.into());
+    rec.insert("from".into(), from.into());
+    rec.insert("to".into(), to.into());
+    rec
+}
+
+fn version_of(i: &TeamsAppInstallation) -> Option<String> {
+    i.teams_app_definition
+        .as_ref()
+        .and_then(|d| d.version.clone())
 }
 
 /// Runs one installedApps command in `scope`.
@@ -44,7 +90,7 @@ pub(crate) async fn run(
             let installed = client.installed_apps(&scope, &query).await?;
             let mut report = Report::list(COLUMNS);
             for i in &installed {
-                report.push(installation_record(i));
+                report.push(installation_record(&scope, i));
             }
             Ok((report, ExitStatus::Success))
         }
@@ -52,7 +98,7 @@ pub(crate) async fn run(
             let id = resolve::installation(client, &scope, &installation).await?;
             let i = client.installed_app(&scope, &id).await?;
             Ok((
-                Report::single(COLUMNS, installation_record(&i)),
+                Report::single(COLUMNS, installation_record(&scope, &i)),
                 ExitStatus::Success,
             ))
         }
@@ -64,12 +110,11 @@ pub(crate) async fn run(
             // Graph's install answer may have no body; read the installation back to show it.
             let id = resolve::installation(client, &scope, app_id.as_str()).await?;
             let i = client.installed_app(&scope, &id).await?;
-            let mut rec = installation_record(&i);
-            rec.insert("result".into(), "installed".into());
+            let to = version_of(&i);
             Ok((
                 Report::single(
-                    &["result", "installationId", "app", "appId", "version"],
-                    rec,
+                    CHANGE_COLUMNS,
+                    change_record("installed", &scope, &i, None, to),
                 ),
                 ExitStatus::Success,
             ))
@@ -81,41 +126,105 @@ pub(crate) async fn run(
         } => {
             let id = resolve::installation(client, &scope, &installation).await?;
             let before = client.installed_app(&scope, &id).await?;
-            let consent = match &before.teams_app {
-                Some(app) if consent.consent_required => {
-                    let app = resolve::app(client, app.id.as_deref().unwrap_or_default()).await?;
-                    consent_set(&consent, &app)?
-                }
+            let from = version_of(&before);
+            // The catalog's latest published version: an installation already there is
+            // `current`, and nothing is sent.
+            let catalog_app = match before.teams_app.as_ref().and_then(|a| a.id.as_deref()) {
+                Some(app_id) => Some(resolve::app(client, app_id).await?),
+                None => None,
+            };
+            let latest = catalog_app
+                .as_ref()
+                .and_then(resolve::latest_published)
+                .and_then(|d| d.version.clone());
+            if let (Some(from), Some(latest)) = (&from, &latest)
+                && version::compare(from, latest) != std::cmp::Ordering::Less
+            {
+                return Ok((
+                    Report::single(
+                        CHANGE_COLUMNS,
+                        change_record(
+                            "current",
+                            &scope,
+                            &before,
+                            Some(from.clone()),
+                            Some(from.clone()),
+                        ),
+                    ),
+                    ExitStatus::Success,
+                ));
+            }
+            let consent = match (&catalog_app, &before.teams_app) {
+                (Some(app), _) if consent.consent_required => consent_set(&consent, app)?,
                 _ if consent.consent_required => {
                     return usage(
                         "--consent-required: the installation's app is not in the catalog",
                     );
                 }
-                Some(app) => consent_set(&consent, app)?,
-                None => consent_set(&consent, &teamsapp_types::TeamsApp::default())?,
+                (_, Some(app)) => consent_set(&consent, app)?,
+                (_, None) => consent_set(&consent, &teamsapp_types::TeamsApp::default())?,
             };
             client.upgrade(&scope, &id, consent).await?;
             let after = client.installed_app(&scope, &id).await?;
-            let mut rec = installation_record(&after);
-            rec.insert("result".into(), "upgraded".into());
-            rec.insert(
-                "from".into(),
-                before.teams_app_definition.and_then(|d| d.version).into(),
-            );
+            let to = version_of(&after);
+            let result = if to == from { "current" } else { "upgraded" };
             Ok((
-                Report::single(&["result", "installationId", "app", "from", "version"], rec),
+                Report::single(
+                    CHANGE_COLUMNS,
+                    change_record(result, &scope, &after, from, to),
+                ),
                 ExitStatus::Success,
             ))
         }
-        AppsCommand::Remove { installation, .. } => {
+        AppsCommand::Remove {
+            installation, yes, ..
+        } => {
             let id = resolve::installation(client, &scope, &installation).await?;
+            let before = client.installed_app(&scope, &id).await?;
+            if !yes {
+                confirm_remove(&scope, &before)?;
+            }
             client.uninstall(&scope, &id).await?;
-            let rec = record! {"result" => "removed", "installationId" => id.as_str()};
+            let from = version_of(&before);
             Ok((
-                Report::single(&["result", "installationId"], rec),
+                Report::single(
+                    CHANGE_COLUMNS,
+                    change_record("removed", &scope, &before, from, None),
+                ),
                 ExitStatus::Success,
             ))
         }
+    }
+}
+
+/// Asks on the terminal before a removal; off a terminal, refuses (exit 2) without `--yes`.
+#[allow(
+    clippy::print_stderr,
+    reason = "the question is for the person at the terminal"
+)]
+fn confirm_remove(scope: &Scope, i: &TeamsAppInstallation) -> Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    let name = i
+        .teams_app
+        .as_ref()
+        .and_then(|a| a.display_name.clone())
+        .unwrap_or_else(|| i.id.clone().unwrap_or_default());
+    if !std::io::stdin().is_terminal() {
+        return usage(format!(
+            "refusing to remove {name} from {scope} without --yes: standard input is not a \
+             terminal, so nobody can confirm"
+        ));
+    }
+    eprint!("Remove {name} from {scope}? Its data in this scope may be lost. [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| UsageError(format!("reading the answer: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        usage("cancelled: nothing was removed")
     }
 }
 

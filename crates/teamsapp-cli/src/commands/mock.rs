@@ -16,7 +16,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         .map_err(|e| UsageError(format!("--listen {:?}: {e}", args.listen)))?;
     let mut config = EmulatorConfig::demo();
     config.listen = listen;
-    if let Some(path) = &args.tenant {
+    if let Some(path) = &args.tenant_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
         let spec: teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
@@ -80,9 +80,25 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     if let Some(cert) = emulator.state().tls_cert_path() {
         let _ = writeln!(banner, "certificate: {}", cert.display());
     }
+    // What to paste into another shell to point `teamsapp` at this emulator. The authority
+    // defaults to the base URL's origin, so TEAMSAPP_AUTHORITY is not needed. The secret is the
+    // demo tenant's published, well-known one (like Azurite's key), not a real credential.
+    let _ = writeln!(banner, "export TEAMSAPP_BASE_URL={}", emulator.graph_url());
+    let _ = writeln!(banner, "export TEAMSAPP_TENANT={}", creds.tenant_id);
+    let _ = writeln!(banner, "export TEAMSAPP_CLIENT_ID={}", creds.client_id);
     let _ = writeln!(
         banner,
-        "demo tenant {} client id {} (secret: see the README; test use only)",
+        "export TEAMSAPP_CLIENT_SECRET='{}'",
+        creds.client_secret
+    );
+    if let Some(cert) = emulator.state().tls_cert_path() {
+        let _ = writeln!(banner, "export TEAMSAPP_CA_CERT={}", cert.display());
+    }
+    // The last line of the banner (harnesses wait for it).
+    let _ = writeln!(
+        banner,
+        "demo tenant {} client id {}: paste the export lines above into another shell (the secret \
+         is the published demo one, for local use only)",
         creds.tenant_id, creds.client_id
     );
     // Whoever reads the banner may close the pipe after the first line; keep serving anyway.

@@ -15,10 +15,12 @@ struct Emu {
 
 impl Emu {
     fn start() -> Self {
+        Self::start_with(EmulatorConfig::demo())
+    }
+
+    fn start_with(config: EmulatorConfig) -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        let emulator = runtime
-            .block_on(Emulator::start(EmulatorConfig::demo()))
-            .unwrap();
+        let emulator = runtime.block_on(Emulator::start(config)).unwrap();
         Self {
             runtime,
             emulator: Some(emulator),
@@ -76,7 +78,14 @@ impl Drop for Emu {
 #[test]
 fn remove_then_install_an_app_in_a_chat() {
     let emu = Emu::start();
-    let removed = emu.json(&["chat", "apps", "remove", SEED_CHAT, "Contoso Tasks"]);
+    let removed = emu.json(&[
+        "chat",
+        "apps",
+        "remove",
+        SEED_CHAT,
+        "Contoso Tasks",
+        "--yes",
+    ]);
     assert_eq!(removed["result"], "removed");
     let listed = emu.json(&["chat", "apps", "list", SEED_CHAT]);
     assert!(
@@ -90,9 +99,10 @@ fn remove_then_install_an_app_in_a_chat() {
     let installed = emu.json(&["chat", "apps", "install", SEED_CHAT, "Contoso Tasks"]);
     assert_eq!(installed["result"], "installed");
     assert_eq!(
-        installed["version"], "1.1.0",
+        installed["to"], "1.1.0",
         "an install gets the latest published version"
     );
+    assert_eq!(installed["from"], serde_json::Value::Null);
 
     // Installing it again is Graph's 409: the command ran and Graph answered an error.
     emu.cmd()
@@ -122,12 +132,15 @@ fn publish_and_update_an_app_in_the_catalog() {
     )
     .unwrap();
 
-    // With the fleet tool's application permissions, Graph refuses: publishing is delegated only.
+    // Publishing is delegated only: with just the app's secret at hand, the CLI says what to run
+    // instead of letting Graph answer 403 (exit 3: a credential problem).
     emu.cmd()
         .args(["catalog", "publish", v1.to_str().unwrap()])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("403"));
+        .code(3)
+        .stderr(predicate::str::contains("needs a signed-in user"))
+        .stderr(predicate::str::contains("auth login --device-code"))
+        .stderr(predicate::str::contains("TEAMSAPP_CLIENT_SECRET is set"));
 
     let published =
         crate::json(
@@ -146,11 +159,14 @@ fn publish_and_update_an_app_in_the_catalog() {
     ]));
     assert_eq!(updated["latestPublished"], "1.1.0");
 
-    // The same version again is refused by the catalog: exit 1 with Graph's error.
+    // The same version again is refused before anything is uploaded: exit 2, saying why.
     emu.as_catalog_admin()
         .args(["catalog", "update", external, v2.to_str().unwrap()])
         .assert()
-        .code(1);
+        .code(2)
+        .stderr(predicate::str::contains(
+            "already has version 1.1.0: raise `version`",
+        ));
     // An unreadable package is a usage error: exit 2.
     emu.cmd()
         .args(["catalog", "publish", "/nonexistent/app.zip"])
@@ -171,12 +187,19 @@ fn auth_login_caches_a_token_that_later_commands_use() {
         let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the token cache is readable by its owner only");
     }
-    let token = emu.cmd().args(["auth", "token"]).output().unwrap();
-    assert!(token.status.success());
-    assert!(
-        String::from_utf8_lossy(&token.stdout).starts_with("eyJ"),
-        "a JWT is printed"
-    );
+    // Exactly the token and a newline, in every output format, so `T=$(teamsapp auth token)` works.
+    for format in ["table", "json"] {
+        let token = emu
+            .cmd()
+            .args(["-o", format, "auth", "token"])
+            .output()
+            .unwrap();
+        assert!(token.status.success());
+        let text = String::from_utf8(token.stdout).unwrap();
+        assert!(text.starts_with("eyJ"), "a JWT is printed: {text:?}");
+        assert_eq!(text.matches('\n').count(), 1, "{text:?}");
+        assert!(text.ends_with('\n') && !text.contains(' ') && !text.contains("[]"));
+    }
 
     // Without a secret in the environment, the cached token is used.
     let emulator = emu.emulator.as_ref().unwrap();
@@ -217,24 +240,34 @@ fn mock_serve_prints_its_base_url_first_and_answers() {
         .expect("a URL on the first line")
         .to_owned();
 
-    let creds = teamsapp_model::demo::CREDENTIALS;
+    // The banner's `export` lines are all another shell needs: no --authority (it defaults to
+    // the base URL's origin).
+    let mut exports = Vec::new();
+    loop {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        if line.starts_with("demo tenant") || line.is_empty() {
+            break;
+        }
+        if let Some(kv) = line.trim().strip_prefix("export ") {
+            let (k, v) = kv.split_once('=').unwrap();
+            exports.push((k.to_owned(), v.trim_matches('\'').to_owned()));
+        }
+    }
+    let names: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "TEAMSAPP_BASE_URL",
+            "TEAMSAPP_TENANT",
+            "TEAMSAPP_CLIENT_ID",
+            "TEAMSAPP_CLIENT_SECRET"
+        ]
+    );
+    assert_eq!(exports[0].1, format!("{origin}/v1.0"));
     let out = teamsapp()
-        .args([
-            "--base-url",
-            &format!("{origin}/v1.0"),
-            "--authority",
-            &origin,
-        ])
-        .args([
-            "--tenant",
-            creds.tenant_id,
-            "--client-id",
-            creds.client_id,
-            "-o",
-            "json",
-        ])
-        .env("TEAMSAPP_CLIENT_SECRET", creds.client_secret)
-        .args(["chat", "apps", "list", SEED_CHAT])
+        .envs(exports)
+        .args(["-o", "json", "chat", "apps", "list", SEED_CHAT])
         .output()
         .unwrap();
     child.kill().unwrap();
@@ -310,6 +343,11 @@ fn mock_serve_tls_with_its_certificate_trusted_by_ca_cert() {
         "an untrusted self-signed certificate is refused"
     );
     assert!(
+        String::from_utf8_lossy(&untrusted.stderr).contains("--ca-cert"),
+        "the error says how to trust it: {}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    assert!(
         trusted.status.success(),
         "{}",
         String::from_utf8_lossy(&trusted.stderr)
@@ -352,4 +390,284 @@ fn fleet_upgrade_with_batch_sends_batches_and_upgrades_each_target_once() {
     );
     assert_eq!(metrics.upgrades.len(), 40);
     assert!(metrics.upgrades.values().all(|n| *n == 1));
+}
+
+#[test]
+fn upgrading_an_installation_already_current_reports_current() {
+    let emu = Emu::start();
+    let first = emu.json(&["chat", "apps", "upgrade", SEED_CHAT, "Contoso Tasks"]);
+    assert_eq!(first["result"], "upgraded");
+    let again = emu.json(&["chat", "apps", "upgrade", SEED_CHAT, "Contoso Tasks"]);
+    assert_eq!(again["result"], "current", "{again:#}");
+    assert_eq!(again["from"], "1.1.0");
+    assert_eq!(again["to"], "1.1.0");
+    let upgrades: u64 = emu
+        .emulator
+        .as_ref()
+        .unwrap()
+        .state()
+        .metrics()
+        .upgrades
+        .values()
+        .sum();
+    assert_eq!(upgrades, 1, "nothing is sent for a current installation");
+}
+
+#[test]
+fn remove_off_a_terminal_without_yes_refuses_with_exit_2() {
+    let emu = Emu::start();
+    emu.cmd()
+        .args(["chat", "apps", "remove", SEED_CHAT, "Contoso Tasks"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("without --yes"));
+    let listed = emu.json(&["chat", "apps", "list", SEED_CHAT]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["app"] == "Contoso Tasks"),
+        "nothing was removed"
+    );
+}
+
+#[test]
+fn sign_in_errors_exit_3_with_the_whole_entra_message() {
+    let emu = Emu::start();
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    emu.cmd()
+        .env("TEAMSAPP_CLIENT_SECRET", "wrong")
+        .args(["catalog", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("AADSTS7000215"))
+        .stderr(predicate::str::contains(creds.client_id))
+        .stderr(predicate::str::contains("wrong").not());
+    let emulator = emu.emulator.as_ref().unwrap();
+    let with = |tenant: &str, client_id: &str| {
+        let mut cmd = teamsapp();
+        cmd.args(["--base-url", &emulator.graph_url()])
+            .args(["--tenant", tenant, "--client-id", client_id])
+            .env("TEAMSAPP_CLIENT_SECRET", creds.client_secret)
+            .env("TEAMSAPP_TOKEN_CACHE", emu.cache.path().join("token.json"));
+        cmd
+    };
+    with("c0ffee00-0000-4000-8000-0000000000ff", creds.client_id)
+        .args(["catalog", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("AADSTS90002"));
+    // The whole sentence, past the 200 characters it used to be cut at.
+    with(creds.tenant_id, "c0ffee00-0000-4000-8000-0000000000ff")
+        .args(["catalog", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("AADSTS700016"))
+        .stderr(predicate::str::contains(
+            "You may have sent your authentication request to the wrong tenant.",
+        ));
+    // Not a GUID: refused before any request.
+    with(creds.tenant_id, "contoso-fleet-tool")
+        .args(["catalog", "list"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "is not an application (client) id",
+        ));
+}
+
+#[test]
+fn an_unknown_app_name_exits_1_with_did_you_mean() {
+    let emu = Emu::start();
+    emu.cmd()
+        .args(["catalog", "get", "Contoso Taks"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean \"Contoso Tasks\"?"));
+}
+
+#[test]
+fn a_closed_port_fails_within_5_seconds_naming_the_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://127.0.0.1:{port}/v1.0");
+    let started = std::time::Instant::now();
+    teamsapp()
+        .env("TEAMSAPP_TOKEN", "opaque-test-token")
+        .args(["--base-url", &url, "catalog", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("127.0.0.1:{port}/v1.0")))
+        .stderr(predicate::str::contains("hint:"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn debug_logs_every_request_and_never_the_token() {
+    let emu = Emu::start();
+    let out = emu
+        .cmd()
+        .args(["--debug", "-o", "json", "chat", "apps", "list", SEED_CHAT])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    let graph = emu.emulator.as_ref().unwrap().graph_url();
+    assert!(
+        log.contains(&format!("GET {graph}/chats/")) && log.contains("-> 200 in"),
+        "{log}"
+    );
+    assert!(log.contains("request-id "), "{log}");
+    assert!(log.contains("/oauth2/v2.0/token -> 200"), "{log}");
+    assert!(!log.contains("eyJ"), "no token in the log: {log}");
+    let secret = teamsapp_model::demo::CREDENTIALS.client_secret;
+    assert!(!log.contains(secret), "no secret in the log");
+}
+
+#[test]
+fn auth_status_names_the_credential_and_why_in_every_format() {
+    let emu = Emu::start();
+    let v = emu.json(&["auth", "status"]);
+    assert_eq!(v["credential"], "client secret");
+    assert!(
+        v["why"]
+            .as_str()
+            .unwrap()
+            .contains("TEAMSAPP_CLIENT_SECRET")
+    );
+    assert_eq!(v["identity"], "app");
+    assert!(
+        v["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "AppCatalog.Read.All")
+    );
+    assert!(v["expiresAt"].as_str().unwrap().ends_with('Z'));
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    assert_eq!(v["tenant"], creds.tenant_id);
+    assert_eq!(v["clientId"], creds.client_id);
+    for (format, expect) in [
+        (
+            "csv",
+            "credential,why,tenant,clientId,identity,user,roles,scopes,expiresAt",
+        ),
+        ("table", "client secret"),
+        ("ndjson", "\"credential\":\"client secret\""),
+    ] {
+        emu.cmd()
+            .args(["-o", format, "auth", "status"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(expect));
+    }
+}
+
+#[test]
+fn a_cached_delegated_sign_in_beats_the_app_secret_for_catalog_publish() {
+    let mut config = EmulatorConfig::demo();
+    config.device_codes.auto_approve = true;
+    config.device_codes.auto_approve_user = Some("adele@contoso.example".to_owned());
+    config.device_codes.interval = 1;
+    let emu = Emu::start_with(config);
+    let login = emu.json(&["auth", "login", "--device-code"]);
+    assert_eq!(login["identity"], "user");
+    assert_eq!(login["user"], "adele@contoso.example");
+
+    // The secret is still set (Emu::cmd sets it): publish uses the cached user all the same.
+    let status = emu.json(&["auth", "status"]);
+    assert_eq!(
+        status["credential"], "client secret",
+        "other commands keep the app"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("notes.zip");
+    std::fs::write(
+        &zip,
+        teamsapp_model::package::build_package(
+            "5e1f0000-0000-4000-8000-00000000cafe",
+            "1.0.0",
+            "Fabrikam Notes",
+            &serde_json::Map::new(),
+        ),
+    )
+    .unwrap();
+    let published = emu.json(&["catalog", "publish", zip.to_str().unwrap()]);
+    assert_eq!(published["name"], "Fabrikam Notes");
+}
+
+#[test]
+fn catalog_update_with_an_older_version_is_refused_before_upload() {
+    let emu = Emu::start();
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("old.zip");
+    std::fs::write(
+        &zip,
+        teamsapp_model::package::build_package(
+            teamsapp_model::demo::TASKS_EXTERNAL_ID,
+            "1.0.5",
+            "Contoso Tasks",
+            &serde_json::Map::new(),
+        ),
+    )
+    .unwrap();
+    emu.as_catalog_admin()
+        .args(["catalog", "update", "Contoso Tasks", zip.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("holds version 1.0.5"))
+        .stderr(predicate::str::contains("nothing was uploaded"));
+}
+
+#[test]
+fn auth_token_renews_an_expiring_app_token_and_asks_a_user_to_sign_in_again() {
+    let emu = Emu::start();
+    let creds = teamsapp_model::demo::CREDENTIALS;
+    let cache = emu.cache.path().join("token.json");
+    let authority = emu.emulator.as_ref().unwrap().authority().to_owned();
+    let write = |user: Option<&str>| {
+        let entry = serde_json::json!({
+            "tenant": creds.tenant_id,
+            "clientId": creds.client_id,
+            "accessToken": "expired-token",
+            "expiresAt": 60,
+            "user": user,
+            "authority": authority,
+        });
+        std::fs::write(&cache, entry.to_string()).unwrap();
+    };
+
+    write(None);
+    let out = emu.cmd().args(["auth", "token"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        token.starts_with("eyJ") && token.ends_with('\n'),
+        "{token:?}"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(
+        stored["accessToken"],
+        token.trim_end(),
+        "the renewed token is cached"
+    );
+
+    write(Some("adele@contoso.example"));
+    emu.cmd()
+        .args(["auth", "token"])
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::contains("auth login --device-code"));
 }

@@ -170,6 +170,33 @@ async fn concurrent_callers_share_one_token_request() {
 }
 
 #[tokio::test]
+async fn entra_errors_are_kept_whole_with_their_aadsts_code() {
+    let long = "AADSTS700016: Application with identifier 'c0ffee00-0000-4000-8000-0000000000ff' was not \
+                found in the directory 'Contoso'. This can happen if the application has not been \
+                installed by the administrator of the tenant or consented to by any user in the \
+                tenant. You may have sent your authentication request to the wrong tenant.";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(token_path()))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "unauthorized_client",
+            "error_description": format!("{long}\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2026-12-02 10:00:00Z"),
+            "error_codes": [700_016],
+        })))
+        .mount(&server)
+        .await;
+    let err = client_with(&server, secret_credential())
+        .send(&GetChat::new(chat()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("authentication failed: unauthorized_client: {long}"),
+        "the whole sentence, not its first 200 characters"
+    );
+}
+
+#[tokio::test]
 async fn token_errors_are_auth_errors_without_the_secret() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -290,7 +290,7 @@ async fn connection_failures_are_retried_then_reported() {
     drop(listener);
     let client = teamsapp_client::Client::from_reqwest(quiet_http())
         .base_url(format!("http://127.0.0.1:{port}/v1.0"))
-        .retry(RetryPolicy::standard().with_transient(Backoff::new(
+        .retry(RetryPolicy::standard().with_connect(Backoff::new(
             2,
             Duration::from_millis(1),
             Duration::from_millis(2),
@@ -315,6 +315,33 @@ async fn connection_failures_are_retried_then_reported() {
         "the request for chats.CreateInstalledApps failed before graph answered"
     );
     assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn connection_failures_get_quick_retries_not_the_throttling_budget() {
+    // A generous budget for 503s and throttling (like the CLI's) must not make a closed port take
+    // a minute to report: connection failures have their own few, short retries.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = teamsapp_client::Client::from_reqwest(quiet_http())
+        .base_url(format!("http://127.0.0.1:{port}/v1.0"))
+        .retry(RetryPolicy::standard().with_transient(Backoff::new(
+            8,
+            Duration::from_millis(500),
+            Duration::from_secs(30),
+        )))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.send(&GetChat::new(chat())).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(RetryPolicy::standard().connect.max_retries, 2);
 }
 
 #[tokio::test(start_paused = true)]
