@@ -25,7 +25,7 @@ main{max-width:1120px;margin:0 auto;padding:28px 32px 40px}
 .kicker{margin:0;font-size:12px;font-weight:600;letter-spacing:.08em;text-transform:uppercase;color:var(--muted)}
 h1{margin:2px 0 4px;font-size:26px;line-height:1.25}
 h1 .arrow{color:var(--muted);font-weight:400}
-.sub{margin:0 0 18px;color:var(--muted);overflow-wrap:anywhere}
+.sub{margin:0 0 18px;color:var(--muted);overflow-wrap:break-word}
 .badge{display:inline-block;margin-left:10px;padding:2px 10px;border-radius:999px;font-size:12px;font-weight:600;letter-spacing:.04em;text-transform:uppercase;vertical-align:4px}
 .badge.complete{background:#dafbe1;color:var(--ok)}
 .badge.failed{background:#ffebe9;color:var(--bad)}
@@ -33,11 +33,11 @@ h1 .arrow{color:var(--muted);font-weight:400}
 dl.meta{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:10px 24px;margin:0 0 22px;padding:12px 16px;background:var(--panel);border:1px solid var(--line);border-radius:8px}
 dl.meta div{min-width:0}
 dt{font-size:11px;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:var(--muted)}
-dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:break-word}
 .cards{display:grid;grid-template-columns:repeat(7,minmax(0,1fr));gap:12px;margin:0 0 8px}
 .card{padding:10px 12px;border:1px solid var(--line);border-top:3px solid var(--line);border-radius:8px}
 .card .label{font-size:12px;color:var(--muted)}
-.card .value{display:block;font-size:24px;font-weight:600;font-variant-numeric:tabular-nums;line-height:1.3}
+.card .value{display:block;font-size:22px;font-weight:600;font-variant-numeric:tabular-nums;line-height:1.3;white-space:nowrap}
 .card.verified{border-top-color:var(--ok)}
 .card.failed{border-top-color:var(--bad)}
 .card.unfinished{border-top-color:var(--warn)}
@@ -51,9 +51,12 @@ th{font-size:12px;font-weight:600;color:var(--muted);background:var(--panel);bor
 tr.sum td{font-weight:600;background:#fbfcfd;border-top:1px solid var(--line)}
 td.bad{color:var(--bad);font-weight:600}
 td.warn{color:var(--warn);font-weight:600}
-code{padding:1px 5px;border-radius:4px;background:var(--panel);font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
-.ids code{display:inline-block;margin:0 4px 3px 0}
-.tenant{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+code{padding:1px 5px;border-radius:4px;background:var(--panel);font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
+.ids code{display:inline-block;margin:0 4px 3px 0;white-space:nowrap}
+td.code{white-space:nowrap}
+td.detail{min-width:260px}
+.tenant{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
+td.tenant{white-space:nowrap}
 figure{margin:0 0 14px;padding:12px 14px 6px;border:1px solid var(--line);border-radius:8px;break-inside:avoid}
 figcaption{font-weight:600}
 figcaption span{font-weight:400;color:var(--muted)}
@@ -227,7 +230,7 @@ impl FleetReport {
             ),
             (
                 "waited",
-                "Time waited",
+                "Waited (summed)",
                 human_duration(self.throttling.waited_ms),
                 self.throttling.waited_ms,
             ),
@@ -392,7 +395,7 @@ impl FleetReport {
         out.push_str(
             "<h2>Throttling</h2>\n<table id=\"throttling\">\n<thead><tr><th>Tenant</th>\
              <th class=\"num\">429s received</th><th class=\"num\">Retries</th>\
-             <th class=\"num\">Time waited</th><th class=\"num\">Runs</th></tr></thead>\n<tbody>\n",
+             <th class=\"num\">Waited (sum over requests)</th><th class=\"num\">Runs</th></tr></thead>\n<tbody>\n",
         );
         for t in &self.tenants {
             let th = &t.throttling;
@@ -502,11 +505,11 @@ fn failure_row(out: &mut String, tenant: &str, scope: &str, f: &FailureGroup) ->
     writeln!(
         out,
         "<tr data-tenant=\"{t}\" data-scope=\"{s}\" data-code=\"{code}\">\
-         <td class=\"tenant\">{t}</td><td>{s}</td><td><code>{code}</code></td>\
+         <td class=\"tenant\">{t}</td><td>{s}</td><td class=\"code\"><code>{code}</code></td>\
          <td class=\"num\">{statuses}</td>\
          <td class=\"num\" data-count=\"failures\">{n}</td>\
          <td class=\"ids\" data-count=\"request-ids\" data-value=\"{nids}\">{ids}</td>\
-         <td>{detail}</td></tr>",
+         <td class=\"detail\">{detail}</td></tr>",
         t = e(tenant),
         s = e(scope),
         code = e(&f.code),
