@@ -666,7 +666,7 @@ fn count(n: usize) -> String {
 }
 
 /// Escapes text for HTML content and double- or single-quoted attribute values.
-pub fn escape_html(s: &str) -> String {
+fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

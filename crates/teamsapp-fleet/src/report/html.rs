@@ -661,8 +661,8 @@ fn chart(out: &mut String, c: &Chart<'_>) -> fmt::Result {
         .into_iter()
         .find(|s| span / s <= 8)
         .unwrap_or_else(|| span.div_ceil(8 * 86400).max(1) * 86400);
-    let mut at = 0u64;
-    while at <= span {
+    // `span / tick <= 8`, so at most 9 ticks whatever the span.
+    for at in (0..=span / tick).map(|k| k * tick) {
         let x = LEFT + float(at) / float(width) * slot;
         writeln!(
             out,
@@ -673,7 +673,6 @@ fn chart(out: &mut String, c: &Chart<'_>) -> fmt::Result {
             TOP + plot_h + 18.0,
             elapsed_label(at, span)
         )?;
-        at = at.saturating_add(tick);
     }
     writeln!(
         out,

@@ -374,6 +374,22 @@ fn a_journal_with_only_its_header_reports_nothing_done() {
 }
 
 #[test]
+fn a_journal_without_a_readable_time_still_renders() {
+    let (_dir, path) = write(&[
+        header("never", &["t1"]),
+        target("", "t1", "chat", CHAT_A, "a", "verified"),
+        throttle("\u{0}", "t1", 1, 1, 1),
+    ]);
+    let r = FleetReport::from_journal(&path).unwrap();
+    assert_eq!(r.series, Series::default());
+    assert_eq!((r.totals.verified, r.undated_records), (1, 2));
+    assert_eq!((r.elapsed_ms, r.first_record_at.as_deref()), (None, None));
+    let html = r.to_html();
+    assert!(html.contains("data-points=\"0\""));
+    assert!(html.contains("id=\"total-verified\" class=\"value\" data-value=\"1\">1<"));
+}
+
+#[test]
 fn empty_and_foreign_journals_are_refused_with_a_message() {
     let (_dir, path) = write(&[]);
     let err = FleetReport::from_journal(&path).unwrap_err();
