@@ -20,10 +20,10 @@
 //!   the sum of each sequence's last values.
 //! - **Failures** are the targets whose last record is `failed`, grouped by Graph's error code,
 //!   else the HTTP status (`HTTP 503`), else `no answer`.
-//! - **Time series** count targets reaching `verified`, and 429s (the increase of the
-//!   cumulative throttle counters), in buckets of 1, 2, 5, 10, 15, 30 seconds, 1, 2, 5, 10, 15,
-//!   30 minutes, 1, 2, 3, 6, 12 hours or whole days: the smallest that keeps a series within
-//!   [`MAX_POINTS`] points.
+//! - **Time series** count targets reaching `verified` (at their last record, as the counts
+//!   do), and 429s (the increase of the cumulative throttle counters), in buckets of 1, 2, 5,
+//!   10, 15, 30 seconds, 1, 2, 5, 10, 15, 30 minutes, 1, 2, 3, 6, 12 hours or whole days: the
+//!   smallest that keeps a series within [`MAX_POINTS`] points.
 //!
 //! Everything read from the journal is untrusted: a line that does not parse is counted (and
 //! listed) rather than fatal, a time that does not parse leaves that record out of durations
@@ -395,11 +395,10 @@ impl FleetReport {
             last = Some(last.map_or(t, |l| l.max(t)));
         };
 
-        // Per target: when its last `sending` was, its duration if its last final record
-        // followed one, and when it first reached `verified`.
+        // Per target: when its last `sending` was, and its duration if its last final record
+        // followed one.
         let mut sent: HashMap<Target, Option<OffsetDateTime>> = HashMap::new();
         let mut took: HashMap<Target, Option<u64>> = HashMap::new();
-        let mut verified_at: HashMap<Target, OffsetDateTime> = HashMap::new();
         for r in &replay.records {
             let Ok(target) = r.target() else { continue };
             let at = parse_time(&r.at);
@@ -413,11 +412,6 @@ impl FleetReport {
                 }
                 State::Verified | State::Skipped | State::Failed => {
                     let start = sent.get(&target).copied().flatten();
-                    if r.state == State::Verified
-                        && let Some(t) = at
-                    {
-                        verified_at.entry(target.clone()).or_insert(t);
-                    }
                     took.insert(target, start.zip(at).map(|(s, e)| millis_between(s, e)));
                 }
                 State::Planned | State::Upgraded => {}
@@ -563,8 +557,13 @@ impl FleetReport {
             let n = index(end).saturating_add(1).min(MAX_POINTS);
             let mut upgrades = vec![0u64; n];
             let mut throttled = vec![0u64; n];
-            for t in verified_at.values() {
-                upgrades[index(*t).min(n - 1)] += 1;
+            // As in the counts: a target upgraded is one whose last record is `verified`.
+            for r in replay.last.values() {
+                if r.state == State::Verified
+                    && let Some(t) = parse_time(&r.at)
+                {
+                    upgrades[index(t).min(n - 1)] += 1;
+                }
             }
             for (t, count) in throttle_events {
                 let slot = &mut throttled[index(t).min(n - 1)];

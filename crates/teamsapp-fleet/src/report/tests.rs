@@ -550,3 +550,97 @@ fn write_a_sample_page() {
     );
     std::fs::write(out, FleetReport::from_journal(&path).unwrap().to_html()).unwrap();
 }
+
+mod arbitrary {
+    //! Whatever a journal holds past its header, the report neither panics nor loses a target,
+    //! its series stay small, and the page holds only the page's own tags.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn time() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..4000).prop_map(|s| format!(
+                "2026-12-01T{:02}:{:02}:{:02}.{:03}Z",
+                10 + s / 3600,
+                (s / 60) % 60,
+                s % 60,
+                s % 1000
+            )),
+            Just("0001-01-01T00:00:00Z".to_owned()),
+            Just("9999-12-31T23:59:59.999Z".to_owned()),
+            Just("2026-12-01T10:00:00+14:00".to_owned()),
+            ".{0,12}",
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        let state = prop_oneof![
+            Just("planned"),
+            Just("sending"),
+            Just("upgraded"),
+            Just("verified"),
+            Just("skipped"),
+            Just("failed")
+        ];
+        let scope = prop_oneof![
+            Just(("chat", CHAT_A)),
+            Just(("Teams", TEAM)),
+            Just(("user", USER))
+        ];
+        let tenant = prop_oneof![Just("t1"), Just("T1"), Just("<t2>")];
+        prop_oneof![
+            (
+                time(),
+                tenant.clone(),
+                scope,
+                "[a-c/+=]{1,4}",
+                state,
+                any::<Option<u16>>(),
+                ".{0,8}"
+            )
+                .prop_map(|(at, tenant, (scope, id), inst, state, status, code)| {
+                    let mut v: serde_json::Value =
+                        serde_json::from_str(&target(&at, tenant, scope, id, &inst, state))
+                            .unwrap();
+                    if state == "failed" {
+                        v["error"] = serde_json::json!({
+                            "status": status, "code": code, "requestId": code
+                        });
+                    }
+                    v.to_string()
+                }),
+            (time(), tenant, any::<u64>(), 0u64..100, any::<u64>())
+                .prop_map(|(at, tenant, a, b, c)| throttle(&at, tenant, a, b, c)),
+            ".{0,40}",
+            Just(r#"{"record":"planned","at":"x","targets":1}"#.to_owned()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_journal_gives_a_report_and_a_page(
+            started in time(),
+            lines in proptest::collection::vec(line(), 0..60),
+        ) {
+            let mut all = vec![header(&started, &["t1"])];
+            all.extend(lines.into_iter().map(|l| l.replace('\n', " ")));
+            let (_dir, path) = write(&all);
+            let replay = Replay::read(&path).unwrap();
+            let r = FleetReport::from_replay(&replay);
+            prop_assert_eq!(r.totals.total, replay.last.len());
+            let c = r.totals;
+            prop_assert_eq!(c.verified + c.skipped + c.failed + c.unfinished, c.total);
+            prop_assert_eq!(r.failure_rows().map(|f| f.2.count).sum::<usize>(), c.failed);
+            prop_assert!(r.series.upgrades.len() <= MAX_POINTS);
+            prop_assert_eq!(r.series.upgrades.len(), r.series.throttled.len());
+            prop_assert!(r.series.upgrades.iter().sum::<u64>() <= c.verified as u64);
+            let charted = r.series.throttled.iter().fold(0u64, |a, b| a.saturating_add(*b));
+            prop_assert!(charted <= r.throttling.throttled);
+            let html = r.to_html();
+            prop_assert!(!html.contains("<t2>"));
+            prop_assert!(html.ends_with("</html>\n"));
+        }
+    }
+}
