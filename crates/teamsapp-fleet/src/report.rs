@@ -150,7 +150,9 @@ pub struct Throttling {
     pub retries: u64,
     /// Milliseconds spent waiting (`Retry-After`, backoff, the gate, the rate limit).
     pub waited_ms: u64,
-    /// How many runs journaled throttling (one per run and resumed run that got that far).
+    /// How many runs journaled throttling, as told by the counters restarting: a lower bound,
+    /// since a run resumed after one whose counters all stayed 0 looks like its continuation
+    /// (the totals are exact either way).
     pub runs: usize,
 }
 
