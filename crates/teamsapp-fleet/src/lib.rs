@@ -62,6 +62,7 @@ mod event;
 pub mod journal;
 mod limits;
 mod plan;
+pub mod report;
 mod run;
 mod targets;
 
@@ -71,6 +72,7 @@ pub use event::{DiscoveryProgress, Event, EventSink, StopReason, ignore};
 pub use journal::{ErrorInfo, JournalFile, Replay, RunHeader, State, Target};
 pub use limits::MIN_SAMPLE;
 pub use plan::{Action, Plan, PlannedTarget, UnreadableScope};
+pub use report::FleetReport;
 pub use run::Outcome;
 pub use targets::{TargetSpec, parse as parse_targets};
 pub use teamsapp_types::permissions::InstallationScope;
