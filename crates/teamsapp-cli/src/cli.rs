@@ -309,6 +309,21 @@ pub enum FleetCommand {
     Plan(FleetPlanArgs),
     /// Upgrade every installation behind the catalog, verify each, and journal every step.
     Upgrade(FleetUpgradeArgs),
+    /// Summarise a run from its journal for the change ticket: per tenant and scope, counts by
+    /// state, durations, throttling and failures by Graph error code with request-ids.
+    Report(FleetReportArgs),
+}
+
+/// `fleet report` options.
+#[derive(Debug, Args)]
+pub struct FleetReportArgs {
+    /// The run's journal.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Also write one self-contained HTML page (charts of upgrades and 429s over time, the
+    /// failure table) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `fleet plan` options.

@@ -194,8 +194,12 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
             return commands::mock::serve(args, out).await;
         }
         Command::Auth { command } => commands::auth::run(&global, command).await?,
-        // A `--tenants` file carries each tenant's own credentials: no global sign-in.
-        Command::Fleet { command } if !global.emulator && fleet::has_tenants_file(&command) => {
+        // A report reads a local journal; a `--tenants` file carries each tenant's own
+        // credentials: neither needs a global sign-in.
+        Command::Fleet { command }
+            if fleet::is_offline(&command)
+                || (!global.emulator && fleet::has_tenants_file(&command)) =>
+        {
             fleet::dispatch(None, &global, &command, format).await?
         }
         command => {

@@ -37,7 +37,24 @@ pub(crate) fn has_tenants_file(command: &FleetCommand) -> bool {
     match command {
         FleetCommand::Plan(a) => a.fleet.tenants.is_some(),
         FleetCommand::Upgrade(a) => a.fleet.tenants.is_some(),
+        FleetCommand::Report(_) => false,
     }
+}
+
+/// Whether the command needs no sign-in at all (it reads only local files).
+pub(crate) fn is_offline(command: &FleetCommand) -> bool {
+    matches!(command, FleetCommand::Report(_))
+}
+
+/// `teamsapp fleet report`.
+fn report(args: &crate::cli::FleetReportArgs) -> Result<(Report, ExitStatus)> {
+    let report = teamsapp_fleet::FleetReport::from_journal(&args.journal).map_err(fleet_error)?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, report.to_html())
+            .map_err(|e| UsageError(format!("writing {}: {e}", path.display())))?;
+        tracing::info!("wrote {}", path.display());
+    }
+    Ok((render::report(&report), ExitStatus::Success))
 }
 
 /// Runs a fleet command; `ctx` is the global sign-in, absent when a `--tenants` file has the
@@ -51,6 +68,7 @@ pub(crate) async fn dispatch(
     match command {
         FleetCommand::Plan(args) => plan(ctx, global, args).await,
         FleetCommand::Upgrade(args) => upgrade(ctx, global, args, format).await,
+        FleetCommand::Report(args) => report(args),
     }
 }
 

@@ -366,3 +366,64 @@ pub(crate) fn summary(summary: &Summary, format: OutputFormat) -> Report {
     }
     report
 }
+
+/// A journal's report, one record per tenant and scope (`fleet report`).
+pub(crate) fn report(report: &teamsapp_fleet::FleetReport) -> Report {
+    let mut out = Report::list(&[
+        "tenant",
+        "scope",
+        "verified",
+        "skipped",
+        "failed",
+        "unfinished",
+        "medianMs",
+        "p95Ms",
+        "throttled",
+        "waitedMs",
+        "failures",
+    ]);
+    for (tenant, scope) in report.scope_rows() {
+        let failures: Vec<serde_json::Value> = scope
+            .failures
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "code": f.code,
+                    "count": f.count,
+                    "requestIds": f.request_ids,
+                })
+            })
+            .collect();
+        out.push(record! {
+            "tenant" => tenant.tenant,
+            "scope" => scope.scope,
+            "verified" => scope.counts.verified,
+            "skipped" => scope.counts.skipped,
+            "failed" => scope.counts.failed,
+            "unfinished" => scope.counts.unfinished,
+            "medianMs" => scope.durations.median_ms,
+            "p95Ms" => scope.durations.p95_ms,
+            // Throttling is per tenant (one client per tenant): shown on each of its rows.
+            "throttled" => tenant.throttling.throttled,
+            "waitedMs" => tenant.throttling.waited_ms,
+            "failures" => failures,
+        });
+    }
+    if !report.unreadable_lines.is_empty() {
+        tracing::warn!(
+            "the journal has {} unreadable line(s), skipped: {:?}",
+            report.unreadable_lines.len(),
+            report.unreadable_lines
+        );
+    }
+    tracing::info!(
+        "{}: {} verified, {} skipped, {} failed, {} unfinished ({})",
+        report.app,
+        report.totals.verified,
+        report.totals.skipped,
+        report.totals.failed,
+        report.totals.unfinished,
+        report.status()
+    );
+    out
+}

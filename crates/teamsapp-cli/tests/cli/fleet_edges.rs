@@ -355,3 +355,57 @@ fn one_run_over_several_tenants_lands_each_target_in_its_own_tenant() {
         assert!(journaled.contains(&(*id, url.as_str())), "{journaled:?}");
     }
 }
+
+#[test]
+fn fleet_report_summarises_a_journal_per_tenant_and_scope_with_failures_and_a_page() {
+    let emu = Emu::demo();
+    emu.fail_upgrades(Some(3));
+    let out = run(emu.cmd().args([
+        "fleet",
+        "upgrade",
+        "--app",
+        "Contoso Tasks",
+        "--yes",
+        "--concurrency",
+        "1",
+        "--journal",
+        "j.jsonl",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "three targets failed");
+    let journal = emu.dir.path().join("j.jsonl");
+    let html = emu.dir.path().join("report.html");
+    // No credentials: a report reads only the journal.
+    let out = teamsapp()
+        .args(["-o", "json", "fleet", "report"])
+        .arg(&journal)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    let rows = stdout_json(&out);
+    let rows = rows.as_array().unwrap();
+    let sum = |field: &str| rows.iter().map(|r| r[field].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("verified"), 37);
+    assert_eq!(sum("failed"), 3);
+    let scopes: Vec<&str> = rows.iter().map(|r| r["scope"].as_str().unwrap()).collect();
+    for scope in ["chat", "team", "user"] {
+        assert!(scopes.contains(&scope), "{scopes:?}");
+    }
+    let failures: Vec<&serde_json::Value> = rows
+        .iter()
+        .flat_map(|r| r["failures"].as_array().unwrap())
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["code"], "Forbidden");
+    assert_eq!(failures[0]["requestIds"].as_array().unwrap().len(), 3);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("Contoso Tasks"));
+    // A file that is not a journal is refused as usage, naming it.
+    let out = teamsapp()
+        .args(["fleet", "report"])
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report.html"));
+}
