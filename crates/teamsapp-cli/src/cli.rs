@@ -352,7 +352,8 @@ pub struct FleetArgs {
     /// CSV), or rows of `scope,scope-id[,installation-id]`; `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
-    /// Run over several tenants: a JSON file of `[{"tenant", "clientId", "clientSecretFile"|"clientSecretEnv", "baseUrl"?, "authority"?}]`.
+    /// Run over several tenants: a JSON file of `[{"tenant", "clientId", "clientSecretFile"|"clientSecretEnv", "baseUrl"?, "authority"?, "rate"?}]`
+    /// (`rate`: that tenant's requests per second per operation class).
     #[arg(long, value_name = "FILE")]
     pub tenants: Option<PathBuf>,
 }

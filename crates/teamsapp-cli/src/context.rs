@@ -411,19 +411,23 @@ pub(crate) fn tune(
         .retry(retry)
         .max_concurrency(global.concurrency.max(1));
     if let Some(rps) = global.rate {
-        let limit = [
-            OperationClass::Read,
-            OperationClass::Write,
-            OperationClass::Patch,
-            OperationClass::Delete,
-        ]
-        .into_iter()
-        .fold(RateLimit::teams_defaults(), |limit, class| {
-            limit.with_rate(class, rps)
-        });
-        builder = builder.rate_limit(limit);
+        builder = builder.rate_limit(per_class(rps));
     }
     Ok(builder)
+}
+
+/// The same rate for every operation class; 0 turns the client-side limit off.
+pub(crate) fn per_class(rps: u32) -> RateLimit {
+    [
+        OperationClass::Read,
+        OperationClass::Write,
+        OperationClass::Patch,
+        OperationClass::Delete,
+    ]
+    .into_iter()
+    .fold(RateLimit::teams_defaults(), |limit, class| {
+        limit.with_rate(class, rps)
+    })
 }
 
 /// A secret from an environment variable or a file (trailing newline trimmed); never from argv.

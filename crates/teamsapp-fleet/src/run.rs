@@ -330,23 +330,27 @@ impl Engine<'_> {
         concurrency: usize,
     ) -> Result<(Vec<Outcome>, Option<StopReason>), Error> {
         let batch = self.fleet.options.batch;
+        // Requests in flight per tenant: each tenant has its own client, limits and budget, so a
+        // slow tenant never holds the slots of a fast one.
         let slots = if batch {
             (concurrency / 4).max(2)
         } else {
             concurrency.max(1)
         };
-        // Resumed targets are read back one by one; the rest may go in batches.
-        let mut queue: VecDeque<Work> = queue.into();
+        let mut queues = TenantQueues::new(queue);
         let mut running = FuturesUnordered::new();
         let (mut finished, mut failures, mut in_flight) = (0usize, 0usize, 0usize);
         let mut outcomes = Vec::new();
         let mut stopped = None;
         loop {
-            while stopped.is_none() && !queue.is_empty() && running.len() < slots {
+            while stopped.is_none() && !queues.is_empty() {
                 if self.fleet.stop.load(Ordering::SeqCst) {
                     stopped = Some(StopReason::Interrupted);
                     break;
                 }
+                let Some(t) = queues.next_with_room(slots) else {
+                    break;
+                };
                 let want = if batch {
                     teamsapp_client::MAX_BATCH_SIZE
                 } else {
@@ -360,26 +364,8 @@ impl Engine<'_> {
                         break;
                     }
                 };
-                let mut chunk: Vec<Work> = Vec::new();
-                while chunk.len() < room {
-                    let Some(next) = queue.front() else { break };
-                    let fits = match chunk.first() {
-                        None => true,
-                        Some(first) => {
-                            batch
-                                && !next.read_first
-                                && !first.read_first
-                                && next.target.tenant == first.target.tenant
-                        }
-                    };
-                    if !fits {
-                        break;
-                    }
-                    chunk.extend(queue.pop_front());
-                    if chunk[0].read_first || !batch {
-                        break;
-                    }
-                }
+                // Resumed targets are read back one by one; the rest may go in batches.
+                let chunk = queues.take(t, if batch { room } else { 1 });
                 in_flight += chunk.len();
                 let n = chunk.len();
                 running.push(async move {
@@ -399,13 +385,14 @@ impl Engine<'_> {
                         }
                         failed.map_or(Ok(out), Err)
                     };
-                    (n, result)
+                    (t, n, result)
                 });
             }
-            let Some((n, result)) = running.next().await else {
+            let Some((t, n, result)) = running.next().await else {
                 break;
             };
             in_flight -= n;
+            queues.done(t);
             for outcome in result? {
                 finished += 1;
                 if outcome.state == State::Failed {
@@ -414,19 +401,89 @@ impl Engine<'_> {
                 outcomes.push(outcome);
             }
             if stopped.is_none()
-                && !queue.is_empty()
+                && !queues.is_empty()
                 && let Err(reason) = limits.room(finished, failures, in_flight, 1)
             {
                 stopped = Some(reason);
             }
         }
-        if stopped.is_none() && !queue.is_empty() && self.fleet.stop.load(Ordering::SeqCst) {
+        if stopped.is_none() && !queues.is_empty() && self.fleet.stop.load(Ordering::SeqCst) {
             stopped = Some(StopReason::Interrupted);
         }
         if let Some(reason) = stopped {
             (self.events)(&Event::Stopping { reason });
         }
         Ok((outcomes, stopped))
+    }
+}
+
+/// The work of a run, one queue per tenant, served round-robin among the tenants that have
+/// room (fewer than `slots` requests in flight).
+struct TenantQueues {
+    queues: Vec<VecDeque<Work>>,
+    running: Vec<usize>,
+    cursor: usize,
+}
+
+impl TenantQueues {
+    fn new(work: Vec<Work>) -> Self {
+        let mut tenants: Vec<String> = Vec::new();
+        let mut queues: Vec<VecDeque<Work>> = Vec::new();
+        for w in work {
+            let i = if let Some(i) = tenants.iter().position(|t| *t == w.target.tenant) {
+                i
+            } else {
+                tenants.push(w.target.tenant.clone());
+                queues.push(VecDeque::new());
+                queues.len() - 1
+            };
+            queues[i].push_back(w);
+        }
+        Self {
+            running: vec![0; queues.len()],
+            queues,
+            cursor: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queues.iter().all(VecDeque::is_empty)
+    }
+
+    /// The next tenant (round-robin) with work and fewer than `slots` requests in flight.
+    fn next_with_room(&mut self, slots: usize) -> Option<usize> {
+        let n = self.queues.len();
+        for k in 0..n {
+            let t = (self.cursor + k) % n;
+            if !self.queues[t].is_empty() && self.running[t] < slots {
+                self.cursor = (t + 1) % n;
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Up to `max` targets of tenant `t` for one request: one resumed target (read back
+    /// first), or fresh targets for a `$batch`.
+    fn take(&mut self, t: usize, max: usize) -> Vec<Work> {
+        let queue = &mut self.queues[t];
+        let mut chunk: Vec<Work> = Vec::new();
+        while chunk.len() < max.max(1) {
+            let Some(next) = queue.front() else { break };
+            if chunk
+                .first()
+                .is_some_and(|first| first.read_first || next.read_first)
+            {
+                break;
+            }
+            chunk.extend(queue.pop_front());
+        }
+        self.running[t] += 1;
+        chunk
+    }
+
+    fn done(&mut self, t: usize) {
+        self.running[t] -= 1;
     }
 }
 

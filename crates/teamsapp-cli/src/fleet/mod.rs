@@ -6,7 +6,7 @@ use crate::cli::FleetCommand;
 use crate::cli::{
     FleetArgs, FleetPlanArgs, FleetScope, FleetUpgradeArgs, GlobalArgs, OutputFormat,
 };
-use crate::context::{Context, UsageError, base_builder, read_secret, tune, usage};
+use crate::context::{Context, UsageError, base_builder, per_class, read_secret, tune, usage};
 use crate::exit::ExitStatus;
 use crate::output::Report;
 use anyhow::{Context as _, Result};
@@ -30,6 +30,10 @@ struct TenantEntry {
     base_url: Option<String>,
     #[serde(default)]
     authority: Option<String>,
+    /// Requests per second per operation class for this tenant's client (its own throttle
+    /// limit); default: `--rate`, else Graph's published Teams limits.
+    #[serde(default)]
+    rate: Option<u32>,
 }
 
 /// Whether the command names a `--tenants` file (whose entries carry their own credentials).
@@ -120,7 +124,11 @@ async fn tenants(
             .authority
             .or_else(|| default_authority.clone())
             .unwrap_or_else(|| "https://login.microsoftonline.com".into());
-        let mut builder = tune(base_builder(global)?, global)?
+        let mut builder = tune(base_builder(global)?, global)?;
+        if let Some(rps) = e.rate {
+            builder = builder.rate_limit(per_class(rps));
+        }
+        let mut builder = builder
             .authority(authority.clone())
             .tenant(e.tenant.clone())
             .credential(

@@ -290,13 +290,16 @@ fn one_run_over_several_tenants_lands_each_target_in_its_own_tenant() {
     let tenants: Vec<serde_json::Value> = ids
         .iter()
         .zip(&emus)
-        .map(|(id, emu)| {
+        .zip(limits)
+        .map(|((id, emu), limit)| {
             serde_json::json!({
                 "tenant": id,
                 "clientId": creds.client_id,
                 "clientSecretEnv": "DEMO_SECRET",
                 "baseUrl": emu.emulator().graph_url(),
                 "authority": emu.emulator().authority(),
+                // Each tenant's client keeps to that tenant's own limit.
+                "rate": limit as u32,
             })
         })
         .collect();
