@@ -280,11 +280,11 @@ fn one_run_over_several_tenants_lands_each_target_in_its_own_tenant() {
         "b0000000-0000-4000-8000-00000000000b",
         "c0000000-0000-4000-8000-00000000000c",
     ];
-    let limits = [10.0, 20.0, 40.0];
+    let limits: [u32; 3] = [10, 20, 40];
     let emus: Vec<Emu> = ids
         .iter()
         .zip(limits)
-        .map(|(id, limit)| Emu::start(tenant_config(id, 30, limit)))
+        .map(|(id, limit)| Emu::start(tenant_config(id, 30, f64::from(limit))))
         .collect();
     let creds = demo::CREDENTIALS;
     let tenants: Vec<serde_json::Value> = ids
@@ -299,7 +299,7 @@ fn one_run_over_several_tenants_lands_each_target_in_its_own_tenant() {
                 "baseUrl": emu.emulator().graph_url(),
                 "authority": emu.emulator().authority(),
                 // Each tenant's client keeps to that tenant's own limit.
-                "rate": limit as u32,
+                "rate": limit,
             })
         })
         .collect();
