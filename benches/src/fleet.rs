@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use teamsapp_model::demo;
@@ -261,13 +261,17 @@ pub(crate) fn origin_of(line: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("no address in the emulator's first line {line:?}"))
 }
 
-struct Phases {
-    upgrade_phase: f64,
-    sending: usize,
-    verified: usize,
+/// What a fleet journal says about the upgrade phase.
+pub(crate) struct Phases {
+    /// Seconds from the first `sending` to the last `upgraded`.
+    pub(crate) upgrade_phase: f64,
+    /// `sending` lines.
+    pub(crate) sending: usize,
+    /// `verified` lines.
+    pub(crate) verified: usize,
 }
 
-fn read_journal(path: &PathBuf) -> Result<Phases> {
+pub(crate) fn read_journal(path: &Path) -> Result<Phases> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut first_sending: Option<OffsetDateTime> = None;
@@ -301,7 +305,7 @@ fn read_journal(path: &PathBuf) -> Result<Phases> {
     })
 }
 
-fn fetch_metrics(origin: &str) -> Result<Value> {
+pub(crate) fn fetch_metrics(origin: &str) -> Result<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

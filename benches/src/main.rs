@@ -17,6 +17,7 @@ mod memory;
 mod procs;
 mod report;
 mod startup;
+mod tenants;
 mod throughput;
 
 use anyhow::{Context as _, Result};
@@ -32,6 +33,7 @@ const SUITES: &[&str] = &[
     "throughput",
     "client",
     "fleet",
+    "tenants",
     "memory",
     "model",
     "startup",
@@ -194,6 +196,10 @@ fn run(args: Args) -> Result<bool> {
             "throughput" => ("1. Emulator upgrade throughput", throughput::run),
             "client" => ("2. Client upgrade calls", client::run),
             "fleet" => ("3. Fleet upgrade at a known throttle limit", fleet::run),
+            "tenants" => (
+                "3b. One fleet upgrade over many tenants, each at its own limit",
+                tenants::run,
+            ),
             "memory" => ("4a. Emulator memory per installation", memory::run_rss),
             "model" => (
                 "4b. Model upgrade cost as the tenant grows",

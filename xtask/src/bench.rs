@@ -42,6 +42,7 @@ const SUITES: &[&str] = &[
     "throughput",
     "client",
     "fleet",
+    "tenants",
     "memory",
     "model",
     "startup",
