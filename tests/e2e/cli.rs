@@ -216,7 +216,7 @@ async fn fleet_plan_and_upgrade_verify_every_target() {
     .await;
     let rows = report.as_array().unwrap();
     assert_eq!(rows.len(), 40);
-    assert!(rows.iter().all(|r| r["state"] == "verified"), "{report:#}");
+    assert!(rows.iter().all(|r| r["result"] == "verified"), "{report:#}");
     let metrics = emulator.admin().metrics().await;
     let upgrades = metrics["upgrades"].as_object().unwrap();
     assert_eq!(upgrades.len(), 40);

@@ -199,7 +199,7 @@ async fn the_readme_main_command_upgrades_and_verifies_every_target() {
     if let Ok(Value::Array(rows)) = serde_json::from_str::<Value>(&stdout) {
         assert_eq!(rows.len(), 40, "the demo has 40 targets behind: {stdout}");
         assert!(
-            rows.iter().all(|r| r["state"] == "verified"),
+            rows.iter().all(|r| r["result"] == "verified"),
             "not every target was verified: {stdout}"
         );
     } else {

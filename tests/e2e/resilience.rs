@@ -279,7 +279,7 @@ async fn a_cli_fleet_upgrade_through_faults_upgrades_each_target_once() {
         rows.as_array()
             .unwrap()
             .iter()
-            .all(|r| r["state"] == "verified"),
+            .all(|r| r["result"] == "verified"),
         "{rows:#}"
     );
     let metrics = emulator.admin().metrics().await;

@@ -76,7 +76,7 @@ async fn repeated_fleet_upgrades_with_faults_keep_the_emulators_memory_flat() {
         let rows = rows.as_array().unwrap();
         assert_eq!(rows.len(), FLEET, "round {round}");
         assert!(
-            rows.iter().all(|r| r["state"] == "verified"),
+            rows.iter().all(|r| r["result"] == "verified"),
             "round {round}: not every target was verified"
         );
 

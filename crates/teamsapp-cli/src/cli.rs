@@ -304,18 +304,42 @@ pub enum CatalogCommand {
 /// `fleet plan|upgrade`.
 #[derive(Debug, Subcommand)]
 pub enum FleetCommand {
-    /// Show what an upgrade would change, with version diffs and the consent each target needs.
-    Plan(FleetArgs),
+    /// Show what an upgrade would change, with version diffs and the consent each target needs
+    /// (its output, in any format, is valid --targets input).
+    Plan(FleetPlanArgs),
     /// Upgrade every installation behind the catalog, verify each, and journal every step.
     Upgrade(FleetUpgradeArgs),
+    /// Summarise a run from its journal for the change ticket: per tenant and scope, counts by
+    /// state, durations, throttling and failures by Graph error code with request-ids.
+    Report(FleetReportArgs),
+}
+
+/// `fleet report` options.
+#[derive(Debug, Args)]
+pub struct FleetReportArgs {
+    /// The run's journal.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Also write one self-contained HTML page (charts of upgrades and 429s over time, the
+    /// failure table) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `fleet plan` options.
+#[derive(Debug, Args)]
+pub struct FleetPlanArgs {
+    /// The app: catalog id, externalId or display name.
+    #[arg(long)]
+    pub app: String,
+    /// Which installations.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 /// Which installations a fleet command works on.
 #[derive(Debug, Args)]
 pub struct FleetArgs {
-    /// The app: catalog id, externalId or display name.
-    #[arg(long)]
-    pub app: String,
     /// Where to look: any of chats, teams, users.
     #[arg(
         long,
@@ -324,8 +348,8 @@ pub struct FleetArgs {
         default_value = "chats,teams,users"
     )]
     pub scope: Vec<FleetScope>,
-    /// Use these targets instead of discovering them: JSON lines or CSV rows of
-    /// `scope,scope-id[,installation-id]`; `-` reads standard input.
+    /// Use these targets instead of discovering them: what `fleet plan` prints (JSON, NDJSON or
+    /// CSV), or rows of `scope,scope-id[,installation-id]`; `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
     /// Run over several tenants: a JSON file of `[{"tenant", "clientId", "clientSecretFile"|"clientSecretEnv", "baseUrl"?, "authority"?}]`.
@@ -340,6 +364,9 @@ pub struct FleetArgs {
     reason = "each bool is a command-line switch"
 )]
 pub struct FleetUpgradeArgs {
+    /// The app: catalog id, externalId or display name (with --resume: the journal's app).
+    #[arg(long, required_unless_present = "resume")]
+    pub app: Option<String>,
     /// Which installations.
     #[command(flatten)]
     pub fleet: FleetArgs,
@@ -354,15 +381,16 @@ pub struct FleetUpgradeArgs {
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Continue the run recorded in the journal: nothing is upgraded twice, nothing is skipped.
+    /// A journal of another app, tenant or Graph endpoint is refused.
     #[arg(long)]
     pub resume: bool,
     /// Upgrade and verify this many targets first, and stop if any fails.
     #[arg(long, value_name = "N")]
     pub canary: Option<usize>,
-    /// Stop after this many failed targets.
+    /// Never let more than this many targets fail (fewer start at once as the limit nears).
     #[arg(long, value_name = "N")]
     pub max_failures: Option<usize>,
-    /// Stop when more than this fraction of finished targets failed (after 20 targets).
+    /// Never let the failed fraction of finished targets exceed this (judged over at least 20).
     #[arg(long, value_name = "FRACTION")]
     pub max_error_rate: Option<f64>,
     /// Send upgrades in JSON batches of up to 20.

@@ -17,7 +17,7 @@ pub use cli::Cli;
 pub use exit::ExitStatus;
 
 use anyhow::{Context as _, Result};
-use cli::{Command, FleetCommand, MockCommand, OutputFormat, ScopeCommand};
+use cli::{Command, MockCommand, OutputFormat, ScopeCommand};
 use context::{Context, Need, UsageError, usage};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -194,6 +194,14 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
             return commands::mock::serve(args, out).await;
         }
         Command::Auth { command } => commands::auth::run(&global, command).await?,
+        // A report reads a local journal; a `--tenants` file carries each tenant's own
+        // credentials: neither needs a global sign-in.
+        Command::Fleet { command }
+            if fleet::is_offline(&command)
+                || (!global.emulator && fleet::has_tenants_file(&command)) =>
+        {
+            fleet::dispatch(None, &global, &command, format).await?
+        }
         command => {
             // Publishing to the catalog is delegated-only in Graph: those commands need a user.
             let need = match &command {
@@ -253,29 +261,7 @@ async fn dispatch(
             commands::apps::run(ctx, scope, command).await
         }
         Command::Catalog { command } => commands::catalog::run(ctx, command).await,
-        Command::Fleet { command } => {
-            let fleet_args = match &command {
-                FleetCommand::Plan(a) => a,
-                FleetCommand::Upgrade(a) => &a.fleet,
-            };
-            let tenants = fleet::tenants(ctx, global, fleet_args.tenants.as_deref())?;
-            let show_progress = !global.quiet && std::io::stderr().is_terminal();
-            match &command {
-                FleetCommand::Plan(args) => {
-                    fleet::run::plan_command(&tenants, args, global.concurrency).await
-                }
-                FleetCommand::Upgrade(args) => {
-                    fleet::run::upgrade_command(
-                        &tenants,
-                        args,
-                        global.concurrency,
-                        format,
-                        show_progress,
-                    )
-                    .await
-                }
-            }
-        }
+        Command::Fleet { command } => fleet::dispatch(Some(ctx), global, &command, format).await,
         Command::Completions { .. } | Command::Mock { .. } | Command::Auth { .. } => {
             unreachable!("handled before a client is built")
         }

@@ -6,9 +6,10 @@ use crate::Tenant;
 use crate::catalog::CatalogApp;
 use crate::error::Error;
 use crate::event::{DiscoveryProgress, Event, EventSink};
-use crate::journal::Target;
+use crate::journal::{FoundInstallation, Record, ScannedRecord, Target, Writer};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -42,6 +43,65 @@ pub(crate) struct Discovered {
     pub(crate) gone: Vec<Target>,
     /// Scopes that could not be read, with the last error.
     pub(crate) unreadable: Vec<(Scope, String)>,
+}
+
+/// What discovery journals and what it already knows from a journal.
+#[derive(Default)]
+pub(crate) struct Known<'a> {
+    /// Where to journal each scope read (so a crash resumes discovery where it stopped).
+    pub(crate) writer: Option<&'a Writer>,
+    /// Scopes read before, by tenant, with what they held.
+    pub(crate) scanned: HashMap<(String, Scope), Vec<Found>>,
+}
+
+impl Known<'_> {
+    /// The scanned scopes of a journal, as discovery uses them.
+    pub(crate) fn from_records(records: &[ScannedRecord]) -> HashMap<(String, Scope), Vec<Found>> {
+        let mut out = HashMap::new();
+        for r in records {
+            let Ok(scope) = Scope::parse(&r.scope, &r.scope_id) else {
+                continue;
+            };
+            let found = r
+                .found
+                .iter()
+                .filter_map(|f| {
+                    Some(Found {
+                        target: Target {
+                            tenant: r.tenant.clone(),
+                            scope: scope.clone(),
+                            installation: AppInstallationId::new(f.installation_id.as_str())
+                                .ok()?,
+                        },
+                        from: f.from.clone(),
+                    })
+                })
+                .collect();
+            out.insert((r.tenant.clone(), scope), found);
+        }
+        out
+    }
+
+    async fn record(&self, tenant: &str, scope: &Scope, found: &[Found]) -> Result<(), Error> {
+        let Some(writer) = self.writer else {
+            return Ok(());
+        };
+        writer
+            .write(vec![Record::Scanned(ScannedRecord {
+                at: crate::journal::now(),
+                tenant: tenant.to_owned(),
+                scope: scope.kind().to_owned(),
+                scope_id: scope.id().to_owned(),
+                found: found
+                    .iter()
+                    .map(|f| FoundInstallation {
+                        installation_id: f.target.installation.as_str().to_owned(),
+                        from: f.from.clone(),
+                    })
+                    .collect(),
+            })])
+            .await
+    }
 }
 
 /// Whether an error is worth trying again later: throttling, 5xx, or no answer at all.
@@ -164,41 +224,61 @@ async fn read_scopes(
     query: &ListQuery,
     concurrency: usize,
     progress: &Progress<'_>,
+    known: &Known<'_>,
     out: &mut Discovered,
-) {
+) -> Result<(), Error> {
     let client = &tenant.client;
-    let mut pending = scopes;
+    let mut pending = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        match known.scanned.get(&(tenant.id.clone(), scope.clone())) {
+            Some(found) => {
+                progress.read.fetch_add(1, Ordering::Relaxed);
+                progress
+                    .installations
+                    .fetch_add(found.len(), Ordering::Relaxed);
+                out.found.extend(found.iter().cloned());
+            }
+            None => pending.push(scope),
+        }
+    }
     for round in 1..=ROUNDS {
-        let results: Vec<(
-            Scope,
-            Result<Vec<TeamsAppInstallation>, teamsapp_client::Error>,
-        )> = stream::iter(pending)
-            .map(|scope| async move {
-                let r = client.installed_apps(&scope, query).await;
-                (scope, r)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .inspect(|(_, r)| {
-                if let Ok(list) = r {
-                    progress.read.fetch_add(1, Ordering::Relaxed);
-                    progress
-                        .installations
-                        .fetch_add(list.len(), Ordering::Relaxed);
-                }
-                progress.tick();
-            })
-            .collect()
-            .await;
+        let results: Vec<(Scope, Result<Vec<Found>, teamsapp_client::Error>)> =
+            stream::iter(pending)
+                .map(|scope| async move {
+                    let read = match client.installed_apps(&scope, query).await {
+                        Ok(list) => {
+                            let found: Vec<Found> = list
+                                .iter()
+                                .filter_map(|i| found(&tenant.id, &scope, i))
+                                .collect();
+                            known.record(&tenant.id, &scope, &found).await?;
+                            Ok(found)
+                        }
+                        // Deleted between listing and reading: nothing to upgrade there.
+                        Err(e) if e.is_not_found() => {
+                            known.record(&tenant.id, &scope, &[]).await?;
+                            Ok(Vec::new())
+                        }
+                        Err(e) => Err(e),
+                    };
+                    Ok::<_, Error>((scope, read))
+                })
+                .buffer_unordered(concurrency.max(1))
+                .inspect(|r| {
+                    if let Ok((_, Ok(list))) = r {
+                        progress.read.fetch_add(1, Ordering::Relaxed);
+                        progress
+                            .installations
+                            .fetch_add(list.len(), Ordering::Relaxed);
+                    }
+                    progress.tick();
+                })
+                .try_collect()
+                .await?;
         pending = Vec::new();
         for (scope, result) in results {
             match result {
-                Ok(list) => out
-                    .found
-                    .extend(list.iter().filter_map(|i| found(&tenant.id, &scope, i))),
-                // Deleted between listing and reading: nothing to upgrade there.
-                Err(e) if e.is_not_found() => {
-                    progress.read.fetch_add(1, Ordering::Relaxed);
-                }
+                Ok(list) => out.found.extend(list),
                 Err(e) if round < ROUNDS && is_transient(&e) => pending.push(scope),
                 Err(e) => {
                     progress.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -215,6 +295,7 @@ async fn read_scopes(
             break;
         }
     }
+    Ok(())
 }
 
 fn app_query(app: &CatalogApp) -> ListQuery {
@@ -230,6 +311,7 @@ pub(crate) async fn discover(
     scopes: &[InstallationScope],
     concurrency: usize,
     events: &EventSink,
+    known: &Known<'_>,
 ) -> Result<Discovered, Error> {
     let client: &Client = &tenant.client;
     let progress = Progress::new(&tenant.id, events);
@@ -351,9 +433,10 @@ pub(crate) async fn discover(
         &app_query(app),
         concurrency,
         &progress,
+        known,
         &mut out,
     )
-    .await;
+    .await?;
     progress.emit(true);
     Ok(out)
 }

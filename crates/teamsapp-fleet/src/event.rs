@@ -114,6 +114,16 @@ pub enum Event {
         /// How many canary targets.
         targets: usize,
     },
+    /// A tenant's client met throttling: cumulative counts since the upgrade phase started
+    /// (sent at most once a second, when they change).
+    Throttling {
+        /// The tenant.
+        tenant: String,
+        /// `429` answers so far.
+        throttled: u64,
+        /// Time spent waiting so far.
+        waited: Duration,
+    },
     /// The run stops starting targets.
     Stopping {
         /// Why.

@@ -18,6 +18,9 @@
 //!   are safe.
 //! - `"record": "planned"` — the plan is complete and every target of it is journaled
 //!   (`at`, `targets`).
+//! - `"record": "scanned"` — discovery read a scope ([`ScannedRecord`]): `at`, `tenant`,
+//!   `scope`, `scopeId`, and the app's installations `found` there (`installationId`, `from`).
+//!   A run resumed before its plan was complete reads these scopes from the journal, not again.
 //! - `"record": "throttle"` — throttling a tenant met since this (resumed) run started,
 //!   cumulative ([`ThrottleRecord`]): `at`, `tenant`, `throttled` (429s), `retries`,
 //!   `waitedMs`; at most once a second while it changes, and at the end.
@@ -339,6 +342,33 @@ pub struct ThrottleRecord {
     pub waited_ms: u64,
 }
 
+/// An installation a scanned scope holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundInstallation {
+    /// The installation id.
+    pub installation_id: String,
+    /// Its version when read.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// A scope discovery has read: a resumed discovery does not read it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScannedRecord {
+    /// When.
+    pub at: String,
+    /// The tenant.
+    pub tenant: String,
+    /// `chat`, `team` or `user`.
+    pub scope: String,
+    /// The chat, team or user id.
+    pub scope_id: String,
+    /// The app's installations found there (none when the scope is gone or lacks the app).
+    pub found: Vec<FoundInstallation>,
+}
+
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "lowercase")]
@@ -351,6 +381,8 @@ pub enum Record {
     Planned(PlannedRecord),
     /// Throttling met so far.
     Throttle(ThrottleRecord),
+    /// A scope discovery has read.
+    Scanned(ScannedRecord),
 }
 
 /// The current time as journaled: RFC 3339, UTC, milliseconds.
@@ -382,6 +414,8 @@ pub struct Replay {
     pub records: Vec<TargetRecord>,
     /// Every throttle record, in order (for reports).
     pub throttling: Vec<ThrottleRecord>,
+    /// The scopes discovery read before the plan was complete.
+    pub scanned: Vec<ScannedRecord>,
 }
 
 impl Replay {
@@ -406,6 +440,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
     let mut torn_tail = false;
     let mut records = Vec::new();
     let mut throttling = Vec::new();
+    let mut scanned = Vec::new();
     let mut number = 0usize;
     loop {
         line.clear();
@@ -467,6 +502,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
                     },
                     Record::Planned(_) => planned = true,
                     Record::Throttle(t) => throttling.push(t),
+                    Record::Scanned(r) => scanned.push(r),
                     Record::Run(_) => unreadable.push(number),
                 }
             }
@@ -494,6 +530,7 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
             torn_tail,
             records,
             throttling,
+            scanned,
         },
         good_len,
         needs_newline,

@@ -62,6 +62,7 @@ mod event;
 pub mod journal;
 mod limits;
 mod plan;
+pub mod report;
 mod run;
 mod targets;
 
@@ -71,6 +72,7 @@ pub use event::{DiscoveryProgress, Event, EventSink, StopReason, ignore};
 pub use journal::{ErrorInfo, JournalFile, Replay, RunHeader, State, Target};
 pub use limits::MIN_SAMPLE;
 pub use plan::{Action, Plan, PlannedTarget, UnreadableScope};
+pub use report::FleetReport;
 pub use run::Outcome;
 pub use targets::{TargetSpec, parse as parse_targets};
 pub use teamsapp_types::permissions::InstallationScope;
@@ -238,6 +240,22 @@ impl Summary {
     }
 }
 
+/// A plan whose journal is open: [`Fleet::prepare`] made it, [`Fleet::upgrade`] runs it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The plan.
+    pub plan: Plan,
+    writer: Writer,
+    path: PathBuf,
+}
+
+impl Prepared {
+    /// The journal's path.
+    pub fn journal(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// The task that journals throttling during a run.
 struct ThrottleLog {
     done: tokio::sync::oneshot::Sender<()>,
@@ -371,10 +389,14 @@ impl Fleet {
     /// Resolves the app and finds every target: discovered, or read from the options' targets.
     pub async fn plan(&self) -> Result<Plan, Error> {
         let apps = self.resolve().await?;
-        self.plan_with(apps).await
+        self.plan_with(apps, &discover::Known::default()).await
     }
 
-    async fn plan_with(&self, apps: Vec<CatalogApp>) -> Result<Plan, Error> {
+    async fn plan_with(
+        &self,
+        apps: Vec<CatalogApp>,
+        known: &discover::Known<'_>,
+    ) -> Result<Plan, Error> {
         let mut targets = Vec::new();
         let mut unreadable = Vec::new();
         for (tenant, app) in self.tenants.iter().zip(&apps) {
@@ -405,6 +427,7 @@ impl Fleet {
                         &self.options.scopes,
                         self.options.concurrency,
                         &self.events,
+                        known,
                     )
                     .await?
                 }
@@ -481,7 +504,39 @@ impl Fleet {
     /// Runs a plan: creates the journal at `journal` (it must not exist), journals the plan,
     /// then upgrades, verifies and journals every target behind.
     pub async fn run(&self, plan: &Plan, journal: &Path) -> Result<Summary, Error> {
-        let mut file = JournalFile::create(journal, &plan.header)?;
+        let file = JournalFile::create(journal, &plan.header)?;
+        let writer = Writer::spawn(file);
+        self.upgrade(Prepared {
+            plan: plan.clone(),
+            writer,
+            path: journal.to_owned(),
+        })
+        .await
+    }
+
+    /// Creates the journal at `journal` (it must not exist), then plans with every scope read
+    /// journaled, so that a crash during the discovery of a large tenant resumes discovery where
+    /// it stopped; [`Fleet::upgrade`] then runs the plan (after a confirmation, say).
+    pub async fn prepare(&self, journal: &Path) -> Result<Prepared, Error> {
+        let apps = self.resolve().await?;
+        let file = JournalFile::create(journal, &self.header(&apps))?;
+        let writer = Writer::spawn(file);
+        let known = discover::Known {
+            writer: Some(&writer),
+            scanned: std::collections::HashMap::new(),
+        };
+        let plan = self.plan_with(apps, &known).await?;
+        Ok(Prepared {
+            plan,
+            writer,
+            path: journal.to_owned(),
+        })
+    }
+
+    /// Journals a prepared plan as complete, then upgrades, verifies and journals every target
+    /// behind.
+    pub async fn upgrade(&self, prepared: Prepared) -> Result<Summary, Error> {
+        let Prepared { plan, writer, path } = prepared;
         let mut records: Vec<Record> = plan
             .behind()
             .map(|t| {
@@ -497,8 +552,7 @@ impl Fleet {
             at: journal::now(),
             targets: records.len(),
         }));
-        file.append(&records)
-            .map_err(|e| Error::JournalWrite(e.to_string()))?;
+        writer.write(records).await?;
         let work: Vec<Work> = plan
             .behind()
             .map(|t| Work {
@@ -507,7 +561,7 @@ impl Fleet {
                 read_first: false,
             })
             .collect();
-        let mut summary = self.execute(&plan.apps, file, work).await?;
+        let mut summary = self.execute(&plan.apps, writer, path, work).await?;
         summary.current = plan.count(Action::Current);
         summary.gone = plan.count(Action::Gone);
         summary.unreadable_scopes = plan.unreadable.len();
@@ -585,14 +639,20 @@ impl Fleet {
                 path: path.to_owned(),
                 reason,
             })?;
-        let (mut file, replay) = JournalFile::resume(path)?;
+        let (file, replay) = JournalFile::resume(path)?;
+        let writer = Writer::spawn(file);
         let earlier = replay.last.values().filter(|r| r.state.is_final()).count();
         let mut plan_counts = (0, 0, 0);
         let mut work: Vec<Work> = Vec::new();
         if !replay.planned {
-            // The run stopped before its plan was complete: plan again; what the journal knows
-            // about a target wins over the fresh plan.
-            let plan = self.plan_with(apps.clone()).await?;
+            // The run stopped before its plan was complete: plan again, without reading again
+            // the scopes the journal shows as read; what the journal knows about a target wins
+            // over the fresh plan.
+            let known = discover::Known {
+                writer: Some(&writer),
+                scanned: discover::Known::from_records(&replay.scanned),
+            };
+            let plan = self.plan_with(apps.clone(), &known).await?;
             plan_counts = (
                 plan.count(Action::Current),
                 plan.count(Action::Gone),
@@ -618,8 +678,7 @@ impl Fleet {
                 at: journal::now(),
                 targets: replay.order.len() + work.len(),
             }));
-            file.append(&records)
-                .map_err(|e| Error::JournalWrite(e.to_string()))?;
+            writer.write(records).await?;
         }
         let mut known: Vec<Work> = replay
             .order
@@ -635,7 +694,7 @@ impl Fleet {
             })
             .collect();
         known.extend(work);
-        let mut summary = self.execute(&apps, file, known).await?;
+        let mut summary = self.execute(&apps, writer, path.to_owned(), known).await?;
         summary.earlier = earlier;
         summary.current = plan_counts.0;
         summary.gone = plan_counts.1;
@@ -654,6 +713,7 @@ impl Fleet {
             .collect();
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let journal = journal.clone();
+        let events = self.events.clone();
         let task = tokio::spawn(async move {
             let mut last: Vec<Option<ThrottleRecord>> = vec![None; base.len()];
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -680,6 +740,13 @@ impl Fleet {
                         (l.throttled, l.retries, l.waited_ms)
                             != (record.throttled, record.retries, record.waited_ms)
                     });
+                    if changed && record.throttled + record.waited_ms > 0 {
+                        events(&Event::Throttling {
+                            tenant: tenant.clone(),
+                            throttled: record.throttled,
+                            waited: Duration::from_millis(record.waited_ms),
+                        });
+                    }
                     if changed || finished {
                         records.push(Record::Throttle(record.clone()));
                         *last = Some(record);
@@ -703,14 +770,14 @@ impl Fleet {
     async fn execute(
         &self,
         apps: &[CatalogApp],
-        file: JournalFile,
+        writer: Writer,
+        path: PathBuf,
         mut work: Vec<Work>,
     ) -> Result<Summary, Error> {
-        let path = file.path().to_owned();
         let engine = Engine {
             fleet: self,
             apps,
-            journal: Writer::spawn(file),
+            journal: writer,
             events: self.events.clone(),
         };
         let total = work.len();

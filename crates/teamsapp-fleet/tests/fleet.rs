@@ -352,3 +352,48 @@ async fn a_resumed_run_reads_back_what_it_may_have_sent_and_finishes_exactly_onc
     );
     assert!(upgrades(&emulator).values().all(|n| *n == 1));
 }
+
+/// How many installedApps lists the emulator answered.
+fn scope_reads(emulator: &Emulator) -> usize {
+    emulator
+        .state()
+        .journal(None)
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.contains("/installedApps?"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_crash_during_discovery_resumes_discovery_where_it_stopped() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let fleet = Fleet::new(vec![tenant(&emulator)], options("Contoso Tasks")).unwrap();
+    // Discover with every scope read journaled, then "crash" before the plan is complete:
+    // keep the header and the first 10 scopes read.
+    let prepared = fleet.prepare(&path).await.unwrap();
+    assert_eq!(prepared.plan.count(Action::Upgrade), 40);
+    drop(prepared);
+    let total_reads = scope_reads(&emulator);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scanned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"record\":\"scanned\""))
+        .collect();
+    assert_eq!(scanned.len(), total_reads, "every scope read is journaled");
+    assert!(!text.contains("\"record\":\"planned\""));
+    let kept: Vec<&str> = std::iter::once(text.lines().next().unwrap())
+        .chain(scanned.iter().copied().take(10))
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+
+    let summary = fleet.resume(&path).await.unwrap();
+    assert_eq!(
+        scope_reads(&emulator) - total_reads,
+        total_reads - 10,
+        "only the scopes the journal did not show as read were read again"
+    );
+    assert_eq!(summary.count(State::Verified), 40);
+    assert!(upgrades(&emulator).values().all(|n| *n == 1));
+    assert_eq!(upgrades(&emulator).len(), 40);
+}

@@ -54,7 +54,7 @@ fn upgrade_upgrades_and_verifies_every_target_and_journals_it() {
     );
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 40);
-    assert!(rows.iter().all(|r| r["state"] == "verified"), "{v:#}");
+    assert!(rows.iter().all(|r| r["result"] == "verified"), "{v:#}");
     let text = std::fs::read_to_string(&journal).unwrap();
     let verified = text
         .lines()

@@ -3,6 +3,7 @@
 mod chaos;
 mod emulator;
 mod fleet;
+mod fleet_edges;
 mod standalone;
 mod usage;
 

@@ -376,7 +376,7 @@ fn fleet_upgrade_with_batch_sends_batches_and_upgrades_each_target_once() {
     );
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 40);
-    assert!(rows.iter().all(|r| r["state"] == "verified"), "{v:#}");
+    assert!(rows.iter().all(|r| r["result"] == "verified"), "{v:#}");
     let metrics = emu.emulator.as_ref().unwrap().state().metrics();
     let batches: u64 = metrics
         .requests
