@@ -535,6 +535,10 @@ const EXAMPLES: &[(&str, &str)] = &[
         "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes",
     ),
     (
+        "fleet report",
+        "teamsapp fleet report teamsapp-fleet-contoso-tasks-20261129T175659Z.jsonl\n  teamsapp fleet report teamsapp-fleet-contoso-tasks-20261129T175659Z.jsonl --html report.html",
+    ),
+    (
         "mock serve",
         "teamsapp mock serve\n  teamsapp mock serve --tls --data-dir ./emu --fleet 10000 --throttle 200 --faults 0.2 --seed 7\n  teamsapp mock serve --tenant-file contoso.json --listen 127.0.0.1:8443",
     ),

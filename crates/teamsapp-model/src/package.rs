@@ -11,6 +11,12 @@
 //! `authorization.requiredPermissionSet`, and `bots[0].botId` → `bot.id`. Problems are reported
 //! in Graph's shape (reference §3.3 #2): one [`PackageProblem`] per problem, with a schema error
 //! code and the manifest path at fault.
+//!
+//! [`parse_package`] also checks that the two icons the manifest names (`icons.color`,
+//! `icons.outline`) are files in the package, as Teams' package validation does; a missing one is
+//! a `SchemaError_Required` (no `icons`) or a `FileNotFound` problem (our code: Graph documents no
+//! code for it) at `icons.color` / `icons.outline`. The `teamsapp` CLI runs the same check before
+//! it uploads a package.
 
 use std::io::{Cursor, Read};
 
@@ -75,8 +81,54 @@ pub fn parse_package(bytes: &[u8]) -> Result<AppPackage, ModelError> {
 
 /// Reads a Teams app package within `limits`.
 pub fn parse_package_with(bytes: &[u8], limits: PackageLimits) -> Result<AppPackage, ModelError> {
-    let manifest = read_manifest(bytes, limits).map_err(|p| invalid(vec![p]))?;
-    parse_manifest(&manifest)
+    let (manifest, files) = read_manifest(bytes, limits).map_err(|p| invalid(vec![p]))?;
+    let missing_icons = icon_problems(&manifest, &files);
+    match parse_manifest(&manifest) {
+        Ok(package) if missing_icons.is_empty() => Ok(package),
+        Ok(_) => Err(invalid(missing_icons)),
+        Err(ModelError::InvalidPackage { mut details, .. }) => {
+            details.extend(missing_icons);
+            Err(invalid(details))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The icons the manifest names that the package does not hold (none when the manifest is not a
+/// JSON object: [`parse_manifest`] reports that).
+fn icon_problems(manifest: &[u8], files: &[String]) -> Vec<PackageProblem> {
+    let manifest = manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest);
+    let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(manifest) else {
+        return Vec::new();
+    };
+    let Some(icons) = root.get("icons").and_then(Value::as_object) else {
+        return vec![problem(
+            "SchemaError_Required",
+            "",
+            "Required properties are missing from object: [icons].",
+        )];
+    };
+    let mut problems = Vec::new();
+    for kind in ["color", "outline"] {
+        let target = format!("icons.{kind}");
+        match icons.get(kind).and_then(Value::as_str) {
+            None => problems.push(problem(
+                "SchemaError_Required",
+                "icons",
+                format!("Required properties are missing from object: [{kind}]."),
+            )),
+            Some(name) if !files.iter().any(|f| f == name) => problems.push(problem(
+                "FileNotFound",
+                &target,
+                format!(
+                    "The app package has no file \"{}\" (the {kind} icon).",
+                    echo(name)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
 }
 
 fn invalid(details: Vec<PackageProblem>) -> ModelError {
@@ -102,7 +154,11 @@ fn problem(code: &'static str, target: &str, message: impl Into<String>) -> Pack
     }
 }
 
-fn read_manifest(bytes: &[u8], limits: PackageLimits) -> Result<Vec<u8>, PackageProblem> {
+/// The text of `manifest.json` and the names of every entry.
+fn read_manifest(
+    bytes: &[u8],
+    limits: PackageLimits,
+) -> Result<(Vec<u8>, Vec<String>), PackageProblem> {
     const PACKAGE: &str = "";
     if bytes.is_empty() {
         return Err(problem(
@@ -141,6 +197,7 @@ fn read_manifest(bytes: &[u8], limits: PackageLimits) -> Result<Vec<u8>, Package
     }
     let mut declared: u64 = 0;
     let mut manifest_index = None;
+    let mut files = Vec::new();
     for index in 0..archive.len() {
         let entry = archive.by_index_raw(index).map_err(|e| {
             problem(
@@ -152,6 +209,9 @@ fn read_manifest(bytes: &[u8], limits: PackageLimits) -> Result<Vec<u8>, Package
         declared = declared.saturating_add(entry.size());
         if entry.name().is_ok_and(|n| n == "manifest.json") {
             manifest_index = Some(index);
+        }
+        if let Ok(name) = entry.name() {
+            files.push(name.into_owned());
         }
     }
     if declared > limits.max_uncompressed_bytes {
@@ -200,7 +260,7 @@ fn read_manifest(bytes: &[u8], limits: PackageLimits) -> Result<Vec<u8>, Package
             ),
         ));
     }
-    Ok(manifest)
+    Ok((manifest, files))
 }
 
 /// Reads the fields the catalog keeps from the text of a `manifest.json`.
@@ -417,7 +477,17 @@ fn rsc_permissions(root: &Value, problems: &mut Vec<PackageProblem>) -> Vec<RscP
     permissions
 }
 
-/// Writes a minimal valid Teams app package: for tests, the demo and benchmarks.
+/// A 1×1 transparent PNG: the icons of [`build_package`]'s packages.
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// Writes a minimal valid Teams app package (manifest and both icons): for tests, the demo and
+/// benchmarks.
 ///
 /// `extra` is merged into the manifest's top-level object (e.g. `webApplicationInfo`,
 /// `authorization`, `bots`).
@@ -444,7 +514,11 @@ pub fn build_package(
         }
     }
     let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
-    zip_files(&[("manifest.json", &text)])
+    zip_files(&[
+        ("manifest.json", &text),
+        ("color.png", PNG_1X1),
+        ("outline.png", PNG_1X1),
+    ])
 }
 
 /// Zips `files` (name, contents) with deflate; an empty vector if writing fails (it cannot, in
@@ -536,6 +610,7 @@ mod tests {
                 ("SchemaError_Required", ""),
                 ("SchemaError_Pattern", "version"),
                 ("SchemaError_Required", "name"),
+                ("SchemaError_Required", ""),
             ]
         );
         let err = parse_package(&missing).unwrap_err();
@@ -556,6 +631,25 @@ mod tests {
             found[1].target,
             "authorization.permissions.resourceSpecific[1]"
         );
+    }
+
+    #[test]
+    fn the_icons_the_manifest_names_must_be_in_the_package() {
+        let whole = build_package("x1", "1.0.0", "n", &serde_json::Map::new());
+        assert!(parse_package(&whole).is_ok());
+        let manifest = br#"{"id":"x1","version":"1.0.0","name":{"short":"n"},"icons":{"color":"color.png","outline":"outline.png"}}"#;
+        let no_icons = zip_files(&[("manifest.json", manifest)]);
+        let found = problems(&no_icons);
+        let codes: Vec<(&str, &str)> = found.iter().map(|p| (p.code, p.target.as_str())).collect();
+        assert_eq!(
+            codes,
+            [
+                ("FileNotFound", "icons.color"),
+                ("FileNotFound", "icons.outline")
+            ]
+        );
+        let one = zip_files(&[("manifest.json", manifest), ("color.png", PNG_1X1)]);
+        assert_eq!(problems(&one).len(), 1);
     }
 
     #[test]

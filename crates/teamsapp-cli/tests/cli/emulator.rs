@@ -225,6 +225,27 @@ fn catalog_publish_works_on_the_embedded_emulator_and_checks_the_package_first()
         "every problem listed: {err}"
     );
 
+    // A manifest that names icons the package does not hold: the same check the emulator runs.
+    let manifest = br#"{"manifestVersion":"1.17","id":"5e1f0000-0000-4000-8000-00000000f00e","version":"1.0.0","name":{"short":"No Icons"},"icons":{"color":"color.png","outline":"outline.png"}}"#;
+    let no_icons = dir.path().join("no-icons.zip");
+    std::fs::write(
+        &no_icons,
+        teamsapp_model::package::zip_files(&[("manifest.json", manifest)]),
+    )
+    .unwrap();
+    teamsapp()
+        .args(["--emulator", "catalog", "publish"])
+        .arg(&no_icons)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "(2 problems, nothing was uploaded)",
+        ))
+        .stderr(predicate::str::contains(
+            "icons.color: The app package has no file \"color.png\"",
+        ))
+        .stderr(predicate::str::contains("icons.outline:"));
+
     let not_zip = dir.path().join("readme.zip");
     std::fs::write(&not_zip, "hello").unwrap();
     teamsapp()
