@@ -119,8 +119,14 @@ pub(crate) fn run(s: &Settings, suite: &mut Suite) -> Result<()> {
         let per_installation = metrics["upgrades"]
             .as_object()
             .context("no upgrades in an emulator's metrics")?;
-        upgraded += per_installation.values().filter_map(Value::as_u64).sum::<u64>();
-        repeated += per_installation.values().filter(|v| v.as_u64() > Some(1)).count();
+        upgraded += per_installation
+            .values()
+            .filter_map(Value::as_u64)
+            .sum::<u64>();
+        repeated += per_installation
+            .values()
+            .filter(|v| v.as_u64() > Some(1))
+            .count();
         lost += n.saturating_sub(per_installation.len());
     }
     for server in servers {

@@ -301,6 +301,20 @@ pub(crate) fn summary_log(summary: &Summary, hint: Option<&str>) {
             summary.unreadable_scopes
         );
     }
+    let verified = summary.count(State::Verified);
+    if let Some(to) = summary.outcomes.first().map(|o| &o.to) {
+        let secs = summary.elapsed.as_secs_f64();
+        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        let rate = if secs > 0.0 {
+            verified as f64 / secs
+        } else {
+            0.0
+        };
+        tracing::info!(
+            "{verified} installation(s) now run {to}, read back and verified, in {} ({rate:.1}/s)",
+            human(summary.elapsed)
+        );
+    }
     tracing::info!("journal: {}", summary.journal.display());
     if let Some(reason) = summary.stopped {
         if let Some(hint) = hint {
