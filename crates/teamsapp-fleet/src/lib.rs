@@ -352,11 +352,12 @@ impl Fleet {
 
     /// Resolves the app in every tenant's catalog.
     pub async fn resolve(&self) -> Result<Vec<CatalogApp>, Error> {
-        let mut apps = Vec::with_capacity(self.tenants.len());
-        for t in &self.tenants {
-            apps.push(catalog::resolve(&t.client, &t.id, &self.options.app).await?);
-        }
-        Ok(apps)
+        futures_util::future::try_join_all(
+            self.tenants
+                .iter()
+                .map(|t| catalog::resolve(&t.client, &t.id, &self.options.app)),
+        )
+        .await
     }
 
     /// The journal header of a run with these apps.
@@ -392,46 +393,63 @@ impl Fleet {
         self.plan_with(apps, &discover::Known::default()).await
     }
 
+    /// Discovers, or reads the targets file's targets of, one tenant.
+    async fn find(
+        &self,
+        tenant: &Tenant,
+        app: &CatalogApp,
+        known: &discover::Known<'_>,
+    ) -> Result<discover::Discovered, Error> {
+        match &self.options.targets {
+            Some(specs) => {
+                let specs: Vec<TargetSpec> = specs
+                    .iter()
+                    .filter(|s| {
+                        s.tenant
+                            .as_deref()
+                            .is_none_or(|t| t.eq_ignore_ascii_case(&tenant.id))
+                    })
+                    .cloned()
+                    .collect();
+                Ok(discover::from_specs(
+                    tenant,
+                    app,
+                    &specs,
+                    self.options.concurrency,
+                    &self.events,
+                )
+                .await)
+            }
+            None => {
+                discover::discover(
+                    tenant,
+                    app,
+                    &self.options.scopes,
+                    self.options.concurrency,
+                    &self.events,
+                    known,
+                )
+                .await
+            }
+        }
+    }
+
     async fn plan_with(
         &self,
         apps: Vec<CatalogApp>,
         known: &discover::Known<'_>,
     ) -> Result<Plan, Error> {
+        // Every tenant at once: each has its own client, limits and budget.
+        let discovered = futures_util::future::try_join_all(
+            self.tenants
+                .iter()
+                .zip(&apps)
+                .map(|(tenant, app)| self.find(tenant, app, known)),
+        )
+        .await?;
         let mut targets = Vec::new();
         let mut unreadable = Vec::new();
-        for (tenant, app) in self.tenants.iter().zip(&apps) {
-            let found = match &self.options.targets {
-                Some(specs) => {
-                    let specs: Vec<TargetSpec> = specs
-                        .iter()
-                        .filter(|s| {
-                            s.tenant
-                                .as_deref()
-                                .is_none_or(|t| t.eq_ignore_ascii_case(&tenant.id))
-                        })
-                        .cloned()
-                        .collect();
-                    discover::from_specs(
-                        tenant,
-                        app,
-                        &specs,
-                        self.options.concurrency,
-                        &self.events,
-                    )
-                    .await
-                }
-                None => {
-                    discover::discover(
-                        tenant,
-                        app,
-                        &self.options.scopes,
-                        self.options.concurrency,
-                        &self.events,
-                        known,
-                    )
-                    .await?
-                }
-            };
+        for ((tenant, app), found) in self.tenants.iter().zip(&apps).zip(discovered) {
             let consent: Vec<String> = app.required.iter().cloned().collect();
             let mut seen = std::collections::HashSet::new();
             let mut planned: Vec<PlannedTarget> = Vec::new();
@@ -640,8 +658,48 @@ impl Fleet {
                 reason,
             })?;
         let (file, replay) = JournalFile::resume(path)?;
+        // The journal's tenant ids as this run spells them (the header check matched them
+        // ignoring case); a target of a tenant its header does not name is a damaged journal.
+        let spelled = |id: &str| {
+            self.tenants
+                .iter()
+                .find(|t| t.id.eq_ignore_ascii_case(id))
+                .map(|t| t.id.clone())
+        };
+        let mut last: std::collections::HashMap<Target, TargetRecord> =
+            std::collections::HashMap::new();
+        let mut order: Vec<Target> = Vec::new();
+        for t in &replay.order {
+            let Some(tenant) = spelled(&t.tenant) else {
+                return Err(Error::Journal {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "a target of tenant {} is journaled, but the run header does not name that tenant",
+                        t.tenant
+                    ),
+                });
+            };
+            let target = Target {
+                tenant,
+                ..t.clone()
+            };
+            if let Some(record) = replay.last.get(t) {
+                last.insert(target.clone(), record.clone());
+                order.push(target);
+            }
+        }
+        let scanned: Vec<journal::ScannedRecord> = replay
+            .scanned
+            .iter()
+            .filter_map(|r| {
+                Some(journal::ScannedRecord {
+                    tenant: spelled(&r.tenant)?,
+                    ..r.clone()
+                })
+            })
+            .collect();
         let writer = Writer::spawn(file);
-        let earlier = replay.last.values().filter(|r| r.state.is_final()).count();
+        let earlier = last.values().filter(|r| r.state.is_final()).count();
         let mut plan_counts = (0, 0, 0);
         let mut work: Vec<Work> = Vec::new();
         if !replay.planned {
@@ -650,7 +708,7 @@ impl Fleet {
             // over the fresh plan.
             let known = discover::Known {
                 writer: Some(&writer),
-                scanned: discover::Known::from_records(&replay.scanned),
+                scanned: discover::Known::from_records(&scanned),
             };
             let plan = self.plan_with(apps.clone(), &known).await?;
             plan_counts = (
@@ -660,7 +718,7 @@ impl Fleet {
             );
             let mut records: Vec<Record> = Vec::new();
             for t in plan.behind() {
-                if !replay.last.contains_key(&t.target) {
+                if !last.contains_key(&t.target) {
                     records.push(Record::Target(TargetRecord::new(
                         &t.target,
                         State::Planned,
@@ -676,20 +734,19 @@ impl Fleet {
             }
             records.push(Record::Planned(PlannedRecord {
                 at: journal::now(),
-                targets: replay.order.len() + work.len(),
+                targets: order.len() + work.len(),
             }));
             writer.write(records).await?;
         }
-        let mut known: Vec<Work> = replay
-            .order
+        let mut known: Vec<Work> = order
             .iter()
             .filter_map(|t| {
-                let last = replay.last.get(t)?;
-                (!last.state.is_final()).then(|| Work {
+                let record = last.get(t)?;
+                (!record.state.is_final()).then(|| Work {
                     target: t.clone(),
-                    from: last.from.clone(),
+                    from: record.from.clone(),
                     // Only a target journaled as planned was certainly never sent.
-                    read_first: last.state != State::Planned,
+                    read_first: record.state != State::Planned,
                 })
             })
             .collect();

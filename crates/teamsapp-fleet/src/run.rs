@@ -66,13 +66,16 @@ pub(crate) struct Engine<'a> {
 }
 
 impl Engine<'_> {
+    /// The tenant of a target and its app. Every target's tenant is one of the run's (plans
+    /// make targets from the run's tenants, and a resumed journal's tenants are checked and
+    /// mapped to them first).
     fn tenant(&self, t: &Target) -> (&Tenant, &CatalogApp) {
         let i = self
             .fleet
             .tenants
             .iter()
             .position(|x| x.id == t.tenant)
-            .unwrap_or(0);
+            .expect("a target of a tenant the run does not have");
         (&self.fleet.tenants[i], &self.apps[i])
     }
 

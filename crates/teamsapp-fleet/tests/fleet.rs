@@ -397,3 +397,38 @@ async fn a_crash_during_discovery_resumes_discovery_where_it_stopped() {
     assert!(upgrades(&emulator).values().all(|n| *n == 1));
     assert_eq!(upgrades(&emulator).len(), 40);
 }
+
+#[tokio::test]
+async fn tenant_ids_match_ignoring_case_and_a_target_of_another_tenant_is_refused() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    upgrades_fail(&emulator, Some(2));
+    let mut o = options("Contoso Tasks");
+    o.max_failures = Some(2);
+    let fleet = Fleet::new(vec![tenant(&emulator)], o).unwrap();
+    let plan = fleet.plan().await.unwrap();
+    fleet.run(&plan, &path).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    // A target line of a tenant the header does not name: refused, nothing sent.
+    let foreign = text
+        .lines()
+        .find(|l| l.contains("\"state\":\"failed\""))
+        .unwrap()
+        .replace(TENANT, "ffffffff-0000-4000-8000-000000000009");
+    std::fs::write(&path, format!("{text}{foreign}\n")).unwrap();
+    let before = posts(&emulator);
+    let err = fleet.resume(&path).await.unwrap_err();
+    assert!(matches!(err, Error::Journal { .. }), "{err}");
+    assert!(err.to_string().contains("ffffffff-0000"), "{err}");
+    assert_eq!(posts(&emulator), before);
+
+    // The same journal written with the tenant id in capitals resumes and finishes exactly once.
+    std::fs::write(&path, text.replace(TENANT, &TENANT.to_uppercase())).unwrap();
+    let summary = fleet.resume(&path).await.unwrap();
+    assert_eq!(summary.count(State::Verified), 40);
+    let upgraded = upgrades(&emulator);
+    assert_eq!(upgraded.len(), 40);
+    assert!(upgraded.values().all(|n| *n == 1));
+}

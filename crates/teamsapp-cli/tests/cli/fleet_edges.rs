@@ -412,3 +412,95 @@ fn fleet_report_summarises_a_journal_per_tenant_and_scope_with_failures_and_a_pa
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("report.html"));
 }
+
+#[test]
+fn progress_announces_a_passed_canary_and_the_rate_with_one_decimal() {
+    let emu = Emu::demo();
+    let out = run(emu.cmd().args([
+        "fleet",
+        "upgrade",
+        "--app",
+        "Contoso Tasks",
+        "--yes",
+        "--canary",
+        "5",
+    ]));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("canary passed: 5 target(s) upgraded and verified; continuing with the rest"),
+        "{stderr}"
+    );
+    let closing = stderr
+        .lines()
+        .find(|l| l.contains("installation(s) now run 1.1.0, read back and verified, in"))
+        .unwrap_or_else(|| panic!("no closing line: {stderr}"));
+    let rate = closing
+        .rsplit_once('(')
+        .and_then(|(_, r)| r.strip_suffix("/s)"))
+        .unwrap_or_else(|| panic!("no rate in {closing:?}"));
+    assert!(
+        rate.split_once('.').is_some_and(|(_, d)| d.len() == 1),
+        "{rate}"
+    );
+    assert!(closing.contains(" 40 installation(s)"), "{closing}");
+}
+
+#[test]
+fn a_token_file_run_journals_its_tenant_and_resumes_with_client_credentials() {
+    let emu = Emu::demo();
+    emu.fail_upgrades(Some(1));
+    let token = emu
+        .emulator()
+        .state()
+        .mint_token(&teamsapp_mock::TokenSpec {
+            app: Some(demo::CREDENTIALS.client_id.to_owned()),
+            ..Default::default()
+        })
+        .unwrap();
+    let token_file = emu.dir.path().join("token.txt");
+    std::fs::write(&token_file, &token.access_token).unwrap();
+    // Only a token: no tenant, no client id, no secret.
+    let out = teamsapp()
+        .args(["--base-url", &emu.emulator().graph_url()])
+        .arg("--token-file")
+        .arg(&token_file)
+        .args(["fleet", "upgrade", "--app", "Contoso Tasks", "--yes"])
+        .args([
+            "--max-failures",
+            "1",
+            "--concurrency",
+            "1",
+            "--journal",
+            "j.jsonl",
+        ])
+        .current_dir(emu.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = journal_header(&emu.dir.path().join("j.jsonl"));
+    assert_eq!(header["tenants"][0]["tenant"], demo::CREDENTIALS.tenant_id);
+    // Resumed with the app's client credentials, naming the tenant by id.
+    let out = run(emu.cmd().args([
+        "fleet",
+        "upgrade",
+        "--yes",
+        "--resume",
+        "--journal",
+        "j.jsonl",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let upgrades = emu.upgrades();
+    assert_eq!(upgrades.len(), 40);
+    assert!(upgrades.values().all(|n| *n == 1));
+}
