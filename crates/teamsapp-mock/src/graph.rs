@@ -27,11 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use teamsapp_types::ids::IdKind;
 use teamsapp_types::operation::OperationClass;
-use teamsapp_types::{
-    AppInstallationId, ChatId, Route, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId, routes,
-};
+use teamsapp_types::{AppInstallationId, Route, routes};
 
 use crate::auth;
 use crate::backend::{ApiVersion, GraphCall, GraphReply};
@@ -217,50 +214,23 @@ fn first_unknown_segment(segments: &[String]) -> String {
         .unwrap_or_else(|| segments.last().cloned().unwrap_or_default())
 }
 
-/// The id kind a template parameter holds, read from its name (`chat-id`, `teamsApp-id`,
-/// `userScopeTeamsAppInstallation-id`, …).
-pub(crate) fn param_kind(param: &str) -> Option<IdKind> {
-    let entity = param.strip_suffix("-id")?;
-    Some(match entity {
-        "chat" => IdKind::Chat,
-        "team" => IdKind::Team,
-        "user" => IdKind::User,
-        "teamsApp" => IdKind::TeamsApp,
-        "teamsAppDefinition" => IdKind::TeamsAppDefinition,
-        e if e.ends_with("AppInstallation") => IdKind::AppInstallation,
-        _ => return None,
-    })
-}
-
-fn validate_id(kind: IdKind, value: &str) -> Result<(), teamsapp_types::Error> {
-    match kind {
-        IdKind::Chat => ChatId::new(value).map(drop),
-        IdKind::Team => TeamId::new(value).map(drop),
-        IdKind::User => UserId::new(value).map(drop),
-        IdKind::TeamsApp => TeamsAppId::new(value).map(drop),
-        IdKind::TeamsAppDefinition => TeamsAppDefinitionId::new(value).map(drop),
-        IdKind::AppInstallation => AppInstallationId::new(value).map(drop),
-    }
-}
-
 /// The route's parameters, decoded (by axum, once) and validated, in template order.
 fn path_params(
     route: &'static Route,
     raw: &RawPathParams,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
     let mut params = Vec::with_capacity(route.path_params.len());
-    for name in route.path_params {
+    for (name, kind) in route.path_params.iter().zip(route.path_param_kinds) {
         let value = raw
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::internal(format!("route lost parameter {name}")))?;
-        if let Some(kind) = param_kind(name) {
-            validate_id(kind, &value).map_err(|source| ApiError::InvalidId {
+        kind.validate(&value)
+            .map_err(|source| ApiError::InvalidId {
                 param: name,
                 source,
             })?;
-        }
         params.push((*name, value));
     }
     Ok(params)
@@ -281,11 +251,6 @@ fn canonical_path(route: &Route, params: &[(&'static str, String)]) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Whether the operation is an `upgrade` action.
-pub(crate) fn is_upgrade(route: &Route) -> bool {
-    route.template.ends_with("/upgrade")
 }
 
 /// One Graph request, start to finish.
@@ -456,7 +421,7 @@ async fn pipeline(
             origin: ctx.origin,
         })
         .await?;
-    if is_upgrade(route)
+    if route.action == Some("upgrade")
         && reply.status.is_success()
         && let Some((_, id)) = params.last()
     {
@@ -587,15 +552,6 @@ fn render_reply(reply: GraphReply) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_path_parameter_has_an_id_kind() {
-        for route in routes::ALL {
-            for name in route.path_params {
-                assert!(param_kind(name).is_some(), "{}: {name}", route.operation_id);
-            }
-        }
-    }
 
     #[test]
     fn normalization_fixes_case_encoding_and_trailing_slash() {

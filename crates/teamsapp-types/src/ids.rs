@@ -53,6 +53,19 @@ impl IdKind {
             Self::AppInstallation => "app installation id",
         }
     }
+
+    /// Checks `value` against the rules of this kind of id without copying it: what the id
+    /// newtype's `new` checks.
+    pub fn validate(self, value: &str) -> Result<(), Error> {
+        let checked = match self {
+            Self::Chat => validate_chat(value),
+            Self::Team => validate_team(value),
+            Self::User => validate_user(value),
+            Self::TeamsApp => validate_teams_app(value),
+            Self::TeamsAppDefinition | Self::AppInstallation => validate_opaque(value),
+        };
+        checked.map_err(|reason| Error::invalid_id(self, value, reason))
+    }
 }
 
 impl fmt::Display for IdKind {

@@ -53,5 +53,5 @@ pub use ids::{
     TeamId, TeamsAppDefinitionId, TeamsAppId, UserId,
 };
 
-pub use operation::{Operation, RequestBody, Route};
+pub use operation::{DecodeError, Operation, RequestBody, Route};
 pub use scope::Scope;
