@@ -8,6 +8,8 @@
 //! - identity (`/{tenant}/oauth2/…`): tracing headers as Microsoft Entra sends them, journal;
 //! - admin (`/_emulator/…`): the admin key check, Graph-shaped errors, no journal.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +20,7 @@ use crate::auth;
 use crate::clock::graph_date;
 use crate::error::{ApiError, ODATA_JSON, PendingError, graph_error_response};
 use crate::identity::GRAPH_APP_ID;
-use crate::journal::JournalEntry;
+use crate::journal::Record;
 use crate::state::{AppState, lock};
 
 /// The longest `client-request-id` echoed; longer ones are replaced.
@@ -46,12 +48,13 @@ pub(crate) struct BatchItem;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallMeta {
     pub(crate) operation_id: Option<&'static str>,
-    pub(crate) tenant: Option<String>,
-    pub(crate) app: Option<String>,
+    pub(crate) tenant: Option<Arc<str>>,
+    pub(crate) app: Option<Arc<str>>,
 }
 
 impl RequestContext {
-    fn new(state: &AppState, request: &Request) -> Self {
+    /// The context of `request`, shared: handlers and the journal hold it without copying it.
+    fn new(state: &AppState, request: &Request) -> Arc<Self> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let client_request_id = request
             .headers()
@@ -60,12 +63,12 @@ impl RequestContext {
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_REQUEST_ID)
             .map_or_else(|| request_id.clone(), str::to_owned);
-        Self {
+        Arc::new(Self {
             request_id,
             client_request_id,
             origin: origin(state, request),
             batch_item: request.extensions().get::<BatchItem>().is_some(),
-        }
+        })
     }
 }
 
@@ -90,14 +93,11 @@ pub(crate) async fn graph_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let started = state.clock().elapsed();
     let arrived = state.clock().now_utc();
-    let method = request.method().to_string();
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+    let method = request.method().clone();
+    let path = path_of(&request);
 
     let limit = state.config().body_limit;
     let declared = request
@@ -121,21 +121,27 @@ pub(crate) async fn graph_layer(
         .unwrap_or_default();
     let status = response.status().as_u16();
     lock(&state.inner.metrics).count_request(meta.operation_id.unwrap_or("unmatched"), status);
-    state.journal_push(JournalEntry {
-        seq: 0,
-        at: rfc3339(arrived),
+    state.journal_push(Record {
+        arrived,
         method,
         path,
         status,
-        operation_id: meta.operation_id.map(str::to_owned),
-        request_id: ctx.request_id.clone(),
-        client_request_id: ctx.client_request_id.clone(),
+        operation_id: meta.operation_id,
+        ctx,
         app: meta.app,
         tenant: meta.tenant,
-        batch_item: ctx.batch_item,
         latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
     });
     response
+}
+
+/// The request's path and query, sharing the request's bytes.
+fn path_of(request: &Request) -> http::uri::PathAndQuery {
+    request
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"))
 }
 
 /// Graph's headers, and Graph's envelope on every error.
@@ -248,11 +254,13 @@ pub(crate) async fn identity_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let started = state.clock().elapsed();
     let arrived = state.clock().now_utc();
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    // The identity surface journals the path without its query (which may carry a code).
+    let path = http::uri::PathAndQuery::try_from(request.uri().path())
+        .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/"));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
@@ -273,18 +281,15 @@ pub(crate) async fn identity_layer(
         .extensions_mut()
         .remove::<CallMeta>()
         .unwrap_or_default();
-    state.journal_push(JournalEntry {
-        seq: 0,
-        at: rfc3339(arrived),
+    state.journal_push(Record {
+        arrived,
         method,
         path,
         status: response.status().as_u16(),
-        operation_id: meta.operation_id.map(str::to_owned),
-        request_id: ctx.request_id,
-        client_request_id: ctx.client_request_id,
+        operation_id: meta.operation_id,
+        ctx,
         app: meta.app,
         tenant: meta.tenant,
-        batch_item: false,
         latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
     });
     response
@@ -297,7 +302,7 @@ pub(crate) async fn admin_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let response = match admin_allowed(&state, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
@@ -328,11 +333,6 @@ fn admin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
                 .to_owned(),
         }),
     }
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn millis(d: std::time::Duration) -> u64 {

@@ -7,6 +7,7 @@
 //! request's origin. When the durable store fails, the in-memory world is rebuilt from the store,
 //! so what is in memory never runs ahead of what is on disk.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -428,22 +429,16 @@ fn load_all(world: &mut World, specs: &[TenantSpec]) -> Result<Vec<Event>, Error
 }
 
 /// The model's caller for a verified token; personal accounts are looked up in the directory.
-fn model_caller(world: &World, call: &GraphCall) -> ModelCaller {
-    let c = &call.caller;
-    match (c.kind, &c.user_id) {
+fn model_caller<'a>(world: &World, call: &'a GraphCall) -> Cow<'a, ModelCaller> {
+    let model = &call.caller.model;
+    match (model.kind, &model.user_id) {
         (PermissionKind::Delegated, Some(user)) => {
             let personal = world
-                .user_identity(&c.tenant_id, user)
+                .user_identity(&model.tenant_id, user)
                 .is_some_and(|(_, personal)| personal);
-            ModelCaller::delegated(
-                &c.tenant_id,
-                &c.client_id,
-                user,
-                c.permissions.iter().cloned(),
-            )
-            .with_personal_account(personal)
+            Cow::Owned(model.clone().with_personal_account(personal))
         }
-        _ => ModelCaller::application(&c.tenant_id, &c.client_id, c.permissions.iter().cloned()),
+        _ => Cow::Borrowed(model),
     }
 }
 

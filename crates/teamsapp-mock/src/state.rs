@@ -17,7 +17,7 @@ use crate::faults::{
     EarlyRetry, EarlyRetryTracker, FaultConfig, FaultInjector, Scenario, ScenarioBook,
 };
 use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
-use crate::journal::{Journal, JournalEntry, Metrics};
+use crate::journal::{Journal, JournalEntry, Metrics, Record};
 use crate::oauth::DeviceCodes;
 use crate::store::EventStore;
 use crate::throttle::{ThrottleConfig, Throttler};
@@ -459,8 +459,8 @@ impl AppState {
     }
 
     /// Appends a journal entry.
-    pub(crate) fn journal_push(&self, entry: JournalEntry) {
-        lock(&self.inner.journal).push(entry);
+    pub(crate) fn journal_push(&self, record: Record) {
+        lock(&self.inner.journal).push(record);
     }
 }
 
