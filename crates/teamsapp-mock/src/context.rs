@@ -1,7 +1,8 @@
 //! The middleware every request passes through, one per surface:
 //!
 //! - Graph (`/v1.0`, `/beta`): assigns `request-id`, echoes `client-request-id` (or reuses the
-//!   `request-id`, as Graph does), enforces the body limit and the request timeout, turns every
+//!   `request-id`, as Graph does), enforces the body limit (the request timeout is tower-http's
+//!   layer just inside this one, answering a bare `504`), turns every
 //!   error — ours and axum's bare rejections alike — into Graph's envelope with `innerError`'s
 //!   tracing fields, adds `Date`, `OData-Version`, `Cache-Control` and `WWW-Authenticate`, and
 //!   records the request in the journal and the metrics;
@@ -108,10 +109,8 @@ pub(crate) async fn graph_layer(
     let response = if declared.is_some_and(|len| len > limit as u64) {
         ApiError::PayloadTooLarge { limit }.into_response()
     } else {
-        match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::GatewayTimeout.into_response(),
-        }
+        // The request timeout is tower-http's layer inside this one (`graph::graph_router`).
+        next.run(request).await
     };
     let mut response = finish_graph(&state, &ctx, response);
 

@@ -88,6 +88,11 @@ pub(crate) fn graph_router(state: &AppState, batch_items: Option<&Router>) -> Ro
     router
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(state.config().body_limit))
+        // A bare 504 here; `graph_layer` (outside it) renders it as Graph's `GatewayTimeout`.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            state.config().request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             graph_layer,
