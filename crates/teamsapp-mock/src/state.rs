@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
+use teamsapp_types::ids::is_guid;
 
 use serde::{Deserialize, Serialize};
 
@@ -481,14 +482,4 @@ fn merged_identity(configured: &IdentityRegistry, loaded: Vec<IdentityTenant>) -
         registry.merge(tenant.clone());
     }
     registry
-}
-
-/// Whether `s` is a GUID in 8-4-4-4-12 form.
-pub(crate) fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
