@@ -22,27 +22,11 @@ use crate::clock::graph_date;
 use crate::error::{ApiError, ODATA_JSON, PendingError, graph_error_response};
 use crate::identity::GRAPH_APP_ID;
 use crate::journal::Record;
+pub(crate) use crate::request::{BatchItem, RequestContext};
 use crate::state::{AppState, lock};
 
 /// The longest `client-request-id` echoed; longer ones are replaced.
 const MAX_CLIENT_REQUEST_ID: usize = 200;
-
-/// What the middleware knows about a request; handlers read it from the request's extensions.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestContext {
-    /// `request-id`: a new GUID.
-    pub(crate) request_id: String,
-    /// `client-request-id`: the client's, else the `request-id`.
-    pub(crate) client_request_id: String,
-    /// `scheme://host[:port]` as the client addressed the emulator.
-    pub(crate) origin: String,
-    /// Whether this is an item of a `$batch`.
-    pub(crate) batch_item: bool,
-}
-
-/// Marks a request built by the `$batch` handler.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchItem;
 
 /// What a Graph handler learned about its request (left in the response's extensions for the
 /// journal and the metrics).

@@ -9,7 +9,7 @@ use http::uri::PathAndQuery;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::context::RequestContext;
+use crate::request::RequestContext;
 
 /// One journaled request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
