@@ -67,8 +67,10 @@ pub(crate) struct ModelBackend {
     initial: Vec<TenantSpec>,
     store: Option<Arc<EventStore<Event>>>,
     clock: Arc<dyn Clock>,
-    /// The specs of the loaded tenants, for the token endpoint's directory.
-    specs: Mutex<Vec<TenantSpec>>,
+    /// The directory of each loaded tenant (its users, app registrations and grants), for the
+    /// token endpoint: only that, not a second copy of the whole spec with every chat and
+    /// installation, which the world already holds.
+    directory: Mutex<Vec<IdentityTenant>>,
 }
 
 impl ModelBackend {
@@ -103,7 +105,7 @@ impl ModelBackend {
             initial,
             store,
             clock,
-            specs: Mutex::new(Vec::new()),
+            directory: Mutex::new(Vec::new()),
         };
         backend.track_specs(&events);
         Ok(backend)
@@ -111,14 +113,14 @@ impl ModelBackend {
 
     /// Follows tenant loads and resets in `events`.
     fn track_specs(&self, events: &[Event]) {
-        let mut specs = lock(&self.specs);
+        let mut directory = lock(&self.directory);
         for event in events {
             match event {
                 Event::TenantLoaded { spec } => {
-                    specs.retain(|s| !s.tenant_id.eq_ignore_ascii_case(&spec.tenant_id));
-                    specs.push((**spec).clone());
+                    directory.retain(|t| !t.id.eq_ignore_ascii_case(&spec.tenant_id));
+                    directory.push(identity_from_spec(spec));
                 }
-                Event::Reset => specs.clear(),
+                Event::Reset => directory.clear(),
                 _ => {}
             }
         }
@@ -154,7 +156,7 @@ impl ModelBackend {
         match loaded {
             Ok(Ok(events)) if fresh.replay(&events).is_ok() => {
                 *world = fresh;
-                lock(&self.specs).clear();
+                lock(&self.directory).clear();
                 self.track_specs(&events);
             }
             _ => {
@@ -676,7 +678,7 @@ impl GraphBackend for ModelBackend {
                 .map_err(ApiError::internal)?;
             }
             *world = fresh;
-            lock(&self.specs).clear();
+            lock(&self.directory).clear();
             self.track_specs(&events);
             Ok(())
         })
@@ -742,7 +744,7 @@ impl GraphBackend for ModelBackend {
     }
 
     fn directory(&self) -> Vec<IdentityTenant> {
-        lock(&self.specs).iter().map(identity_from_spec).collect()
+        lock(&self.directory).clone()
     }
 }
 

@@ -115,11 +115,14 @@ impl AppState {
     /// Builds the state for `config`: opens the durable store (replaying its events, or loading
     /// the configured tenants into an empty one), generates (or reloads) the signing key and
     /// prepares TLS.
-    pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
+    pub fn new(mut config: EmulatorConfig) -> Result<Self, Error> {
         let store = open_store(&config)?;
+        // The tenants move to the model (which keeps them for `reset`) rather than being kept
+        // twice: at a million installations a spec is most of the emulator's memory.
+        let tenants = std::mem::take(&mut config.tenants);
         let backend = crate::model::ModelBackend::open(
             config.world.clone(),
-            config.tenants.clone(),
+            tenants,
             store.clone(),
             config.clock.clone(),
         )?;
@@ -174,7 +177,9 @@ impl AppState {
         })
     }
 
-    /// The configuration the state was built from.
+    /// The configuration the state was built from, without its
+    /// [`tenants`](EmulatorConfig::tenants): they were handed to the model at start (which keeps
+    /// them for `POST /_emulator/reset`) and are empty here, so they are not held twice.
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
     }
