@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::Url;
 use secrecy::ExposeSecret;
 use teamsapp_types::cloud::NationalCloud;
 use teamsapp_types::operation::{OperationClass, Route};
-use teamsapp_types::{GraphError, Operation, routes};
+use teamsapp_types::{GraphError, Operation};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -398,17 +398,10 @@ impl RawResponse {
     }
 }
 
-/// Whether repeating the operation cannot do harm: anything but POST, and the `upgrade` action
-/// (which moves an installation to the catalog's latest version however often it runs).
+/// Whether repeating the operation cannot do harm: the fragment's fact (every method but POST,
+/// and the `upgrade` action), generated into the route.
 pub(crate) fn is_idempotent(route: &Route) -> bool {
-    route.method != Method::POST
-        || [
-            &routes::UPGRADE_CHAT_APP,
-            &routes::UPGRADE_TEAM_APP,
-            &routes::UPGRADE_USER_APP,
-        ]
-        .iter()
-        .any(|r| r.operation_id == route.operation_id)
+    route.idempotent
 }
 
 /// `name=value&…`, percent-encoded for a URL query.
@@ -884,6 +877,8 @@ pub(crate) fn graph_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
+    use teamsapp_types::routes;
 
     #[test]
     fn query_encoding_keeps_odata_readable() {

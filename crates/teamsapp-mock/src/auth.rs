@@ -2,7 +2,8 @@
 //! durable store so tokens survive a restart), the claims it issues as Microsoft Entra does for
 //! Microsoft Graph, and the bearer check every Graph route runs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -26,8 +27,57 @@ pub(crate) struct SigningKeys {
     jwk: Jwk,
     private_pem: String,
     /// Tokens whose signature and shape were already verified, by their exact text (a client
-    /// sends the same token thousands of times; an RSA check each time dominated a request).
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, Claims>>,
+    /// sends the same token thousands of times; an RSA check each time dominated a request),
+    /// with the caller decoded once. Only verified tokens are inserted, so nobody outside can
+    /// choose the keys: a fast hasher is safe here.
+    verified: Mutex<HashMap<Box<str>, Arc<Authenticated>, foldhash::fast::RandomState>>,
+}
+
+/// A token whose signature verified, with everything a request needs from it computed once.
+#[derive(Debug)]
+pub(crate) struct Authenticated {
+    /// The token's claims.
+    pub(crate) claims: Claims,
+    /// Who is calling.
+    pub(crate) caller: Caller,
+    /// The caller as the model sees it (a delegated caller's personal-account flag is looked up
+    /// per request, in the directory).
+    pub(crate) model: teamsapp_model::Caller,
+    /// The caller's tenant, shared with the journal.
+    pub(crate) tenant: Arc<str>,
+    /// The caller's client id, shared with the journal.
+    pub(crate) app: Arc<str>,
+    /// Whether `iss` is the tenant's v1 or v2 issuer.
+    issuer_ok: bool,
+}
+
+impl Authenticated {
+    fn new(claims: Claims) -> Self {
+        let issuer_ok = claims.iss == issuer(&claims.tid)
+            || claims.iss == format!("https://login.microsoftonline.com/{}/v2.0", claims.tid);
+        let caller = Caller::from_claims(claims.clone());
+        let model = match (caller.kind, &caller.user_id) {
+            (PermissionKind::Delegated, Some(user)) => teamsapp_model::Caller::delegated(
+                &caller.tenant_id,
+                &caller.client_id,
+                user,
+                caller.permissions.iter().cloned(),
+            ),
+            _ => teamsapp_model::Caller::application(
+                &caller.tenant_id,
+                &caller.client_id,
+                caller.permissions.iter().cloned(),
+            ),
+        };
+        Self {
+            model,
+            tenant: caller.tenant_id.as_str().into(),
+            app: caller.client_id.as_str().into(),
+            caller,
+            claims,
+            issuer_ok,
+        }
+    }
 }
 
 /// How many verified tokens are remembered; the memo is emptied when it is full.
@@ -67,7 +117,7 @@ impl SigningKeys {
             decoding,
             jwk,
             private_pem: pem.to_owned(),
-            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
+            verified: Mutex::new(HashMap::default()),
         })
     }
 
@@ -91,22 +141,18 @@ impl SigningKeys {
 
     /// Verifies the signature and shape of `token` (not its lifetime, audience or issuer), from
     /// the memo of tokens already verified when it is there.
-    pub(crate) fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
-        let lock = || {
-            self.verified
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(claims) = lock().get(token) {
-            return Ok(claims.clone());
+    pub(crate) fn verify(&self, token: &str) -> Result<Arc<Authenticated>, AuthFailure> {
+        let lock = || self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = lock().get(token) {
+            return Ok(Arc::clone(known));
         }
-        let claims = self.verify_signature(token)?;
+        let verified = Arc::new(Authenticated::new(self.verify_signature(token)?));
         let mut memo = lock();
         if memo.len() >= VERIFIED_CAPACITY {
             memo.clear();
         }
-        memo.insert(token.into(), claims.clone());
-        Ok(claims)
+        memo.insert(token.into(), Arc::clone(&verified));
+        Ok(verified)
     }
 
     fn verify_signature(&self, token: &str) -> Result<Claims, AuthFailure> {
@@ -254,11 +300,11 @@ pub(crate) fn authenticate(
     headers: &HeaderMap,
     origin: &str,
     now: u64,
-) -> Result<Caller, ApiError> {
+) -> Result<Arc<Authenticated>, ApiError> {
     let token = bearer(headers).ok_or(ApiError::InvalidToken(AuthFailure::Missing))?;
-    let claims = keys.verify(token).map_err(ApiError::InvalidToken)?;
-    let v2_issuer = format!("https://login.microsoftonline.com/{}/v2.0", claims.tid);
-    if claims.iss != issuer(&claims.tid) && claims.iss != v2_issuer {
+    let verified = keys.verify(token).map_err(ApiError::InvalidToken)?;
+    let claims = &verified.claims;
+    if !verified.issuer_ok {
         return Err(ApiError::InvalidToken(AuthFailure::WrongIssuer));
     }
     if !is_graph_audience(&claims.aud, origin) {
@@ -270,7 +316,7 @@ pub(crate) fn authenticate(
     if claims.nbf > now + NBF_SKEW {
         return Err(ApiError::InvalidToken(AuthFailure::NotYetValid));
     }
-    Ok(Caller::from_claims(claims))
+    Ok(verified)
 }
 
 /// The token of an `Authorization: Bearer …` header (scheme matched case-insensitively).
@@ -438,7 +484,7 @@ mod tests {
         h
     }
 
-    fn failure(result: Result<Caller, ApiError>) -> AuthFailure {
+    fn failure(result: Result<Arc<Authenticated>, ApiError>) -> AuthFailure {
         match result {
             Err(ApiError::InvalidToken(f)) => f,
             other => panic!("expected a 401, got {other:?}"),
@@ -448,7 +494,8 @@ mod tests {
     #[test]
     fn a_fresh_token_authenticates_as_its_app() {
         let token = app_token(1000, GRAPH_RESOURCE);
-        let caller = authenticate(keys(), &headers(&token), "http://x", 1000).unwrap();
+        let verified = authenticate(keys(), &headers(&token), "http://x", 1000).unwrap();
+        let caller = &verified.caller;
         assert_eq!(caller.tenant_id, "t1");
         assert_eq!(caller.client_id, "c1");
         assert_eq!(caller.kind, PermissionKind::Application);
@@ -485,7 +532,7 @@ mod tests {
         // Forged: same claims signed by another key.
         let other = SigningKeys::generate().unwrap();
         let claims = keys().verify(&token).unwrap();
-        let mut forged = other.sign(&claims).unwrap();
+        let mut forged = other.sign(&claims.claims).unwrap();
         assert_eq!(
             failure(authenticate(keys(), &headers(&forged), origin, 1000)),
             AuthFailure::BadSignature

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use teamsapp_types::Route;
 
-use crate::auth::Caller;
+use std::sync::Arc;
+
+use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::query::ODataQuery;
 
@@ -52,8 +54,8 @@ pub(crate) struct GraphCall {
     pub(crate) query: ODataQuery,
     /// The body (empty when none was sent).
     pub(crate) body: Bytes,
-    /// Who is calling.
-    pub(crate) caller: Caller,
+    /// Who is calling (the verified token, shared with the token memo).
+    pub(crate) caller: Arc<Authenticated>,
     /// `scheme://host[:port]` as the client addressed the emulator, for absolute links.
     pub(crate) origin: String,
 }

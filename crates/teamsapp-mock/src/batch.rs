@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +60,7 @@ async fn run(
     let (parts, body) = request.into_parts();
     let ctx = parts
         .extensions
-        .get::<RequestContext>()
+        .get::<Arc<RequestContext>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("request context missing"))?;
     let caller = auth::authenticate(
@@ -67,8 +69,8 @@ async fn run(
         &ctx.origin,
         state.clock().unix_seconds(),
     )?;
-    meta.tenant = Some(caller.tenant_id);
-    meta.app = Some(caller.client_id);
+    meta.tenant = Some(Arc::clone(&caller.tenant));
+    meta.app = Some(Arc::clone(&caller.app));
     ODataQuery::parse(&routes::BATCH, parts.uri.query())?;
     if let Some(sent) = parts.headers.get(header::CONTENT_TYPE) {
         let sent = sent.to_str().unwrap_or("");

@@ -1,12 +1,15 @@
 //! The middleware every request passes through, one per surface:
 //!
 //! - Graph (`/v1.0`, `/beta`): assigns `request-id`, echoes `client-request-id` (or reuses the
-//!   `request-id`, as Graph does), enforces the body limit and the request timeout, turns every
+//!   `request-id`, as Graph does), enforces the body limit (the request timeout is tower-http's
+//!   layer just inside this one, answering a bare `504`), turns every
 //!   error — ours and axum's bare rejections alike — into Graph's envelope with `innerError`'s
 //!   tracing fields, adds `Date`, `OData-Version`, `Cache-Control` and `WWW-Authenticate`, and
 //!   records the request in the journal and the metrics;
 //! - identity (`/{tenant}/oauth2/…`): tracing headers as Microsoft Entra sends them, journal;
 //! - admin (`/_emulator/…`): the admin key check, Graph-shaped errors, no journal.
+
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -18,40 +21,25 @@ use crate::auth;
 use crate::clock::graph_date;
 use crate::error::{ApiError, ODATA_JSON, PendingError, graph_error_response};
 use crate::identity::GRAPH_APP_ID;
-use crate::journal::JournalEntry;
+use crate::journal::Record;
+pub(crate) use crate::request::{BatchItem, RequestContext};
 use crate::state::{AppState, lock};
 
 /// The longest `client-request-id` echoed; longer ones are replaced.
 const MAX_CLIENT_REQUEST_ID: usize = 200;
-
-/// What the middleware knows about a request; handlers read it from the request's extensions.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestContext {
-    /// `request-id`: a new GUID.
-    pub(crate) request_id: String,
-    /// `client-request-id`: the client's, else the `request-id`.
-    pub(crate) client_request_id: String,
-    /// `scheme://host[:port]` as the client addressed the emulator.
-    pub(crate) origin: String,
-    /// Whether this is an item of a `$batch`.
-    pub(crate) batch_item: bool,
-}
-
-/// Marks a request built by the `$batch` handler.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchItem;
 
 /// What a Graph handler learned about its request (left in the response's extensions for the
 /// journal and the metrics).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallMeta {
     pub(crate) operation_id: Option<&'static str>,
-    pub(crate) tenant: Option<String>,
-    pub(crate) app: Option<String>,
+    pub(crate) tenant: Option<Arc<str>>,
+    pub(crate) app: Option<Arc<str>>,
 }
 
 impl RequestContext {
-    fn new(state: &AppState, request: &Request) -> Self {
+    /// The context of `request`, shared: handlers and the journal hold it without copying it.
+    fn new(state: &AppState, request: &Request) -> Arc<Self> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let client_request_id = request
             .headers()
@@ -60,12 +48,12 @@ impl RequestContext {
             .map(str::trim)
             .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_REQUEST_ID)
             .map_or_else(|| request_id.clone(), str::to_owned);
-        Self {
+        Arc::new(Self {
             request_id,
             client_request_id,
             origin: origin(state, request),
             batch_item: request.extensions().get::<BatchItem>().is_some(),
-        }
+        })
     }
 }
 
@@ -90,14 +78,11 @@ pub(crate) async fn graph_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let started = state.clock().elapsed();
     let arrived = state.clock().now_utc();
-    let method = request.method().to_string();
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+    let method = request.method().clone();
+    let path = path_of(&request);
 
     let limit = state.config().body_limit;
     let declared = request
@@ -108,10 +93,8 @@ pub(crate) async fn graph_layer(
     let response = if declared.is_some_and(|len| len > limit as u64) {
         ApiError::PayloadTooLarge { limit }.into_response()
     } else {
-        match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::GatewayTimeout.into_response(),
-        }
+        // The request timeout is tower-http's layer inside this one (`graph::graph_router`).
+        next.run(request).await
     };
     let mut response = finish_graph(&state, &ctx, response);
 
@@ -121,21 +104,27 @@ pub(crate) async fn graph_layer(
         .unwrap_or_default();
     let status = response.status().as_u16();
     lock(&state.inner.metrics).count_request(meta.operation_id.unwrap_or("unmatched"), status);
-    state.journal_push(JournalEntry {
-        seq: 0,
-        at: rfc3339(arrived),
+    state.journal_push(Record {
+        arrived,
         method,
         path,
         status,
-        operation_id: meta.operation_id.map(str::to_owned),
-        request_id: ctx.request_id.clone(),
-        client_request_id: ctx.client_request_id.clone(),
+        operation_id: meta.operation_id,
+        ctx,
         app: meta.app,
         tenant: meta.tenant,
-        batch_item: ctx.batch_item,
         latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
     });
     response
+}
+
+/// The request's path and query, sharing the request's bytes.
+fn path_of(request: &Request) -> http::uri::PathAndQuery {
+    request
+        .uri()
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"))
 }
 
 /// Graph's headers, and Graph's envelope on every error.
@@ -248,11 +237,13 @@ pub(crate) async fn identity_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let started = state.clock().elapsed();
     let arrived = state.clock().now_utc();
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    // The identity surface journals the path without its query (which may carry a code).
+    let path = http::uri::PathAndQuery::try_from(request.uri().path())
+        .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/"));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
@@ -273,18 +264,15 @@ pub(crate) async fn identity_layer(
         .extensions_mut()
         .remove::<CallMeta>()
         .unwrap_or_default();
-    state.journal_push(JournalEntry {
-        seq: 0,
-        at: rfc3339(arrived),
+    state.journal_push(Record {
+        arrived,
         method,
         path,
         status: response.status().as_u16(),
-        operation_id: meta.operation_id.map(str::to_owned),
-        request_id: ctx.request_id,
-        client_request_id: ctx.client_request_id,
+        operation_id: meta.operation_id,
+        ctx,
         app: meta.app,
         tenant: meta.tenant,
-        batch_item: false,
         latency_ms: millis(state.clock().elapsed().saturating_sub(started)),
     });
     response
@@ -297,7 +285,7 @@ pub(crate) async fn admin_layer(
     next: Next,
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
-    request.extensions_mut().insert(ctx.clone());
+    request.extensions_mut().insert(Arc::clone(&ctx));
     let response = match admin_allowed(&state, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
@@ -328,11 +316,6 @@ fn admin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
                 .to_owned(),
         }),
     }
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 fn millis(d: std::time::Duration) -> u64 {

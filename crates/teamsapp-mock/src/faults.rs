@@ -275,6 +275,11 @@ impl ScenarioBook {
     }
 
     /// The first scenario that matches `request` and has uses left; uses one.
+    /// Whether no scenario is loaded (then no request needs its facts worked out).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scenarios.is_empty()
+    }
+
     pub(crate) fn take(&mut self, request: &RequestFacts<'_>) -> Option<Scenario> {
         let scenario = self
             .scenarios
@@ -317,6 +322,11 @@ pub(crate) struct EarlyRetryTracker {
 }
 
 impl EarlyRetryTracker {
+    /// Whether some client was told to wait (then a request's key is worth working out).
+    pub(crate) fn is_watching(&self) -> bool {
+        !self.not_before.is_empty()
+    }
+
     /// Notes a request at monotonic `now`; an early one (before a `Retry-After` this key was
     /// given) is recorded. Either way the promise is used up.
     pub(crate) fn observe(&mut self, key: RetryKey, now: Duration, wall: SystemTime) {

@@ -15,9 +15,8 @@
 //! part of a route match ASCII case-insensitively and percent-encoded (`/V1.0/Chats`, `%24batch`),
 //! and one trailing slash is ignored.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::extract::{
@@ -26,14 +25,11 @@ use axum::extract::{
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use teamsapp_types::ids::IdKind;
+use http::{HeaderValue, StatusCode, Uri, header};
 use teamsapp_types::operation::OperationClass;
-use teamsapp_types::{
-    AppInstallationId, ChatId, Route, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId, routes,
-};
+use teamsapp_types::{AppInstallationId, Route, routes};
 
-use crate::auth;
+use crate::auth::{self, Authenticated};
 use crate::backend::{ApiVersion, GraphCall, GraphReply};
 use crate::context::{CallMeta, RequestContext, graph_layer};
 use crate::error::{ApiError, ODATA_JSON, ceil_seconds};
@@ -92,6 +88,11 @@ pub(crate) fn graph_router(state: &AppState, batch_items: Option<&Router>) -> Ro
     router
         .fallback(unknown_route)
         .layer(DefaultBodyLimit::max(state.config().body_limit))
+        // A bare 504 here; `graph_layer` (outside it) renders it as Graph's `GatewayTimeout`.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            state.config().request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             graph_layer,
@@ -112,51 +113,69 @@ pub(crate) fn normalized(router: Router) -> Router {
     )
 }
 
-/// Static path segments of every route, lowercase → as written.
-static VOCABULARY: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
-    let mut words = HashMap::new();
-    for version in ApiVersion::ALL {
-        words.insert(version.segment().to_owned(), version.segment());
-    }
-    for route in routes::ALL {
-        for template in std::iter::once(route.template).chain(route.aliases.iter().copied()) {
-            for segment in template.split('/') {
-                if !segment.is_empty() && !segment.starts_with('{') {
-                    words.insert(segment.to_ascii_lowercase(), segment);
+/// Static path segments of every route, lowercase → as written (our keys: a fast hasher).
+static VOCABULARY: LazyLock<HashMap<String, &'static str, foldhash::fast::RandomState>> =
+    LazyLock::new(|| {
+        let mut words = HashMap::default();
+        for version in ApiVersion::ALL {
+            words.insert(version.segment().to_owned(), version.segment());
+        }
+        for route in routes::ALL {
+            for template in std::iter::once(route.template).chain(route.aliases.iter().copied()) {
+                for segment in template.split('/') {
+                    if !segment.is_empty() && !segment.starts_with('{') {
+                        words.insert(segment.to_ascii_lowercase(), segment);
+                    }
                 }
             }
         }
+        words
+    });
+
+/// The longest static segment, in bytes: a longer segment (an id) is never looked up.
+const MAX_WORD: usize = 48;
+
+/// The static segment `segment` names when it is not already written that way (another case,
+/// percent-encoded); `None` for ids and for segments already canonical. Allocates nothing.
+fn respelled(segment: &str) -> Option<&'static str> {
+    // A percent-encoded word is at most three times as long.
+    if segment.is_empty() || segment.len() > 3 * MAX_WORD {
+        return None;
     }
-    words
-});
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+    if decoded.len() > MAX_WORD {
+        return None;
+    }
+    let mut buffer = [0u8; MAX_WORD];
+    let lower = &mut buffer[..decoded.len()];
+    lower.copy_from_slice(decoded.as_bytes());
+    lower.make_ascii_lowercase();
+    let lower = std::str::from_utf8(lower).ok()?;
+    VOCABULARY
+        .get(lower)
+        .copied()
+        .filter(|canonical| *canonical != segment)
+}
 
 /// The normalized form of `uri`, if it differs.
 fn normalize_uri(uri: &Uri) -> Option<Uri> {
     let path = uri.path();
-    let mut changed = false;
     let trimmed = if path.len() > 1 && path.ends_with('/') {
-        changed = true;
         &path[..path.len() - 1]
     } else {
         path
     };
-    let segments: Vec<Cow<'_, str>> = trimmed
-        .split('/')
-        .map(|segment| {
-            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-            match VOCABULARY.get(&decoded.to_ascii_lowercase()) {
-                Some(canonical) if *canonical != segment => {
-                    changed = true;
-                    Cow::Borrowed(*canonical)
-                }
-                _ => Cow::Borrowed(segment),
-            }
-        })
-        .collect();
-    if !changed {
+    // The common case, a path already as Graph writes it, is checked without building anything.
+    if trimmed.len() == path.len() && trimmed.split('/').all(|s| respelled(s).is_none()) {
         return None;
     }
-    let mut rebuilt = segments.join("/");
+    let mut rebuilt = String::with_capacity(uri.path_and_query().map_or(0, |p| p.as_str().len()));
+    for (i, segment) in trimmed.split('/').enumerate() {
+        if i > 0 {
+            rebuilt.push('/');
+        }
+        rebuilt.push_str(respelled(segment).unwrap_or(segment));
+    }
     if let Some(query) = uri.query() {
         rebuilt.push('?');
         rebuilt.push_str(query);
@@ -217,50 +236,23 @@ fn first_unknown_segment(segments: &[String]) -> String {
         .unwrap_or_else(|| segments.last().cloned().unwrap_or_default())
 }
 
-/// The id kind a template parameter holds, read from its name (`chat-id`, `teamsApp-id`,
-/// `userScopeTeamsAppInstallation-id`, …).
-pub(crate) fn param_kind(param: &str) -> Option<IdKind> {
-    let entity = param.strip_suffix("-id")?;
-    Some(match entity {
-        "chat" => IdKind::Chat,
-        "team" => IdKind::Team,
-        "user" => IdKind::User,
-        "teamsApp" => IdKind::TeamsApp,
-        "teamsAppDefinition" => IdKind::TeamsAppDefinition,
-        e if e.ends_with("AppInstallation") => IdKind::AppInstallation,
-        _ => return None,
-    })
-}
-
-fn validate_id(kind: IdKind, value: &str) -> Result<(), teamsapp_types::Error> {
-    match kind {
-        IdKind::Chat => ChatId::new(value).map(drop),
-        IdKind::Team => TeamId::new(value).map(drop),
-        IdKind::User => UserId::new(value).map(drop),
-        IdKind::TeamsApp => TeamsAppId::new(value).map(drop),
-        IdKind::TeamsAppDefinition => TeamsAppDefinitionId::new(value).map(drop),
-        IdKind::AppInstallation => AppInstallationId::new(value).map(drop),
-    }
-}
-
 /// The route's parameters, decoded (by axum, once) and validated, in template order.
 fn path_params(
     route: &'static Route,
     raw: &RawPathParams,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
     let mut params = Vec::with_capacity(route.path_params.len());
-    for name in route.path_params {
+    for (name, kind) in route.path_params.iter().zip(route.path_param_kinds) {
         let value = raw
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::internal(format!("route lost parameter {name}")))?;
-        if let Some(kind) = param_kind(name) {
-            validate_id(kind, &value).map_err(|source| ApiError::InvalidId {
+        kind.validate(&value)
+            .map_err(|source| ApiError::InvalidId {
                 param: name,
                 source,
             })?;
-        }
         params.push((*name, value));
     }
     Ok(params)
@@ -283,11 +275,6 @@ fn canonical_path(route: &Route, params: &[(&'static str, String)]) -> String {
     out
 }
 
-/// Whether the operation is an `upgrade` action.
-pub(crate) fn is_upgrade(route: &Route) -> bool {
-    route.template.ends_with("/upgrade")
-}
-
 /// One Graph request, start to finish.
 async fn handle(
     state: AppState,
@@ -299,76 +286,96 @@ async fn handle(
         operation_id: Some(route.operation_id),
         ..CallMeta::default()
     };
-    let mut key = None;
-    let result = pipeline(&state, route, version, request, &mut meta, &mut key).await;
-    let mut response = result.unwrap_or_else(IntoResponse::into_response);
-    let status = response.status();
-    if let Some(key) = key
-        && matches!(
-            status,
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-        )
-    {
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(seconds) = retry_after {
-            lock(&state.inner.early).promise(key, state.clock().elapsed(), seconds);
-        }
-    }
+    let mut response = pipeline(&state, route, version, request, &mut meta)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     response.extensions_mut().insert(meta);
     response
 }
 
+/// Steps 1 and 2 (who is calling, which resource), then the rest of the pipeline; a `429` or
+/// `503` with `Retry-After` is remembered for early-retry detection.
 async fn pipeline(
     state: &AppState,
     route: &'static Route,
     version: ApiVersion,
     request: Request,
     meta: &mut CallMeta,
-    key_out: &mut Option<crate::faults::RetryKey>,
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
     let ctx = parts
         .extensions
-        .get::<RequestContext>()
+        .get::<Arc<RequestContext>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("request context missing"))?;
 
     // 1. Who is calling.
-    let caller = auth::authenticate(
+    let who = auth::authenticate(
         state.keys(),
         &parts.headers,
         &ctx.origin,
         state.clock().unix_seconds(),
     )?;
-    meta.tenant = Some(caller.tenant_id.clone());
-    meta.app = Some(caller.client_id.clone());
+    meta.tenant = Some(Arc::clone(&who.tenant));
+    meta.app = Some(Arc::clone(&who.app));
 
     // 2. Path parameters.
     let raw = RawPathParams::from_request_parts(&mut parts, state)
         .await
         .map_err(|_| ApiError::bad_request("The request URI is not valid: a path segment is not valid UTF-8 once percent-decoded."))?;
     let params = path_params(route, &raw)?;
-    let canonical = canonical_path(route, &params);
 
-    // 3. Early retries.
-    let resource = params
-        .iter()
-        .map(|(_, v)| v.as_str())
-        .collect::<Vec<_>>()
-        .join("|");
-    let key = retry_key(
-        &caller.tenant_id,
-        &caller.client_id,
-        route.operation_id,
-        &resource,
-    );
-    lock(&state.inner.early).observe(key.clone(), state.clock().elapsed(), state.clock().now());
-    *key_out = Some(key);
+    // 3. Early retries: the key is only worked out when a client was told to wait.
+    let key = || {
+        let resource = params
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join("|");
+        retry_key(&who.tenant, &who.app, route.operation_id, &resource)
+    };
+    {
+        let mut early = lock(&state.inner.early);
+        if early.is_watching() {
+            early.observe(key(), state.clock().elapsed(), state.clock().now());
+        }
+    }
 
+    let response = checked(state, route, version, parts, body, &ctx, &who, &params)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    if matches!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) {
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(seconds) = retry_after {
+            lock(&state.inner.early).promise(key(), state.clock().elapsed(), seconds);
+        }
+    }
+    Ok(response)
+}
+
+/// Steps 4 to 7, for a caller and resource already known.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the pipeline's state at this step; a struct would only rename it"
+)]
+async fn checked(
+    state: &AppState,
+    route: &'static Route,
+    version: ApiVersion,
+    parts: http::request::Parts,
+    body: axum::body::Body,
+    ctx: &RequestContext,
+    who: &Arc<Authenticated>,
+    params: &[(&'static str, String)],
+) -> Result<Response, ApiError> {
+    let caller = &who.caller;
     // 4. Throttling.
     let throttled = lock(&state.inner.throttle).acquire(
         &caller.tenant_id,
@@ -385,15 +392,21 @@ async fn pipeline(
     }
 
     // 5. Scripted responses, then random faults.
-    let method = parts.method.as_str().to_owned();
-    let facts = RequestFacts {
-        operation_id: route.operation_id,
-        method: &method,
-        canonical_path: &canonical,
-        params: &params,
-        app: &caller.client_id,
+    let scripted = {
+        let mut book = lock(&state.inner.scenarios);
+        if book.is_empty() {
+            None
+        } else {
+            let canonical = canonical_path(route, params);
+            book.take(&RequestFacts {
+                operation_id: route.operation_id,
+                method: parts.method.as_str(),
+                canonical_path: &canonical,
+                params,
+                app: &caller.client_id,
+            })
+        }
     };
-    let scripted = lock(&state.inner.scenarios).take(&facts);
     if let Some(scenario) = scripted {
         lock(&state.inner.metrics).scripted += 1;
         return Err(scripted_error(&scenario));
@@ -429,7 +442,7 @@ async fn pipeline(
 
     // 6. Query options and body.
     let query = ODataQuery::parse(route, parts.uri.query())?;
-    let headers = parts.headers.clone();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let body = Bytes::from_request(Request::from_parts(parts, body), state)
         .await
         .map_err(|rejection| {
@@ -441,7 +454,7 @@ async fn pipeline(
                 ApiError::bad_request("The request body could not be read.")
             }
         })?;
-    check_body(route, &headers, &body)?;
+    check_body(route, content_type.as_ref(), &body)?;
 
     // 7. The domain.
     let reply = state
@@ -449,20 +462,20 @@ async fn pipeline(
         .call(GraphCall {
             route,
             version,
-            params: params.clone(),
+            params: params.to_vec(),
             query,
             body,
-            caller,
-            origin: ctx.origin,
+            caller: Arc::clone(who),
+            origin: ctx.origin.clone(),
         })
         .await?;
-    if is_upgrade(route)
+    if route.action == Some("upgrade")
         && reply.status.is_success()
         && let Some((_, id)) = params.last()
     {
         let id = AppInstallationId::new(id.as_str())
             .map_or_else(|_| id.clone(), |id| id.canonical().into_inner());
-        *lock(&state.inner.metrics).upgrades.entry(id).or_default() += 1;
+        lock(&state.inner.metrics).count_upgrade(&id);
     }
     Ok(render_reply(reply))
 }
@@ -520,7 +533,11 @@ fn scripted_error(scenario: &Scenario) -> ApiError {
 }
 
 /// Content type (415), required body (400) and JSON well-formedness (400), from the route table.
-fn check_body(route: &Route, headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+fn check_body(
+    route: &Route,
+    content_type: Option<&HeaderValue>,
+    body: &Bytes,
+) -> Result<(), ApiError> {
     let Some(expected) = route.request_content_type else {
         return Ok(());
     };
@@ -534,7 +551,7 @@ fn check_body(route: &Route, headers: &HeaderMap, body: &Bytes) -> Result<(), Ap
             "Empty Payload. A Teams app package (application/zip) is expected."
         }));
     }
-    if let Some(sent) = headers.get(header::CONTENT_TYPE) {
+    if let Some(sent) = content_type {
         let sent = sent.to_str().unwrap_or("");
         let essence = sent
             .split(';')
@@ -589,15 +606,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_path_parameter_has_an_id_kind() {
-        for route in routes::ALL {
-            for name in route.path_params {
-                assert!(param_kind(name).is_some(), "{}: {name}", route.operation_id);
-            }
-        }
-    }
-
-    #[test]
     fn normalization_fixes_case_encoding_and_trailing_slash() {
         let uri: Uri = "/V1.0/Chats/19%3Aabc%40thread.v2/INSTALLEDAPPS/?$top=1"
             .parse()
@@ -610,6 +618,11 @@ mod tests {
         assert_eq!(normalize_uri(&uri).unwrap().path(), "/v1.0/$batch");
         let uri: Uri = "/v1.0/chats/x/installedApps".parse().unwrap();
         assert_eq!(normalize_uri(&uri), None);
+    }
+
+    #[test]
+    fn every_static_segment_fits_the_lookup_buffer() {
+        assert!(VOCABULARY.keys().all(|word| word.len() <= MAX_WORD));
     }
 
     #[test]

@@ -2,8 +2,14 @@
 //! `GET /_emulator/metrics`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
+use http::Method;
+use http::uri::PathAndQuery;
 use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::request::RequestContext;
 
 /// One journaled request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,12 +44,50 @@ pub struct JournalEntry {
     pub latency_ms: u64,
 }
 
+/// One request as the journal keeps it: shared and static parts only (the request's context and
+/// the caller's ids are reference-counted, the path is the request's own bytes), so recording a
+/// request copies no string; a [`JournalEntry`] is rendered from it when the journal is read.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) arrived: OffsetDateTime,
+    pub(crate) method: Method,
+    pub(crate) path: PathAndQuery,
+    pub(crate) status: u16,
+    pub(crate) operation_id: Option<&'static str>,
+    pub(crate) ctx: Arc<RequestContext>,
+    pub(crate) app: Option<Arc<str>>,
+    pub(crate) tenant: Option<Arc<str>>,
+    pub(crate) latency_ms: u64,
+}
+
+impl Record {
+    fn render(&self, seq: u64) -> JournalEntry {
+        JournalEntry {
+            seq,
+            at: self
+                .arrived
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            method: self.method.as_str().to_owned(),
+            path: self.path.as_str().to_owned(),
+            status: self.status,
+            operation_id: self.operation_id.map(str::to_owned),
+            request_id: self.ctx.request_id.clone(),
+            client_request_id: self.ctx.client_request_id.clone(),
+            app: self.app.as_deref().map(str::to_owned),
+            tenant: self.tenant.as_deref().map(str::to_owned),
+            batch_item: self.ctx.batch_item,
+            latency_ms: self.latency_ms,
+        }
+    }
+}
+
 /// The last `capacity` requests.
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
     next_seq: u64,
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<(u64, Record)>,
 }
 
 impl Journal {
@@ -55,23 +99,27 @@ impl Journal {
         }
     }
 
-    /// Appends `entry`, numbering it and dropping the oldest entry when full.
-    pub(crate) fn push(&mut self, mut entry: JournalEntry) {
+    /// Appends `record`, numbering it and dropping the oldest entry when full.
+    pub(crate) fn push(&mut self, record: Record) {
         if self.capacity == 0 {
             return;
         }
-        entry.seq = self.next_seq;
+        let seq = self.next_seq;
         self.next_seq += 1;
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        self.entries.push_back(entry);
+        self.entries.push_back((seq, record));
     }
 
     /// The newest `limit` entries (all when `None`), oldest first.
     pub(crate) fn tail(&self, limit: Option<usize>) -> Vec<JournalEntry> {
         let skip = limit.map_or(0, |l| self.entries.len().saturating_sub(l));
-        self.entries.iter().skip(skip).cloned().collect()
+        self.entries
+            .iter()
+            .skip(skip)
+            .map(|(seq, record)| record.render(*seq))
+            .collect()
     }
 
     pub(crate) fn clear(&mut self) {
@@ -104,13 +152,23 @@ pub struct Metrics {
 
 impl Metrics {
     pub(crate) fn count_request(&mut self, operation: &str, status: u16) {
-        *self
-            .requests
-            .entry(operation.to_owned())
-            .or_default()
-            .entry(status)
-            .or_default() += 1;
+        // Look up before inserting: the operation's name is copied once, not on every request.
+        let by_status = match self.requests.get_mut(operation) {
+            Some(by_status) => by_status,
+            None => self.requests.entry(operation.to_owned()).or_default(),
+        };
+        *by_status.entry(status).or_default() += 1;
         self.requests_total += 1;
+    }
+
+    /// Counts a successful upgrade of installation `id` (canonical form).
+    pub(crate) fn count_upgrade(&mut self, id: &str) {
+        match self.upgrades.get_mut(id) {
+            Some(count) => *count += 1,
+            None => {
+                self.upgrades.insert(id.to_owned(), 1);
+            }
+        }
     }
 
     pub(crate) fn count_fault(&mut self, kind: &str) {
@@ -122,19 +180,21 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    fn entry(path: &str) -> JournalEntry {
-        JournalEntry {
-            seq: 0,
-            at: String::new(),
-            method: "GET".into(),
-            path: path.into(),
+    fn entry(path: &str) -> Record {
+        Record {
+            arrived: OffsetDateTime::UNIX_EPOCH,
+            method: Method::GET,
+            path: PathAndQuery::try_from(path).unwrap(),
             status: 200,
             operation_id: None,
-            request_id: String::new(),
-            client_request_id: String::new(),
+            ctx: Arc::new(RequestContext {
+                request_id: "r".into(),
+                client_request_id: "c".into(),
+                origin: "http://localhost".into(),
+                batch_item: false,
+            }),
             app: None,
-            tenant: None,
-            batch_item: false,
+            tenant: Some("t".into()),
             latency_ms: 0,
         }
     }
@@ -150,6 +210,9 @@ mod tests {
         assert_eq!(all[0].path, "/2");
         assert_eq!(all[2].seq, 5);
         assert_eq!(j.tail(Some(1))[0].path, "/4");
+        assert_eq!(all[0].at, "1970-01-01T00:00:00Z");
+        assert_eq!(all[0].tenant.as_deref(), Some("t"));
+        assert_eq!(all[0].request_id, "r");
         j.clear();
         assert!(j.tail(None).is_empty());
         let mut off = Journal::new(0);

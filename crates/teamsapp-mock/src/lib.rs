@@ -87,6 +87,7 @@ mod journal;
 mod model;
 mod oauth;
 mod query;
+mod request;
 mod server;
 mod state;
 mod store;

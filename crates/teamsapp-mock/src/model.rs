@@ -7,6 +7,7 @@
 //! request's origin. When the durable store fails, the in-memory world is rebuilt from the store,
 //! so what is in memory never runs ahead of what is on disk.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -19,10 +20,7 @@ use teamsapp_model::{
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
-use teamsapp_types::{
-    AppInstallationId, ChatId, InstalledAppsPostRequestBody, Route, TeamId, TeamsAppDefinition,
-    TeamsAppDefinitionId, TeamsAppId, UpgradePostRequestBody, UserId, routes,
-};
+use teamsapp_types::{AppInstallationId, DecodeError, Request};
 use time::OffsetDateTime;
 
 use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
@@ -69,8 +67,10 @@ pub(crate) struct ModelBackend {
     initial: Vec<TenantSpec>,
     store: Option<Arc<EventStore<Event>>>,
     clock: Arc<dyn Clock>,
-    /// The specs of the loaded tenants, for the token endpoint's directory.
-    specs: Mutex<Vec<TenantSpec>>,
+    /// The directory of each loaded tenant (its users, app registrations and grants), for the
+    /// token endpoint: only that, not a second copy of the whole spec with every chat and
+    /// installation, which the world already holds.
+    directory: Mutex<Vec<IdentityTenant>>,
 }
 
 impl ModelBackend {
@@ -105,7 +105,7 @@ impl ModelBackend {
             initial,
             store,
             clock,
-            specs: Mutex::new(Vec::new()),
+            directory: Mutex::new(Vec::new()),
         };
         backend.track_specs(&events);
         Ok(backend)
@@ -113,14 +113,14 @@ impl ModelBackend {
 
     /// Follows tenant loads and resets in `events`.
     fn track_specs(&self, events: &[Event]) {
-        let mut specs = lock(&self.specs);
+        let mut directory = lock(&self.directory);
         for event in events {
             match event {
                 Event::TenantLoaded { spec } => {
-                    specs.retain(|s| !s.tenant_id.eq_ignore_ascii_case(&spec.tenant_id));
-                    specs.push((**spec).clone());
+                    directory.retain(|t| !t.id.eq_ignore_ascii_case(&spec.tenant_id));
+                    directory.push(identity_from_spec(spec));
                 }
-                Event::Reset => specs.clear(),
+                Event::Reset => directory.clear(),
                 _ => {}
             }
         }
@@ -156,7 +156,7 @@ impl ModelBackend {
         match loaded {
             Ok(Ok(events)) if fresh.replay(&events).is_ok() => {
                 *world = fresh;
-                lock(&self.specs).clear();
+                lock(&self.directory).clear();
                 self.track_specs(&events);
             }
             _ => {
@@ -171,184 +171,247 @@ impl ModelBackend {
         OffsetDateTime::from(self.clock.now())
     }
 
+    /// Answers one call: one arm per operation of the fragment, no wildcard, so an operation
+    /// added to `openapi/teamsapp.json` without a handler here does not compile (see
+    /// [`teamsapp_types::Request`] for the demonstration).
+    #[deny(clippy::wildcard_enum_match_arm)]
     async fn dispatch(&self, call: GraphCall) -> Result<GraphReply, ApiError> {
+        let params: Vec<&str> = call.params.iter().map(|(_, v)| v.as_str()).collect();
+        let request = Request::decode(call.route.kind, &params, &call.body).map_err(|e| {
+            // A body that is JSON but not the operation's type is the client's error; ids were
+            // validated at the edge, so a bad one here is a bug.
+            if matches!(e, DecodeError::Body { .. }) {
+                ApiError::MalformedJson
+            } else {
+                ApiError::internal(e)
+            }
+        })?;
         let mut world = self.world.lock().await;
         let caller = model_caller(&world, &call);
         let query = model_query(&call.query);
         let now = self.now();
-        let op = call.route.operation_id;
-        let is = |route: &Route| op == route.operation_id;
         let ctx = Ctx { call: &call };
 
-        // Reads.
-        if is(&routes::LIST_CHAT_INSTALLED_APPS) {
-            return ctx.page(&world.list_chat_installed_apps(&caller, &ctx.chat()?, &query)?);
-        }
-        if is(&routes::GET_CHAT_INSTALLED_APP) {
-            return ctx.entity(&world.get_chat_installed_app(
-                &caller,
-                &ctx.chat()?,
-                &ctx.installation()?,
-                &query,
-            )?);
-        }
-        if is(&routes::LIST_TEAM_INSTALLED_APPS) {
-            return ctx.page(&world.list_team_installed_apps(&caller, &ctx.team()?, &query)?);
-        }
-        if is(&routes::GET_TEAM_INSTALLED_APP) {
-            return ctx.entity(&world.get_team_installed_app(
-                &caller,
-                &ctx.team()?,
-                &ctx.installation()?,
-                &query,
-            )?);
-        }
-        if is(&routes::LIST_USER_INSTALLED_APPS) {
-            return ctx.page(&world.list_user_installed_apps(&caller, &ctx.user()?, &query)?);
-        }
-        if is(&routes::GET_USER_INSTALLED_APP) {
-            return ctx.entity(&world.get_user_installed_app(
-                &caller,
-                &ctx.user()?,
-                &ctx.installation()?,
-                &query,
-            )?);
-        }
-        if is(&routes::GET_USER_INSTALLED_APP_CHAT) {
-            return ctx.entity(&world.get_user_installed_app_chat(
-                &caller,
-                &ctx.user()?,
-                &ctx.installation()?,
-                &query,
-            )?);
-        }
-        if is(&routes::LIST_CATALOG_APPS) {
-            return ctx.page(&world.list_catalog_apps(&caller, &query)?);
-        }
-        if is(&routes::GET_CATALOG_APP) {
-            return ctx.entity(&world.get_catalog_app(&caller, &ctx.app()?, &query)?);
-        }
-        if is(&routes::LIST_CATALOG_APP_DEFINITIONS) {
-            return ctx.page(&world.list_catalog_app_definitions(&caller, &ctx.app()?, &query)?);
-        }
-        if is(&routes::GET_CATALOG_APP_DEFINITION) {
-            return ctx.entity(&world.get_catalog_app_definition(
-                &caller,
-                &ctx.app()?,
-                &ctx.definition()?,
-                &query,
-            )?);
-        }
-        if is(&routes::LIST_USERS) {
-            return ctx.page(&world.list_users(&caller, &query)?);
-        }
-        if is(&routes::LIST_USER_CHATS) {
-            return ctx.page(&world.list_user_chats(&caller, &ctx.user()?, &query)?);
-        }
-        if is(&routes::GET_CHAT) {
-            return ctx.entity(&world.get_chat(&caller, &ctx.chat()?, &query)?);
-        }
-        if is(&routes::LIST_TEAMS) {
-            return ctx.page(&world.list_teams(&caller, &query)?);
-        }
-
-        // Writes: the events are stored before the answer leaves.
-        let (reply, events) = if is(&routes::INSTALL_CHAT_APP) {
-            let o =
-                world.install_chat_app(&caller, &ctx.chat()?, &ctx.json_body()?, &query, now)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::INSTALL_TEAM_APP) {
-            let o =
-                world.install_team_app(&caller, &ctx.team()?, &ctx.json_body()?, &query, now)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::INSTALL_USER_APP) {
-            let o =
-                world.install_user_app(&caller, &ctx.user()?, &ctx.json_body()?, &query, now)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UPGRADE_CHAT_APP) {
-            let o = world.upgrade_chat_app(
-                &caller,
-                &ctx.chat()?,
-                &ctx.installation()?,
-                &ctx.upgrade_body()?,
-                &query,
-                now,
-            )?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UPGRADE_TEAM_APP) {
-            let o = world.upgrade_team_app(
-                &caller,
-                &ctx.team()?,
-                &ctx.installation()?,
-                &ctx.upgrade_body()?,
-                &query,
-                now,
-            )?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UPGRADE_USER_APP) {
-            let o = world.upgrade_user_app(
-                &caller,
-                &ctx.user()?,
-                &ctx.installation()?,
-                &ctx.upgrade_body()?,
-                &query,
-                now,
-            )?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UNINSTALL_CHAT_APP) {
-            let o =
-                world.uninstall_chat_app(&caller, &ctx.chat()?, &ctx.installation()?, &query)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UNINSTALL_TEAM_APP) {
-            let o =
-                world.uninstall_team_app(&caller, &ctx.team()?, &ctx.installation()?, &query)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::UNINSTALL_USER_APP) {
-            let o =
-                world.uninstall_user_app(&caller, &ctx.user()?, &ctx.installation()?, &query)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::PUBLISH_CATALOG_APP) {
-            let o = world.publish_catalog_app(&caller, &call.body, &query, now)?;
-            let id = o.value.id.clone().unwrap_or_default();
-            let mut reply = ctx.entity(&o.value)?;
-            let location = format!(
-                "{}/{}/appCatalogs/teamsApps/{}",
-                call.origin,
-                call.version.segment(),
-                encode_path_segment(&id)
-            );
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                reply.headers.push((header::LOCATION, value));
+        let (reply, events) = match request {
+            // Reads.
+            Request::ListChatInstalledApps { chat_id } => {
+                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, &query)?);
             }
-            (reply, o.events)
-        } else if is(&routes::UPDATE_CATALOG_APP) {
-            let o = world.update_catalog_app(&caller, &ctx.app()?, &call.body, &query, now)?;
-            (ctx.no_content(), o.events)
-        } else if is(&routes::REVIEW_CATALOG_APP_DEFINITION) {
-            let body: TeamsAppDefinition = ctx.parse_body()?;
-            let o = world.review_catalog_app_definition(
-                &caller,
-                &ctx.app()?,
-                &ctx.definition()?,
-                &body,
-                &query,
-                now,
-            )?;
-            let reply = ctx.entity_with_context(
-                &o.value,
-                &format!(
-                    "appCatalogs/teamsApps('{}')/appDefinitions/$entity",
-                    encode_path_segment(call.param("teamsApp-id").unwrap_or(""))
-                ),
-            )?;
-            (reply, o.events)
-        } else if is(&routes::DELETE_CATALOG_APP) {
-            let o = world.delete_catalog_app(&caller, &ctx.app()?, &query)?;
-            (ctx.no_content(), o.events)
-        } else {
-            return Err(ApiError::NotImplemented {
-                what: "this operation",
-            });
+            Request::GetChatInstalledApp {
+                chat_id,
+                installation_id,
+            } => {
+                return ctx.entity(&world.get_chat_installed_app(
+                    &caller,
+                    &chat_id,
+                    &installation_id,
+                    &query,
+                )?);
+            }
+            Request::ListTeamInstalledApps { team_id } => {
+                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, &query)?);
+            }
+            Request::GetTeamInstalledApp {
+                team_id,
+                installation_id,
+            } => {
+                return ctx.entity(&world.get_team_installed_app(
+                    &caller,
+                    &team_id,
+                    &installation_id,
+                    &query,
+                )?);
+            }
+            Request::ListUserInstalledApps { user_id } => {
+                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, &query)?);
+            }
+            Request::GetUserInstalledApp {
+                user_id,
+                installation_id,
+            } => {
+                return ctx.entity(&world.get_user_installed_app(
+                    &caller,
+                    &user_id,
+                    &installation_id,
+                    &query,
+                )?);
+            }
+            Request::GetUserInstalledAppChat {
+                user_id,
+                installation_id,
+            } => {
+                return ctx.entity(&world.get_user_installed_app_chat(
+                    &caller,
+                    &user_id,
+                    &installation_id,
+                    &query,
+                )?);
+            }
+            Request::ListCatalogApps => {
+                return ctx.page(&world.list_catalog_apps(&caller, &query)?);
+            }
+            Request::GetCatalogApp { teams_app_id } => {
+                return ctx.entity(&world.get_catalog_app(&caller, &teams_app_id, &query)?);
+            }
+            Request::ListCatalogAppDefinitions { teams_app_id } => {
+                return ctx.page(&world.list_catalog_app_definitions(
+                    &caller,
+                    &teams_app_id,
+                    &query,
+                )?);
+            }
+            Request::GetCatalogAppDefinition {
+                teams_app_id,
+                definition_id,
+            } => {
+                return ctx.entity(&world.get_catalog_app_definition(
+                    &caller,
+                    &teams_app_id,
+                    &definition_id,
+                    &query,
+                )?);
+            }
+            Request::ListUsers => return ctx.page(&world.list_users(&caller, &query)?),
+            Request::ListUserChats { user_id } => {
+                return ctx.page(&world.list_user_chats(&caller, &user_id, &query)?);
+            }
+            Request::GetChat { chat_id } => {
+                return ctx.entity(&world.get_chat(&caller, &chat_id, &query)?);
+            }
+            Request::ListTeams => return ctx.page(&world.list_teams(&caller, &query)?),
+
+            // Writes: the events are stored before the answer leaves.
+            Request::InstallChatApp { chat_id, body } => {
+                let o = world.install_chat_app(&caller, &chat_id, &body, &query, now)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::InstallTeamApp { team_id, body } => {
+                let o = world.install_team_app(&caller, &team_id, &body, &query, now)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::InstallUserApp { user_id, body } => {
+                let o = world.install_user_app(&caller, &user_id, &body, &query, now)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UpgradeChatApp {
+                chat_id,
+                installation_id,
+                body,
+            } => {
+                let o = world.upgrade_chat_app(
+                    &caller,
+                    &chat_id,
+                    &installation_id,
+                    &body,
+                    &query,
+                    now,
+                )?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UpgradeTeamApp {
+                team_id,
+                installation_id,
+                body,
+            } => {
+                let o = world.upgrade_team_app(
+                    &caller,
+                    &team_id,
+                    &installation_id,
+                    &body,
+                    &query,
+                    now,
+                )?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UpgradeUserApp {
+                user_id,
+                installation_id,
+                body,
+            } => {
+                let o = world.upgrade_user_app(
+                    &caller,
+                    &user_id,
+                    &installation_id,
+                    &body,
+                    &query,
+                    now,
+                )?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UninstallChatApp {
+                chat_id,
+                installation_id,
+            } => {
+                let o = world.uninstall_chat_app(&caller, &chat_id, &installation_id, &query)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UninstallTeamApp {
+                team_id,
+                installation_id,
+            } => {
+                let o = world.uninstall_team_app(&caller, &team_id, &installation_id, &query)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::UninstallUserApp {
+                user_id,
+                installation_id,
+            } => {
+                let o = world.uninstall_user_app(&caller, &user_id, &installation_id, &query)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::PublishCatalogApp { package } => {
+                let o = world.publish_catalog_app(&caller, &package, &query, now)?;
+                let id = o.value.id.clone().unwrap_or_default();
+                let mut reply = ctx.entity(&o.value)?;
+                let location = format!(
+                    "{}/{}/appCatalogs/teamsApps/{}",
+                    call.origin,
+                    call.version.segment(),
+                    encode_path_segment(&id)
+                );
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    reply.headers.push((header::LOCATION, value));
+                }
+                (reply, o.events)
+            }
+            Request::UpdateCatalogApp {
+                teams_app_id,
+                package,
+            } => {
+                let o = world.update_catalog_app(&caller, &teams_app_id, &package, &query, now)?;
+                (ctx.no_content(), o.events)
+            }
+            Request::ReviewCatalogAppDefinition {
+                teams_app_id,
+                definition_id,
+                body,
+            } => {
+                let o = world.review_catalog_app_definition(
+                    &caller,
+                    &teams_app_id,
+                    &definition_id,
+                    &body,
+                    &query,
+                    now,
+                )?;
+                let reply = ctx.entity_with_context(
+                    &o.value,
+                    &format!(
+                        "appCatalogs/teamsApps('{}')/appDefinitions/$entity",
+                        encode_path_segment(teams_app_id.as_str())
+                    ),
+                )?;
+                (reply, o.events)
+            }
+            Request::DeleteCatalogApp { teams_app_id } => {
+                let o = world.delete_catalog_app(&caller, &teams_app_id, &query)?;
+                (ctx.no_content(), o.events)
+            }
+            // `$batch` is answered by its own handler (`crate::batch`), which sends each of its
+            // requests through the router again; it never reaches the model as one request.
+            Request::Batch { .. } => {
+                return Err(ApiError::internal("$batch reached the model backend"));
+            }
         };
         self.persist(&mut world, events).await?;
         Ok(reply)
@@ -368,22 +431,16 @@ fn load_all(world: &mut World, specs: &[TenantSpec]) -> Result<Vec<Event>, Error
 }
 
 /// The model's caller for a verified token; personal accounts are looked up in the directory.
-fn model_caller(world: &World, call: &GraphCall) -> ModelCaller {
-    let c = &call.caller;
-    match (c.kind, &c.user_id) {
+fn model_caller<'a>(world: &World, call: &'a GraphCall) -> Cow<'a, ModelCaller> {
+    let model = &call.caller.model;
+    match (model.kind, &model.user_id) {
         (PermissionKind::Delegated, Some(user)) => {
             let personal = world
-                .user_identity(&c.tenant_id, user)
+                .user_identity(&model.tenant_id, user)
                 .is_some_and(|(_, personal)| personal);
-            ModelCaller::delegated(
-                &c.tenant_id,
-                &c.client_id,
-                user,
-                c.permissions.iter().cloned(),
-            )
-            .with_personal_account(personal)
+            Cow::Owned(model.clone().with_personal_account(personal))
         }
-        _ => ModelCaller::application(&c.tenant_id, &c.client_id, c.permissions.iter().cloned()),
+        _ => Cow::Borrowed(model),
     }
 }
 
@@ -412,59 +469,6 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn param(&self, name: &str) -> Result<&str, ApiError> {
-        self.call
-            .param(name)
-            .ok_or_else(|| ApiError::internal(format!("missing path parameter {name}")))
-    }
-
-    fn chat(&self) -> Result<ChatId, ApiError> {
-        ChatId::new(self.param("chat-id")?).map_err(ApiError::internal)
-    }
-
-    fn team(&self) -> Result<TeamId, ApiError> {
-        TeamId::new(self.param("team-id")?).map_err(ApiError::internal)
-    }
-
-    fn user(&self) -> Result<UserId, ApiError> {
-        UserId::new(self.param("user-id")?).map_err(ApiError::internal)
-    }
-
-    fn app(&self) -> Result<TeamsAppId, ApiError> {
-        TeamsAppId::new(self.param("teamsApp-id")?).map_err(ApiError::internal)
-    }
-
-    fn definition(&self) -> Result<TeamsAppDefinitionId, ApiError> {
-        TeamsAppDefinitionId::new(self.param("teamsAppDefinition-id")?).map_err(ApiError::internal)
-    }
-
-    fn installation(&self) -> Result<AppInstallationId, ApiError> {
-        let name = self
-            .call
-            .route
-            .path_params
-            .last()
-            .ok_or_else(|| ApiError::internal("no installation parameter"))?;
-        AppInstallationId::new(self.param(name)?).map_err(ApiError::internal)
-    }
-
-    fn parse_body<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.call.body).map_err(|_| ApiError::MalformedJson)
-    }
-
-    fn json_body(&self) -> Result<InstalledAppsPostRequestBody, ApiError> {
-        self.parse_body()
-    }
-
-    /// No body, an empty one, `{}` or `{"consentedPermissionSet": …}`.
-    fn upgrade_body(&self) -> Result<UpgradePostRequestBody, ApiError> {
-        if self.call.body.iter().all(u8::is_ascii_whitespace) {
-            Ok(UpgradePostRequestBody::default())
-        } else {
-            self.parse_body()
-        }
-    }
-
     fn no_content(&self) -> GraphReply {
         GraphReply::empty(self.call.route.success)
     }
@@ -674,7 +678,7 @@ impl GraphBackend for ModelBackend {
                 .map_err(ApiError::internal)?;
             }
             *world = fresh;
-            lock(&self.specs).clear();
+            lock(&self.directory).clear();
             self.track_specs(&events);
             Ok(())
         })
@@ -740,7 +744,7 @@ impl GraphBackend for ModelBackend {
     }
 
     fn directory(&self) -> Vec<IdentityTenant> {
-        lock(&self.specs).iter().map(identity_from_spec).collect()
+        lock(&self.directory).clone()
     }
 }
 

@@ -15,6 +15,8 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -220,8 +222,8 @@ fn app_not_found(client_id: &str, tenant: &str) -> OAuthError {
     )
 }
 
-fn request_context(request: &Request) -> Option<RequestContext> {
-    request.extensions().get::<RequestContext>().cloned()
+fn request_context(request: &Request) -> Option<Arc<RequestContext>> {
+    request.extensions().get::<Arc<RequestContext>>().cloned()
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
@@ -254,7 +256,7 @@ async fn token(
             response.extensions_mut().insert(meta);
             response
         }
-        Err(error) => error.render(&state, ctx.as_ref()),
+        Err(error) => error.render(&state, ctx.as_deref()),
     }
 }
 
@@ -342,8 +344,8 @@ fn client_credentials(
     };
     let meta = CallMeta {
         operation_id: Some("oauth2.token.client_credentials"),
-        tenant: Some(tenant.id.clone()),
-        app: Some(app.client_id.clone()),
+        tenant: Some(tenant.id.as_str().into()),
+        app: Some(app.client_id.as_str().into()),
     };
     drop(registry);
     let issued =
@@ -436,7 +438,7 @@ async fn device_code(
     };
     match result {
         Ok(body) => json_ok(&body),
-        Err(error) => error.render(&state, ctx.as_ref()),
+        Err(error) => error.render(&state, ctx.as_deref()),
     }
 }
 
@@ -735,8 +737,8 @@ fn redeem_device_code(
     }
     let meta = CallMeta {
         operation_id: Some("oauth2.token.device_code"),
-        tenant: Some(approval.tenant_id),
-        app: Some(code.client_id),
+        tenant: Some(approval.tenant_id.into()),
+        app: Some(code.client_id.into()),
     };
     Ok((body, meta))
 }
@@ -753,7 +755,7 @@ async fn openid_configuration(
     request: Request,
 ) -> Response {
     let origin = request_context(&request)
-        .map(|c| c.origin)
+        .map(|c| c.origin.clone())
         .unwrap_or_default();
     let tenant_id = state
         .read_identity()
@@ -787,7 +789,7 @@ async fn openid_configuration(
 /// `GET /{tenant}/discovery/instance` (MSAL's instance discovery).
 async fn instance_discovery(request: Request) -> Response {
     let origin = request_context(&request)
-        .map(|c| c.origin)
+        .map(|c| c.origin.clone())
         .unwrap_or_default();
     let host = origin
         .trim_start_matches("https://")

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
+use teamsapp_types::ids::is_guid;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,7 @@ use crate::faults::{
     EarlyRetry, EarlyRetryTracker, FaultConfig, FaultInjector, Scenario, ScenarioBook,
 };
 use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
-use crate::journal::{Journal, JournalEntry, Metrics};
+use crate::journal::{Journal, JournalEntry, Metrics, Record};
 use crate::oauth::DeviceCodes;
 use crate::store::EventStore;
 use crate::throttle::{ThrottleConfig, Throttler};
@@ -114,11 +115,14 @@ impl AppState {
     /// Builds the state for `config`: opens the durable store (replaying its events, or loading
     /// the configured tenants into an empty one), generates (or reloads) the signing key and
     /// prepares TLS.
-    pub fn new(config: EmulatorConfig) -> Result<Self, Error> {
+    pub fn new(mut config: EmulatorConfig) -> Result<Self, Error> {
         let store = open_store(&config)?;
+        // The tenants move to the model (which keeps them for `reset`) rather than being kept
+        // twice: at a million installations a spec is most of the emulator's memory.
+        let tenants = std::mem::take(&mut config.tenants);
         let backend = crate::model::ModelBackend::open(
             config.world.clone(),
-            config.tenants.clone(),
+            tenants,
             store.clone(),
             config.clock.clone(),
         )?;
@@ -173,7 +177,9 @@ impl AppState {
         })
     }
 
-    /// The configuration the state was built from.
+    /// The configuration the state was built from, without its
+    /// [`tenants`](EmulatorConfig::tenants): they were handed to the model at start (which keeps
+    /// them for `POST /_emulator/reset`) and are empty here, so they are not held twice.
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
     }
@@ -459,8 +465,8 @@ impl AppState {
     }
 
     /// Appends a journal entry.
-    pub(crate) fn journal_push(&self, entry: JournalEntry) {
-        lock(&self.inner.journal).push(entry);
+    pub(crate) fn journal_push(&self, record: Record) {
+        lock(&self.inner.journal).push(record);
     }
 }
 
@@ -481,14 +487,4 @@ fn merged_identity(configured: &IdentityRegistry, loaded: Vec<IdentityTenant>) -
         registry.merge(tenant.clone());
     }
     registry
-}
-
-/// Whether `s` is a GUID in 8-4-4-4-12 form.
-pub(crate) fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }

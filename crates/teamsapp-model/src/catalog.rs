@@ -16,9 +16,9 @@ use crate::project::{AppView, DefView, app_wire, definition_wire};
 use crate::query::{self, ListKind, ListRequest, Page, Shape, get_shape, requires_review};
 use crate::spec::{Distribution, PublishingState};
 use crate::state::{AppRec, Tenant};
-use crate::version::AppVersion;
 use crate::world::Outcome;
 use crate::{Caller, ModelError, Query, World};
+use teamsapp_types::version::AppVersion;
 
 fn app_not_found(id: &str) -> ModelError {
     ModelError::not_found(format!(

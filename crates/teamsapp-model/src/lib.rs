@@ -80,7 +80,6 @@ mod project;
 mod query;
 pub mod spec;
 mod state;
-mod version;
 mod world;
 
 pub use caller::Caller;
@@ -88,7 +87,7 @@ pub use error::{ModelError, PackageProblem};
 pub use event::{DefinitionRecord, Event};
 pub use query::{Page, Query};
 pub use spec::TenantSpec;
-pub use version::AppVersion;
+pub use teamsapp_types::version::AppVersion;
 pub use world::{
     AlreadyCurrent, InstallationInfo, Outcome, TenantStats, UpgradeReport, World, WorldConfig,
 };

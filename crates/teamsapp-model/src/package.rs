@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::ModelError;
 use crate::error::{PackageProblem, echo};
 use crate::spec::{RscPermission, RscType};
-use crate::version::AppVersion;
+use teamsapp_types::version::AppVersion;
 
 /// Bounds on the work [`parse_package`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

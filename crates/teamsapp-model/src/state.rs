@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use teamsapp_types::ids::is_guid;
 use teamsapp_types::{AppInstallationId, TeamsAppId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -21,7 +22,7 @@ use crate::spec::{
     AppRegistrationSpec, ChatKind, DelegatedGrantSpec, Distribution, OnlineMeetingSpec,
     PublishingState, RscPermission, ScopeKind, TenantSpec,
 };
-use crate::version::AppVersion;
+use teamsapp_types::version::AppVersion;
 
 /// `2024-01-01T00:00:00Z`: the timestamp of spec objects that give none.
 pub(crate) const EPOCH: OffsetDateTime = time::macros::datetime!(2024-01-01 00:00:00 UTC);
@@ -173,15 +174,6 @@ fn parse_time(text: Option<&str>, path: &str) -> Result<OffsetDateTime, ModelErr
             ))
         }),
     }
-}
-
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 impl Tenant {

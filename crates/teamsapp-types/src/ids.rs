@@ -53,6 +53,19 @@ impl IdKind {
             Self::AppInstallation => "app installation id",
         }
     }
+
+    /// Checks `value` against the rules of this kind of id without copying it: what the id
+    /// newtype's `new` checks.
+    pub fn validate(self, value: &str) -> Result<(), Error> {
+        let checked = match self {
+            Self::Chat => validate_chat(value),
+            Self::Team => validate_team(value),
+            Self::User => validate_user(value),
+            Self::TeamsApp => validate_teams_app(value),
+            Self::TeamsAppDefinition | Self::AppInstallation => validate_opaque(value),
+        };
+        checked.map_err(|reason| Error::invalid_id(self, value, reason))
+    }
 }
 
 impl fmt::Display for IdKind {
@@ -174,8 +187,18 @@ const EMPTY: &str = "must not be empty";
 const WHITESPACE: &str = "must not contain whitespace or control characters";
 const DOT_SEGMENT: &str = r#"must not be "." or "..""#;
 
-/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form (either case, no braces).
-fn is_guid(s: &str) -> bool {
+/// Whether `s` is a GUID in its 8-4-4-4-12 hexadecimal form (either case, no braces): the one
+/// check of this shape, shared by the ids, the model's tenant rules and the emulator.
+///
+/// ```
+/// use teamsapp_types::ids::is_guid;
+///
+/// assert!(is_guid("c0ffee00-0000-4000-8000-000000000001"));
+/// assert!(is_guid("C0FFEE00-0000-4000-8000-00000000F1EE"));
+/// assert!(!is_guid("{c0ffee00-0000-4000-8000-000000000001}"));
+/// assert!(!is_guid("contoso.onmicrosoft.com"));
+/// ```
+pub fn is_guid(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.len() == 36
         && bytes.iter().enumerate().all(|(i, b)| match i {

@@ -8,7 +8,8 @@
 //! - [`cloud`]: national clouds, their hosts and which operations each supports;
 //! - [`permissions`]: the permission tables of this API family, as data;
 //! - [`Scope`]: a chat, team or user's personal scope with its typed id;
-//! - [`version`]: manifest version comparison, shared by the catalog rules and fleet planning.
+//! - [`version`]: [`AppVersion`](version::AppVersion), the one manifest version type, shared by
+//!   the catalog rules and fleet planning.
 //!
 //! # Getting started
 //!
@@ -53,5 +54,5 @@ pub use ids::{
     TeamId, TeamsAppDefinitionId, TeamsAppId, UserId,
 };
 
-pub use operation::{Operation, RequestBody, Route};
+pub use operation::{DecodeError, Operation, RequestBody, Route};
 pub use scope::Scope;

@@ -8,6 +8,9 @@
 use http::{Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::RequestKind;
+use crate::ids::IdKind;
+
 /// Characters left as they are in a path segment; everything else is percent-encoded.
 ///
 /// Microsoft's SDKs encode `:` `@` `=` `+` `/` in ids (Kiota's `{chat%2Did}` simple expansion), and
@@ -51,12 +54,19 @@ pub enum ResponseShape {
 }
 
 /// One operation of the API, as described by the OpenAPI fragment.
+///
+/// Every field is generated from the fragment: Graph's own annotations where they exist
+/// (`x-ms-docs-key-type` for [`path_param_kinds`](Self::path_param_kinds),
+/// `x-ms-docs-operation-type` for [`action`](Self::action)), `x-teamsapp-*` extensions where not.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// Graph's `operationId`.
     pub operation_id: &'static str,
     /// The name of the generated request type.
     pub request_type: &'static str,
+    /// The operation as a value: what [`Request::decode`](crate::Request::decode) takes and what
+    /// the emulator dispatches on.
+    pub kind: RequestKind,
     /// The HTTP method.
     pub method: Method,
     /// The path template below the version prefix (`/v1.0`), with `{param}` placeholders.
@@ -66,6 +76,8 @@ pub struct Route {
     pub aliases: &'static [&'static str],
     /// The names of the path parameters, in template order.
     pub path_params: &'static [&'static str],
+    /// The id each path parameter holds, in template order (Graph's `x-ms-docs-key-type`).
+    pub path_param_kinds: &'static [IdKind],
     /// The query options the operation accepts; any other `$option` is a 400 in Graph.
     pub query_options: &'static [&'static str],
     /// The request body's content type, if the operation takes a body.
@@ -80,6 +92,12 @@ pub struct Route {
     pub response: ResponseShape,
     /// The Teams throttling class.
     pub class: OperationClass,
+    /// The name of the OData action the operation invokes (`upgrade`), if it is one.
+    pub action: Option<&'static str>,
+    /// Whether repeating the operation cannot do harm: every method but `POST`, and the `POST`s
+    /// the fragment marks `x-teamsapp-idempotent` (the `upgrade` action, which moves an
+    /// installation to the catalog's latest version however often it runs).
+    pub idempotent: bool,
     /// A one-line summary.
     pub summary: &'static str,
 }
@@ -116,6 +134,73 @@ impl Route {
     /// Whether `status` is one a client should treat as success for this operation.
     pub fn accepts(&self, status: StatusCode) -> bool {
         status == self.success || self.accepted.contains(&status)
+    }
+}
+
+/// Why [`Request::decode`](crate::Request::decode) refused a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// A path parameter is not a valid id of its kind.
+    #[error("path parameter {param}: {source}")]
+    InvalidId {
+        /// The template name of the parameter (`chat-id`).
+        param: &'static str,
+        /// What is wrong with it.
+        source: crate::Error,
+    },
+    /// The caller passed another number of path parameters than the template has.
+    #[error("{operation} takes {expected} path parameters, {got} were given")]
+    ParamCount {
+        /// The operation's `operationId`.
+        operation: &'static str,
+        /// How many the template has.
+        expected: usize,
+        /// How many were given.
+        got: usize,
+    },
+    /// The body is not the operation's JSON type.
+    #[error("the request body is not a valid {ty}: {source}")]
+    Body {
+        /// The Rust name of the expected body type.
+        ty: &'static str,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+}
+
+/// Validates `params` against `route`'s id kinds: the first half of every generated decoder.
+pub(crate) fn check_params<S: AsRef<str>>(
+    route: &'static Route,
+    params: &[S],
+) -> Result<(), DecodeError> {
+    if params.len() != route.path_params.len() {
+        return Err(DecodeError::ParamCount {
+            operation: route.operation_id,
+            expected: route.path_params.len(),
+            got: params.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a JSON body of type `T`, named `ty` in errors.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    ty: &'static str,
+    body: &[u8],
+) -> Result<T, DecodeError> {
+    serde_json::from_slice(body).map_err(|source| DecodeError::Body { ty, source })
+}
+
+/// Decodes an optional JSON body: nothing (or only whitespace) is `T::default()`.
+pub(crate) fn optional_json_body<T: serde::de::DeserializeOwned + Default>(
+    ty: &'static str,
+    body: &[u8],
+) -> Result<T, DecodeError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        json_body(ty, body)
     }
 }
 

@@ -286,3 +286,101 @@ fn the_route_table_is_consistent() {
         ["/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade"]
     );
 }
+
+#[test]
+fn every_route_knows_its_kind_ids_action_and_idempotency() {
+    assert_eq!(RequestKind::ALL.len(), routes::ALL.len());
+    for (kind, route) in RequestKind::ALL.iter().zip(routes::ALL) {
+        assert_eq!(kind.route().operation_id, route.operation_id);
+        assert_eq!(route.kind, *kind, "{}", route.operation_id);
+        assert_eq!(route.path_param_kinds.len(), route.path_params.len());
+        // Graph's own names say which id a parameter holds; the generated kinds must agree.
+        for (name, id) in route.path_params.iter().zip(route.path_param_kinds) {
+            let expected = match name.strip_suffix("-id").unwrap() {
+                "chat" => IdKind::Chat,
+                "team" => IdKind::Team,
+                "user" => IdKind::User,
+                "teamsApp" => IdKind::TeamsApp,
+                "teamsAppDefinition" => IdKind::TeamsAppDefinition,
+                e if e.ends_with("AppInstallation") => IdKind::AppInstallation,
+                other => panic!("{other}"),
+            };
+            assert_eq!(*id, expected, "{}: {name}", route.operation_id);
+        }
+        let upgrade = route.template.ends_with("/upgrade");
+        assert_eq!(
+            route.action,
+            upgrade.then_some("upgrade"),
+            "{}",
+            route.operation_id
+        );
+        assert_eq!(
+            route.idempotent,
+            route.method != http::Method::POST || upgrade,
+            "{}",
+            route.operation_id
+        );
+    }
+}
+
+#[test]
+fn requests_decode_with_typed_ids_and_bodies() {
+    const CHAT: &str = "19:ea28e88c00e94c7786b065394a61f296@thread.v2";
+    const INSTALLATION: &str = "NjRiOWM3NDYtYjE1NS00MDQyLThkNDctOTQxYmQzODE2ODFiIyMwZDgyMGVjZC1kZWYyLTQyOTctYWRhZC03ODA1NmNkZTdjNzg=";
+    let upgrade = Request::decode(RequestKind::UpgradeChatApp, &[CHAT, INSTALLATION], b"").unwrap();
+    assert_eq!(
+        upgrade,
+        Request::UpgradeChatApp {
+            chat_id: ChatId::new(CHAT).unwrap(),
+            installation_id: AppInstallationId::new(INSTALLATION).unwrap(),
+            body: UpgradePostRequestBody::default(),
+        }
+    );
+    assert_eq!(upgrade.kind(), RequestKind::UpgradeChatApp);
+    assert!(matches!(
+        Request::decode(RequestKind::UpgradeChatApp, &[CHAT, INSTALLATION], b" {} "),
+        Ok(Request::UpgradeChatApp { .. })
+    ));
+    assert!(matches!(
+        Request::decode(
+            RequestKind::UpgradeChatApp,
+            &["not-a-chat", INSTALLATION],
+            b""
+        ),
+        Err(DecodeError::InvalidId {
+            param: "chat-id",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Request::decode(RequestKind::UpgradeChatApp, &[CHAT], b""),
+        Err(DecodeError::ParamCount {
+            expected: 2,
+            got: 1,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Request::decode(
+            RequestKind::InstallChatApp,
+            &[CHAT],
+            b"{\"teamsApp@odata.bind\": 1"
+        ),
+        Err(DecodeError::Body {
+            ty: "InstalledAppsPostRequestBody",
+            ..
+        })
+    ));
+    // A required JSON body may not be left out; a zip body is taken as it is.
+    assert!(Request::decode(RequestKind::InstallChatApp, &[CHAT], b"").is_err());
+    assert_eq!(
+        Request::decode::<&str>(RequestKind::PublishCatalogApp, &[], b"PK\x03\x04").unwrap(),
+        Request::PublishCatalogApp {
+            package: b"PK\x03\x04".to_vec()
+        }
+    );
+    assert_eq!(
+        Request::decode::<&str>(RequestKind::ListUsers, &[], b"").unwrap(),
+        Request::ListUsers
+    );
+}

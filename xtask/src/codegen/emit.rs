@@ -62,19 +62,23 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         .ops
         .iter()
         .map(|o| format_ident!("{}", route_ident(o)));
+    let dispatch = request_enum_tokens(&model.ops);
     Ok(quote! {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
         use crate::ids::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
-        use crate::operation::{Operation, RequestBody, Route};
+        use crate::operation::{DecodeError, Operation, RequestBody, Route};
 
         #(#enums)*
         #(#structs)*
         #(#ops)*
+        #dispatch
 
         /// The route of every operation in the fragment: method, path template, documented status.
         ///
         /// Written once here; the client renders these templates and the emulator routes on them.
         pub mod routes {
+            use crate::RequestKind;
+            use crate::ids::IdKind;
             use crate::operation::{OperationClass, ResponseShape, Route};
             use http::{Method, StatusCode};
 
@@ -219,6 +223,16 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
     let template = &op.template;
     let aliases = &op.aliases;
     let params = op.path_params.iter().map(|p| &p.wire);
+    let kinds = op
+        .path_params
+        .iter()
+        .map(|p| format_ident!("{}", p.id_kind));
+    let kind = ident(&op.request);
+    let action = op
+        .action
+        .as_ref()
+        .map_or_else(|| quote!(None), |name| quote!(Some(#name)));
+    let idempotent = op.idempotent;
     let query = op.query.iter().map(|q| &q.wire);
     let (content_type, optional) = match &op.body {
         Body::None => (quote!(None), true),
@@ -251,10 +265,12 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
         pub static #name: Route = Route {
             operation_id: #operation_id,
             request_type: #request,
+            kind: RequestKind::#kind,
             method: Method::#method,
             template: #template,
             aliases: &[#(#aliases),*],
             path_params: &[#(#params),*],
+            path_param_kinds: &[#(IdKind::#kinds),*],
             query_options: &[#(#query),*],
             request_content_type: #content_type,
             request_body_optional: #optional,
@@ -262,6 +278,8 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
             accepted: &[#(#accepted),*],
             response: #shape,
             class: #class,
+            action: #action,
+            idempotent: #idempotent,
             summary: #summary,
         };
     })
@@ -526,5 +544,166 @@ fn http_reason(code: u16) -> &'static str {
         202 => "Accepted",
         204 => "No Content",
         _ => "",
+    }
+}
+
+/// `RequestKind` (the operations as values) and `Request` (a decoded request: typed ids and body)
+/// with its decoder, plus the doctests that show a `match` missing an operation does not compile.
+fn request_enum_tokens(ops: &[Op]) -> TokenStream {
+    let names: Vec<Ident> = ops.iter().map(|o| ident(&o.request)).collect();
+    let routes: Vec<Ident> = ops
+        .iter()
+        .map(|o| format_ident!("{}", route_ident(o)))
+        .collect();
+    let kind_docs = ops.iter().map(|o| {
+        format!(
+            " `{} {}` (operationId `{}`).",
+            o.method, o.template, o.operation_id
+        )
+    });
+    let mut variants = Vec::new();
+    let mut decoders = Vec::new();
+    for op in ops {
+        let name = ident(&op.request);
+        let vdoc = doc(&format!(
+            "`{} {}`: {}; see [`{}`].",
+            op.method, op.template, op.summary, op.request
+        ));
+        let mut fields = Vec::new();
+        let mut inits = Vec::new();
+        for (i, p) in op.path_params.iter().enumerate() {
+            let f = ident(&p.rust);
+            let t = ident(&p.id_type);
+            let wire = &p.wire;
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            let d = format!(" Path parameter `{wire}`.");
+            fields.push(quote!(#[doc = #d] #f: #t,));
+            inits.push(quote! {
+                #f: #t::new(params[#i].as_ref())
+                    .map_err(|source| DecodeError::InvalidId { param: #wire, source })?,
+            });
+        }
+        match &op.body {
+            Body::None => {}
+            Body::Json { ty, required, .. } => {
+                let t = ident(ty);
+                let decode = if *required {
+                    quote!(crate::operation::json_body(#ty, body)?)
+                } else {
+                    quote!(crate::operation::optional_json_body(#ty, body)?)
+                };
+                let d = if *required {
+                    " The JSON body.".to_owned()
+                } else {
+                    format!(" The JSON body; `{ty}::default()` when none was sent.")
+                };
+                fields.push(quote!(#[doc = #d] body: #t,));
+                inits.push(quote!(body: #decode,));
+            }
+            Body::Zip { .. } => {
+                fields.push(
+                    quote!(#[doc = " The app package (a zip file) as sent."] package: Vec<u8>,),
+                );
+                inits.push(quote!(package: body.to_vec(),));
+            }
+        }
+        if fields.is_empty() {
+            variants.push(quote!(#vdoc #name,));
+            decoders.push(quote!(RequestKind::#name => Self::#name,));
+        } else {
+            variants.push(quote!(#vdoc #name { #(#fields)* },));
+            decoders.push(quote!(RequestKind::#name => Self::#name { #(#inits)* },));
+        }
+    }
+    let arms: Vec<String> = ops
+        .iter()
+        .map(|o| {
+            format!(
+                "        Request::{} {{ .. }} => \"{}\",",
+                o.request, o.operation_id
+            )
+        })
+        .collect();
+    let all_arms = arms.join("\n");
+    let missing_one = arms[..arms.len().saturating_sub(1)].join("\n");
+    let last = ops.last().map_or("", |o| o.request.as_str());
+    let request_doc = doc(&format!(
+        "One decoded request: the operation with its typed path ids and body, as\n\
+         [`Request::decode`] builds it from a route's parameters and the body bytes.\n\
+         The query options are not part of it; they travel separately.\n\
+         \n\
+         The enum is exhaustive on purpose: a handler that `match`es it without a wildcard stops\n\
+         compiling when an operation is added to the fragment. Every operation handled:\n\
+         \n\
+         ```\n\
+         use teamsapp_types::Request;\n\
+         \n\
+         fn handle(request: &Request) -> &'static str {{\n\
+         \x20   match request {{\n\
+         {all_arms}\n\
+         \x20   }}\n\
+         }}\n\
+         ```\n\
+         \n\
+         Leave one out (here `{last}`) and it does not compile (`E0004`, non-exhaustive patterns):\n\
+         \n\
+         ```compile_fail,E0004\n\
+         use teamsapp_types::Request;\n\
+         \n\
+         fn handle(request: &Request) -> &'static str {{\n\
+         \x20   match request {{\n\
+         {missing_one}\n\
+         \x20   }}\n\
+         }}\n\
+         ```"
+    ));
+    quote! {
+        /// Every operation of the fragment as a value, one variant per `x-teamsapp-request` name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RequestKind {
+            #(#[doc = #kind_docs] #names,)*
+        }
+
+        impl RequestKind {
+            /// Every operation, in the fragment's order.
+            pub const ALL: &'static [Self] = &[#(Self::#names),*];
+
+            /// The operation's route.
+            pub fn route(self) -> &'static Route {
+                match self {
+                    #(Self::#names => &routes::#routes,)*
+                }
+            }
+        }
+
+        #request_doc
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant, reason = "decoded once and matched once per request; boxing would add an allocation to every request")]
+        pub enum Request {
+            #(#variants)*
+        }
+
+        impl Request {
+            /// Decodes the request for `kind` from its path parameters (percent-decoded, in
+            /// template order) and its body: each id is checked by its newtype, a JSON body is
+            /// read as the operation's type (an optional one as its default when empty).
+            pub fn decode<S: AsRef<str>>(
+                kind: RequestKind,
+                params: &[S],
+                body: &[u8],
+            ) -> Result<Self, DecodeError> {
+                crate::operation::check_params(kind.route(), params)?;
+                Ok(match kind {
+                    #(#decoders)*
+                })
+            }
+
+            /// The operation this request is for.
+            pub fn kind(&self) -> RequestKind {
+                match self {
+                    #(Self::#names { .. } => RequestKind::#names,)*
+                }
+            }
+        }
     }
 }

@@ -49,6 +49,8 @@ pub(crate) struct PathParam {
     pub(crate) wire: String,
     pub(crate) rust: String,
     pub(crate) id_type: String,
+    /// The `IdKind` variant of the id.
+    pub(crate) id_kind: String,
     pub(crate) doc: String,
 }
 
@@ -94,6 +96,10 @@ pub(crate) struct Op {
     pub(crate) accepted: Vec<u16>,
     pub(crate) response_ty: Option<String>,
     pub(crate) shape: Shape,
+    /// The OData action's name (`upgrade`), from Graph's `x-ms-docs-operation-type: action`.
+    pub(crate) action: Option<String>,
+    /// Safe to repeat: every method but POST, and POSTs marked `x-teamsapp-idempotent`.
+    pub(crate) idempotent: bool,
 }
 
 pub(crate) struct Model {
@@ -347,18 +353,22 @@ fn ty_of(schema: &Schema) -> Result<Ty> {
     })
 }
 
-/// The hand-written id newtype and field name for a path parameter, from Graph's
-/// `x-ms-docs-key-type`.
-fn id_type(key_type: &str) -> Result<(&'static str, &'static str)> {
+/// The hand-written id newtype, its `IdKind` and the field name for a path parameter, from
+/// Graph's `x-ms-docs-key-type`.
+fn id_type(key_type: &str) -> Result<(&'static str, &'static str, &'static str)> {
     Ok(match key_type {
-        "chat" => ("ChatId", "chat_id"),
-        "team" => ("TeamId", "team_id"),
-        "user" => ("UserId", "user_id"),
+        "chat" => ("ChatId", "Chat", "chat_id"),
+        "team" => ("TeamId", "Team", "team_id"),
+        "user" => ("UserId", "User", "user_id"),
         "teamsAppInstallation" | "userScopeTeamsAppInstallation" => {
-            ("AppInstallationId", "installation_id")
+            ("AppInstallationId", "AppInstallation", "installation_id")
         }
-        "teamsApp" => ("TeamsAppId", "teams_app_id"),
-        "teamsAppDefinition" => ("TeamsAppDefinitionId", "definition_id"),
+        "teamsApp" => ("TeamsAppId", "TeamsApp", "teams_app_id"),
+        "teamsAppDefinition" => (
+            "TeamsAppDefinitionId",
+            "TeamsAppDefinition",
+            "definition_id",
+        ),
         other => bail!("no id type for x-ms-docs-key-type {other:?}"),
     })
 }
@@ -415,11 +425,12 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
                     .with_context(|| {
                         format!("path parameter {} without x-ms-docs-key-type", d.name)
                     })?;
-                let (id_type, rust) = id_type(key)?;
+                let (id_type, id_kind, rust) = id_type(key)?;
                 path_params.push(PathParam {
                     wire: d.name.clone(),
                     rust: rust.to_owned(),
                     id_type: id_type.to_owned(),
+                    id_kind: id_kind.to_owned(),
                     doc: d.description.clone().unwrap_or_default(),
                 });
             }
@@ -510,7 +521,33 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
         (Some(_), true) => Shape::MaybeJson,
     };
 
+    let action = match op
+        .extensions
+        .get("x-ms-docs-operation-type")
+        .and_then(|v| v.as_str())
+    {
+        Some("action") => Some(
+            template
+                .rsplit('/')
+                .next()
+                .filter(|s| !s.is_empty() && !s.starts_with('{'))
+                .with_context(|| format!("action {template} does not end in its name"))?
+                .to_owned(),
+        ),
+        Some("operation" | "function") | None => None,
+        Some(other) => bail!("unknown x-ms-docs-operation-type {other:?}"),
+    };
+    let marked_idempotent = match op.extensions.get("x-teamsapp-idempotent") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .context("x-teamsapp-idempotent must be a boolean")?,
+    };
+    let idempotent = method != "post" || marked_idempotent;
+
     Ok(Op {
+        action,
+        idempotent,
         operation_id,
         request,
         method: method.to_uppercase(),
