@@ -182,7 +182,26 @@ pub(crate) async fn run(global: &GlobalArgs, command: AuthCommand) -> Result<(Re
             ))
         }
         AuthCommand::Token => {
-            let Some(cached) = cache.load(global.tenant.as_deref())? else {
+            // The cached sign-in, renewed first when it has expired; without one, the credential
+            // any command would use signs in now (the embedded emulator, which caches nothing;
+            // a token; a client secret).
+            let cached = cache.load(global.tenant.as_deref())?;
+            if global.emulator
+                || (cached.is_none()
+                    && !matches!(
+                        context::select(global, Need::Any),
+                        Ok(context::Selected::Cached(_)) | Err(_)
+                    ))
+            {
+                let ctx = context::Context::new(global, Need::Any).await?;
+                let token = ctx.client.access_token().await;
+                ctx.finish().await?;
+                return Ok((
+                    Report::raw(format!("{}\n", token?.secret().expose_secret())),
+                    ExitStatus::Success,
+                ));
+            }
+            let Some(cached) = cached else {
                 return credential_error(
                     "no cached sign-in; run `teamsapp auth login` (--device-code for a user)",
                 );

@@ -323,3 +323,20 @@ fn one_schema_in_every_format_and_tables_fit_the_terminal() {
     assert!(wide.lines().map(|l| l.chars().count()).max().unwrap() > 80);
     assert!(wide.contains("0d820ecd-def2-4297-adad-78056cde7c78"));
 }
+
+#[test]
+fn auth_token_with_the_embedded_emulator_prints_exactly_a_token() {
+    let out = teamsapp()
+        .args(["--emulator", "auth", "token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("eyJ") && text.ends_with('\n'), "{text:?}");
+    assert_eq!(text.matches('\n').count(), 1);
+    assert_eq!(text.trim_end().split('.').count(), 3, "a JWT: {text:?}");
+}
