@@ -432,3 +432,88 @@ async fn tenant_ids_match_ignoring_case_and_a_target_of_another_tenant_is_refuse
     assert_eq!(upgraded.len(), 40);
     assert!(upgraded.values().all(|n| *n == 1));
 }
+
+#[tokio::test]
+async fn discovery_reads_each_scope_once() {
+    let emulator = emulator().await;
+    let fleet = Fleet::new(vec![tenant(&emulator)], options("Contoso Tasks")).unwrap();
+    fleet.plan().await.unwrap();
+    let mut reads: BTreeMap<String, usize> = BTreeMap::new();
+    for e in emulator.state().journal(None) {
+        if e.method == "GET" && e.path.contains("/installedApps?") {
+            let scope = e.path.split("/installedApps").next().unwrap().to_owned();
+            *reads.entry(scope).or_default() += 1;
+        }
+    }
+    assert!(reads.len() > 30, "{reads:?}");
+    let twice: Vec<_> = reads.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "read more than once (a chat with many members?): {twice:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_target_that_is_now_another_apps_installation_fails_and_is_not_upgraded() {
+    const POLLS: &str = "a5228c26-a9ae-4702-90e0-79a5246d2f7d";
+    let emulator = emulator().await;
+    let t = tenant(&emulator);
+    // A chat where both Contoso Tasks and Polls are installed.
+    let fleet = Fleet::new(vec![t.clone()], options("Contoso Tasks")).unwrap();
+    let plan = fleet.plan().await.unwrap();
+    let mut swap = None;
+    for p in plan.behind() {
+        let apps = t
+            .client
+            .installed_apps(
+                &p.target.scope,
+                &teamsapp_client::ListQuery::new().expand(["teamsApp"]),
+            )
+            .await
+            .unwrap();
+        if let Some(polls) = apps
+            .iter()
+            .find(|i| i.teams_app.as_ref().and_then(|a| a.id.as_deref()) == Some(POLLS))
+        {
+            swap = Some((p.target.installation.clone(), polls.id.clone().unwrap()));
+            break;
+        }
+    }
+    let (tasks_id, polls_id) = swap.expect("the demo has a chat with both apps");
+    // A journal that says the Tasks target was being sent, but names the Polls installation
+    // (as a damaged or hand-edited journal might).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    upgrades_fail(&emulator, Some(1));
+    let mut o = options("Contoso Tasks");
+    o.max_failures = Some(1);
+    let first = Fleet::new(vec![t.clone()], o).unwrap();
+    let plan = first.plan().await.unwrap();
+    first.run(&plan, &path).await.unwrap();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(tasks_id.as_str(), &polls_id)
+        .replace("\"state\":\"planned\"", "\"state\":\"sending\"");
+    std::fs::write(&path, text).unwrap();
+    let summary = Fleet::new(vec![t], options("Contoso Tasks"))
+        .unwrap()
+        .resume(&path)
+        .await
+        .unwrap();
+    let polls = summary
+        .outcomes
+        .iter()
+        .find(|o| o.target.installation.as_str() == polls_id)
+        .expect("the swapped target was worked on");
+    assert_eq!(polls.state, State::Failed);
+    assert!(
+        polls.detail.as_deref().unwrap_or("").contains(POLLS),
+        "{:?}",
+        polls.detail
+    );
+    let upgraded = upgrades(&emulator);
+    assert!(
+        !upgraded.keys().any(|k| k.contains(&polls_id)),
+        "the Polls installation was not upgraded: {upgraded:?}"
+    );
+}
