@@ -372,7 +372,7 @@ pub struct FleetUpgradeArgs {
     #[command(flatten)]
     pub fleet: FleetArgs,
     /// Print the plan and stop.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub dry_run: bool,
     /// Do not ask for confirmation.
     #[arg(short, long)]

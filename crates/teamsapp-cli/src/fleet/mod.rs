@@ -319,9 +319,29 @@ async fn upgrade(
     let progress = render::Progress::new(global.quiet);
     let fleet = fleet(tenants, options, &progress)?;
     let stopper = fleet.stopper();
+    // Ctrl-C while upgrading: start nothing more, let what is in flight finish and be journaled.
+    // Ctrl-C before that (discovery, planning): every scope read is journaled as it goes, so
+    // stopping at once loses nothing; say how to continue.
+    let upgrading = progress.upgrading();
+    let hint_now = if args.dry_run {
+        None
+    } else {
+        resume_hint(&journal_path, ctx.is_some_and(|c| c.emulator.is_some()))
+    };
+    let journal_now = journal_path.clone();
     let interrupted = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop();
+            if upgrading.load(std::sync::atomic::Ordering::SeqCst) {
+                stopper.stop();
+            } else {
+                match &hint_now {
+                    Some(hint) if journal_now.exists() => tracing::warn!(
+                        "interrupted before any upgrade was sent; continue with: {hint}"
+                    ),
+                    _ => tracing::warn!("interrupted before any upgrade was sent"),
+                }
+                std::process::exit(130);
+            }
         }
     });
 

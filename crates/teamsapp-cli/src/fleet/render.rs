@@ -17,6 +17,7 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub(crate) struct Progress {
     inner: Arc<Mutex<Shown>>,
+    upgrading: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct Shown {
@@ -109,6 +110,7 @@ fn human(d: Duration) -> String {
 impl Progress {
     pub(crate) fn new(quiet: bool) -> Self {
         Self {
+            upgrading: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             inner: Arc::new(Mutex::new(Shown {
                 quiet,
                 bar: None,
@@ -121,6 +123,11 @@ impl Progress {
                 throttled: BTreeMap::new(),
             })),
         }
+    }
+
+    /// Set once the upgrade phase has started (its first event).
+    pub(crate) fn upgrading(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.upgrading.clone()
     }
 
     /// The sink to give the library.
@@ -195,6 +202,8 @@ impl Progress {
                 tracing::info!(tenant = %tenant, app = %app, latest = %to, behind, current, gone, "plan ready");
             }
             Event::Started { targets, resumed } => {
+                self.upgrading
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 s.clear();
                 s.started = Some(Instant::now());
                 s.total = *targets;

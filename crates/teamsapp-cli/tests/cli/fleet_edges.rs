@@ -504,3 +504,100 @@ fn a_token_file_run_journals_its_tenant_and_resumes_with_client_credentials() {
     assert_eq!(upgrades.len(), 40);
     assert!(upgrades.values().all(|n| *n == 1));
 }
+
+#[test]
+fn ctrl_c_during_discovery_stops_at_once_and_the_hint_continues_where_it_stopped() {
+    let emu = Emu::start(EmulatorConfig {
+        throttle: ThrottleConfig {
+            enabled: true,
+            read: RateLimit::per_second(5.0),
+            ..ThrottleConfig::default()
+        },
+        ..EmulatorConfig::demo()
+    });
+    let journal = emu.dir.path().join("j.jsonl");
+    let mut child = crate::teamsapp_std()
+        .args(["--base-url", &emu.emulator().graph_url()])
+        .args(["--authority", emu.emulator().authority()])
+        .args(["--tenant", demo::CREDENTIALS.tenant_id])
+        .args(["--client-id", demo::CREDENTIALS.client_id, "--rate", "5"])
+        .env("TEAMSAPP_CLIENT_SECRET", demo::CREDENTIALS.client_secret)
+        .env("TEAMSAPP_TOKEN_CACHE", emu.dir.path().join("token.json"))
+        .args([
+            "fleet",
+            "upgrade",
+            "--app",
+            "Contoso Tasks",
+            "--yes",
+            "--journal",
+        ])
+        .arg(&journal)
+        .current_dir(emu.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (polling the journal, no fixed sleep) until discovery has read a few scopes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    loop {
+        let scanned = std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .matches("\"record\":\"scanned\"")
+            .count();
+        if scanned >= 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "discovery made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended too soon"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20)); // polling, not timing
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(emu.upgrades().is_empty(), "nothing was upgraded");
+    let hint = stderr
+        .lines()
+        .find_map(|l| {
+            l.split_once("continue with: ")
+                .map(|(_, h)| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no hint: {stderr}"));
+    let scanned_before = std::fs::read_to_string(&journal)
+        .unwrap()
+        .matches("\"record\":\"scanned\"")
+        .count();
+    let words = shlex::split(&hint).unwrap();
+    let resumed = std::process::Command::new(&words[0])
+        .args(&words[1..])
+        .env("TEAMSAPP_CLIENT_SECRET", demo::CREDENTIALS.client_secret)
+        .env("TEAMSAPP_TOKEN_CACHE", emu.dir.path().join("token.json"))
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{hint}\n{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let scanned_after = std::fs::read_to_string(&journal)
+        .unwrap()
+        .matches("\"record\":\"scanned\"")
+        .count();
+    assert_eq!(
+        scanned_after, 42,
+        "each scope read once across both runs ({scanned_before} before)"
+    );
+    let upgrades = emu.upgrades();
+    assert_eq!(upgrades.len(), 40);
+    assert!(upgrades.values().all(|n| *n == 1));
+}
