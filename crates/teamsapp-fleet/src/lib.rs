@@ -522,6 +522,16 @@ impl Fleet {
     /// Runs a plan: creates the journal at `journal` (it must not exist), journals the plan,
     /// then upgrades, verifies and journals every target behind.
     pub async fn run(&self, plan: &Plan, journal: &Path) -> Result<Summary, Error> {
+        if let Some(t) = plan
+            .targets
+            .iter()
+            .find(|t| !self.tenants.iter().any(|x| x.id == t.target.tenant))
+        {
+            return Err(Error::Options(format!(
+                "the plan has a target in tenant {}, which this run does not have (plan with the same Fleet)",
+                t.target.tenant
+            )));
+        }
         let file = JournalFile::create(journal, &plan.header)?;
         let writer = Writer::spawn(file);
         self.upgrade(Prepared {

@@ -517,3 +517,19 @@ async fn a_resumed_target_that_is_now_another_apps_installation_fails_and_is_not
         "the Polls installation was not upgraded: {upgraded:?}"
     );
 }
+
+#[tokio::test]
+async fn a_plan_of_another_tenant_is_refused_before_a_journal_is_created() {
+    let emulator = emulator().await;
+    let fleet = Fleet::new(vec![tenant(&emulator)], options("Contoso Tasks")).unwrap();
+    let plan = fleet.plan().await.unwrap();
+    let mut other = tenant(&emulator);
+    other.id = "11111111-2222-4333-8444-555555555555".into();
+    let stranger = Fleet::new(vec![other], options("Contoso Tasks")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let err = stranger.run(&plan, &path).await.unwrap_err();
+    assert!(matches!(err, Error::Options(_)), "{err}");
+    assert!(!path.exists());
+    assert_eq!(posts(&emulator), 0);
+}
