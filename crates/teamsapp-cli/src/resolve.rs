@@ -4,10 +4,8 @@
 use crate::context::{NotFound, usage};
 use anyhow::{Context as _, Result};
 use teamsapp_client::{Client, ListQuery, Scope};
-use teamsapp_types::version;
 use teamsapp_types::{
-    AppInstallationId, ListCatalogApps, TeamsApp, TeamsAppDefinition, TeamsAppId,
-    TeamsAppInstallation, TeamsAppPublishingState,
+    AppInstallationId, ListCatalogApps, TeamsApp, TeamsAppId, TeamsAppInstallation,
 };
 
 /// Finds one catalog app (with its definitions) by catalog id, externalId or display name.
@@ -16,22 +14,7 @@ pub(crate) async fn app(client: &Client, name: &str) -> Result<TeamsApp> {
         .catalog_apps(&ListCatalogApps::new().expand(["appDefinitions"]))
         .await
         .context("listing the app catalog")?;
-    let by = |f: &dyn Fn(&TeamsApp) -> bool| apps.iter().filter(|a| f(a)).collect::<Vec<_>>();
-    let mut found = by(&|a| a.id.as_deref() == Some(name));
-    if found.is_empty() {
-        found = by(&|a| {
-            a.external_id
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(name))
-        });
-    }
-    if found.is_empty() {
-        found = by(&|a| {
-            a.display_name
-                .as_deref()
-                .is_some_and(|d| d.eq_ignore_ascii_case(name))
-        });
-    }
+    let found = teamsapp_fleet::matching_apps(&apps, name);
     match found.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(NotFound(format!(
@@ -60,20 +43,7 @@ pub(crate) fn app_id(app: &TeamsApp) -> Result<TeamsAppId> {
 }
 
 /// The latest published definition of an app (its definitions must be expanded).
-pub(crate) fn latest_published(app: &TeamsApp) -> Option<&TeamsAppDefinition> {
-    app.app_definitions
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|d| d.publishing_state == Some(TeamsAppPublishingState::Published))
-        .filter(|d| d.version.is_some())
-        .max_by(|a, b| {
-            version::compare(
-                a.version.as_deref().unwrap_or(""),
-                b.version.as_deref().unwrap_or(""),
-            )
-        })
-}
+pub(crate) use teamsapp_fleet::latest_published;
 
 /// Finds one installation in a scope by its id, or by its app's catalog id, externalId or name.
 pub(crate) async fn installation(

@@ -49,8 +49,10 @@ pub async fn find_app(client: &Client, name: &str) -> Result<TeamsApp, Error> {
     pick_app(&apps, name).cloned()
 }
 
-/// The app `name` names among `apps` (see [`find_app`]).
-pub fn pick_app<'a>(apps: &'a [TeamsApp], name: &str) -> Result<&'a TeamsApp, Error> {
+/// The catalog apps `name` may mean, most specific first: those whose catalog id is `name`; if
+/// none, those whose externalId is `name`; if none, those whose display name is `name` (both
+/// ignoring case). One match names an app; more are ambiguous.
+pub fn matching_apps<'a>(apps: &'a [TeamsApp], name: &str) -> Vec<&'a TeamsApp> {
     let by = |f: &dyn Fn(&TeamsApp) -> bool| apps.iter().filter(|a| f(a)).collect::<Vec<_>>();
     let mut found = by(&|a| a.id.as_deref() == Some(name));
     if found.is_empty() {
@@ -67,11 +69,18 @@ pub fn pick_app<'a>(apps: &'a [TeamsApp], name: &str) -> Result<&'a TeamsApp, Er
                 .is_some_and(|d| d.eq_ignore_ascii_case(name))
         });
     }
-    match found.as_slice() {
+    found
+}
+
+/// The app `name` names among `apps` (see [`matching_apps`]).
+pub fn pick_app<'a>(apps: &'a [TeamsApp], name: &str) -> Result<&'a TeamsApp, Error> {
+    match matching_apps(apps, name).as_slice() {
         [one] => Ok(one),
-        [] => Err(Error::App(format!(
-            "no app in the catalog has the id, externalId or display name {name:?}"
-        ))),
+        [] => Err(Error::AppNotFound {
+            name: name.to_owned(),
+            tenant: None,
+            known: apps.iter().filter_map(|a| a.display_name.clone()).collect(),
+        }),
         many => Err(Error::App(format!(
             "{name:?} names {} catalog apps ({}); use a catalog id",
             many.len(),
@@ -121,6 +130,11 @@ pub(crate) async fn resolve(
 ) -> Result<CatalogApp, Error> {
     let app = find_app(client, name).await.map_err(|e| match e {
         Error::App(msg) => Error::App(format!("tenant {tenant}: {msg}")),
+        Error::AppNotFound { name, known, .. } => Error::AppNotFound {
+            name,
+            tenant: Some(tenant.to_owned()),
+            known,
+        },
         other => other,
     })?;
     let Some(id) = app.id.as_deref().and_then(|id| TeamsAppId::new(id).ok()) else {

@@ -19,9 +19,19 @@ pub enum Error {
         #[source]
         source: teamsapp_client::Error,
     },
-    /// No catalog app, or more than one, has the name, id or externalId asked for.
+    /// More than one catalog app has the name asked for, or the app cannot be used.
     #[error("{0}")]
     App(String),
+    /// No catalog app has the id, externalId or display name asked for.
+    #[error("no app in the catalog{} has the id, externalId or display name {name:?}", tenant.as_ref().map(|t| format!(" of tenant {t}")).unwrap_or_default())]
+    AppNotFound {
+        /// What was asked for.
+        name: String,
+        /// The tenant whose catalog was searched, when the run has one.
+        tenant: Option<String>,
+        /// The display names the catalog has (for suggestions).
+        known: Vec<String>,
+    },
     /// A journal could not be used: unreadable, empty, of another tool, format or run.
     #[error("journal {}: {reason}", path.display())]
     Journal {
@@ -66,7 +76,11 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Self::App(_) | Self::Journal { .. } | Self::Targets { .. } | Self::Options(_)
+            Self::App(_)
+                | Self::AppNotFound { .. }
+                | Self::Journal { .. }
+                | Self::Targets { .. }
+                | Self::Options(_)
         )
     }
 

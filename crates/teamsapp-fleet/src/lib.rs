@@ -66,7 +66,7 @@ pub mod report;
 mod run;
 mod targets;
 
-pub use catalog::{CatalogApp, find_app, latest_published, pick_app};
+pub use catalog::{CatalogApp, find_app, latest_published, matching_apps, pick_app};
 pub use error::Error;
 pub use event::{DiscoveryProgress, Event, EventSink, StopReason, ignore};
 pub use journal::{ErrorInfo, JournalFile, Replay, RunHeader, State, Target};

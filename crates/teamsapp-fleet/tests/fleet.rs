@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use teamsapp_client::{Client, ClientSecretCredential, RateLimit};
 use teamsapp_fleet::journal::Record;
-use teamsapp_fleet::{Action, Error, Event, Fleet, Options, State, StopReason, TargetSpec, Tenant};
+use teamsapp_fleet::{Action, Error, Event, Fleet, Options, State, StopReason, TargetSpec};
 use teamsapp_mock::{Emulator, EmulatorConfig, Scenario, ScenarioMatch, ThrottleConfig};
 
-const TENANT: &str = "c0ffee00-0000-4000-8000-000000000001";
+mod common;
+
+use common::{TENANT, tenant};
 
 async fn emulator() -> Emulator {
     Emulator::start(EmulatorConfig {
@@ -20,28 +21,6 @@ async fn emulator() -> Emulator {
     })
     .await
     .unwrap()
-}
-
-fn tenant(emulator: &Emulator) -> Tenant {
-    let creds = emulator.credentials().unwrap();
-    let client = Client::builder()
-        .base_url(emulator.graph_url())
-        .authority(emulator.authority())
-        .rate_limit(RateLimit::disabled())
-        .credential(
-            ClientSecretCredential::new(
-                &creds.tenant_id,
-                &creds.client_id,
-                creds.client_secret.expose(),
-            )
-            .with_authority(emulator.authority()),
-        )
-        .build()
-        .unwrap();
-    Tenant {
-        id: creds.tenant_id,
-        client,
-    }
 }
 
 /// Every upgrade fails with a 403 that no retry changes.

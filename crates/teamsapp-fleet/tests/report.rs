@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
-use teamsapp_client::{Client, ClientSecretCredential, RateLimit};
 use teamsapp_fleet::report::FleetReport;
-use teamsapp_fleet::{Fleet, Options, State, Tenant};
+use teamsapp_fleet::{Fleet, Options, State};
 use teamsapp_mock::{Emulator, EmulatorConfig, Scenario, ScenarioMatch, ThrottleConfig};
 
-const TENANT: &str = "c0ffee00-0000-4000-8000-000000000001";
+mod common;
+
+use common::{TENANT, tenant};
 /// Chat upgrades the emulator refuses (403 Forbidden).
 const REFUSED: usize = 3;
 
@@ -31,29 +32,6 @@ async fn throttled_emulator() -> Emulator {
     })
     .await
     .unwrap()
-}
-
-/// A client that does not pace itself, so the emulator's limit answers 429s it retries.
-fn tenant(emulator: &Emulator) -> Tenant {
-    let creds = emulator.credentials().unwrap();
-    let client = Client::builder()
-        .base_url(emulator.graph_url())
-        .authority(emulator.authority())
-        .rate_limit(RateLimit::disabled())
-        .credential(
-            ClientSecretCredential::new(
-                &creds.tenant_id,
-                &creds.client_id,
-                creds.client_secret.expose(),
-            )
-            .with_authority(emulator.authority()),
-        )
-        .build()
-        .unwrap();
-    Tenant {
-        id: creds.tenant_id,
-        client,
-    }
 }
 
 /// The first `REFUSED` chat upgrades that get past the throttle are refused for good.

@@ -190,8 +190,13 @@ fn options(app: &str, args: &FleetArgs, concurrency: usize) -> Result<Options> {
     Ok(o)
 }
 
-/// A library error as the CLI reports it: usage problems exit 2, Graph's answers 1.
+/// A library error as the CLI reports it: an unknown app exits 1 (with a suggestion, as the
+/// other commands do), usage problems 2, Graph's answers 1.
 fn fleet_error(e: teamsapp_fleet::Error) -> anyhow::Error {
+    if let teamsapp_fleet::Error::AppNotFound { known, name, .. } = &e {
+        let hint = crate::resolve::did_you_mean(name, known.iter().map(String::as_str));
+        return crate::context::NotFound(format!("{e}{hint}")).into();
+    }
     if e.is_usage() {
         UsageError(e.to_string()).into()
     } else {

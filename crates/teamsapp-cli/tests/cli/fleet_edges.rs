@@ -601,3 +601,16 @@ fn ctrl_c_during_discovery_stops_at_once_and_the_hint_continues_where_it_stopped
     assert_eq!(upgrades.len(), 40);
     assert!(upgrades.values().all(|n| *n == 1));
 }
+
+#[test]
+fn an_unknown_app_exits_1_with_a_suggestion_as_other_commands_do() {
+    let emu = Emu::demo();
+    let out = run(emu.cmd().args(["fleet", "plan", "--app", "Contoso Taks"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("did you mean \"Contoso Tasks\"?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("of tenant c0ffee00"), "{stderr}");
+}
