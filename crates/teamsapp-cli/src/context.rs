@@ -4,6 +4,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::commands::auth::{Cached, TokenCache};
+use crate::embedded::{DEMO_USER, Embedded};
 use anyhow::{Context as _, Result, bail};
 use std::path::Path;
 use std::time::Duration;
@@ -240,7 +241,7 @@ pub(crate) fn authority(global: &GlobalArgs, cloud: NationalCloud) -> Result<Str
         return Ok(url.trim_end_matches('/').to_owned());
     }
     if let Some(base) = &global.base_url {
-        let url = reqwest::Url::parse(base)
+        let url = teamsapp_client::Url::parse(base)
             .map_err(|e| UsageError(format!("--base-url {base:?} is not a URL: {e}")))?;
         let host = url.host_str().unwrap_or_default();
         let known = NationalCloud::ALL
@@ -260,7 +261,7 @@ pub(crate) struct Context {
     /// The tenant the client works in.
     pub(crate) tenant: String,
     /// The embedded emulator, when `--emulator` started one (kept alive for the command's run).
-    pub(crate) emulator: Option<teamsapp_mock::Emulator>,
+    pub(crate) emulator: Option<Embedded>,
 }
 
 impl Context {
@@ -312,15 +313,15 @@ impl Context {
     /// endpoint: as the demo fleet app, or (`delegated`) as its demo user Adele with the device
     /// code flow, which this emulator approves by itself.
     async fn embedded(global: &GlobalArgs, delegated: bool) -> Result<Self> {
-        let emulator = start_embedded().await?;
-        let creds = teamsapp_model::demo::CREDENTIALS;
+        let emulator = Embedded::start().await?;
+        let tenant = emulator.tenant_id();
         let builder = tune(base_builder(global)?, global)?
             .base_url(emulator.graph_url())
             .authority(emulator.authority().to_owned())
-            .tenant(creds.tenant_id);
+            .tenant(tenant);
         let builder = if delegated {
             builder.credential(
-                DeviceCodeCredential::new(creds.tenant_id, creds.client_id, |_prompt| {
+                DeviceCodeCredential::new(tenant, emulator.client_id(), |_prompt| {
                     tracing::info!(
                         "signing in as the emulator's demo user {DEMO_USER} (device code, approved by the emulator)"
                     );
@@ -329,7 +330,7 @@ impl Context {
             )
         } else {
             builder.credential(
-                ClientSecretCredential::new(creds.tenant_id, creds.client_id, creds.client_secret)
+                ClientSecretCredential::new(tenant, emulator.client_id(), emulator.client_secret())
                     .with_authority(emulator.authority().to_owned()),
             )
         };
@@ -337,7 +338,7 @@ impl Context {
         tracing::info!(graph = %emulator.graph_url(), "embedded emulator started with the demo tenant");
         Ok(Self {
             client,
-            tenant: creds.tenant_id.to_owned(),
+            tenant: tenant.to_owned(),
             emulator: Some(emulator),
         })
     }
@@ -345,27 +346,10 @@ impl Context {
     /// Stops the embedded emulator, if any.
     pub(crate) async fn finish(self) -> Result<()> {
         if let Some(emulator) = self.emulator {
-            emulator
-                .shutdown()
-                .await
-                .context("stopping the embedded emulator")?;
+            emulator.shutdown().await?;
         }
         Ok(())
     }
-}
-
-/// The embedded emulator's demo user, who signs in where a command needs a user.
-pub(crate) const DEMO_USER: &str = "adele@contoso.example";
-
-/// Starts the embedded emulator: the demo tenant, device codes approved at once for [`DEMO_USER`].
-pub(crate) async fn start_embedded() -> Result<teamsapp_mock::Emulator> {
-    let mut config = teamsapp_mock::EmulatorConfig::demo();
-    config.device_codes.auto_approve = true;
-    config.device_codes.auto_approve_user = Some(DEMO_USER.to_owned());
-    config.device_codes.interval = 1;
-    teamsapp_mock::Emulator::start(config)
-        .await
-        .context("starting the embedded emulator")
 }
 
 /// A client builder that trusts `--ca-cert` when given.
@@ -375,14 +359,9 @@ pub(crate) fn base_builder(global: &GlobalArgs) -> Result<teamsapp_client::Clien
     };
     let pem =
         std::fs::read(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-    let cert = reqwest::Certificate::from_pem(&pem)
-        .map_err(|e| UsageError(format!("{} is not a PEM certificate: {e}", path.display())))?;
-    let http = reqwest::Client::builder()
-        .add_root_certificate(cert)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("building the HTTP client")?;
-    Ok(Client::from_reqwest(http))
+    Ok(Client::builder()
+        .root_certificates_pem(&pem)
+        .map_err(|e| UsageError(format!("--ca-cert {}: {e}", path.display())))?)
 }
 
 /// Applies the retry, rate and concurrency knobs.

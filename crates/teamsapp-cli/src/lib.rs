@@ -8,6 +8,7 @@
 pub mod cli;
 mod commands;
 mod context;
+mod embedded;
 pub mod exit;
 mod fleet;
 pub mod output;
@@ -125,16 +126,8 @@ pub fn exit_status_for(err: &anyhow::Error) -> ExitStatus {
         // The identity platform answered (wrong tenant, secret, client id, expired code), or the
         // credential could not be used: a sign-in error. A token request that got no answer is
         // the network's fault.
-        teamsapp_client::Error::Auth { code, source, .. } => {
-            let transport = source
-                .as_deref()
-                .is_some_and(|s| s.downcast_ref::<reqwest::Error>().is_some());
-            if code.is_some() || !transport {
-                ExitStatus::Credentials
-            } else {
-                ExitStatus::Error
-            }
-        }
+        teamsapp_client::Error::Auth { .. } if client.is_unanswered() => ExitStatus::Error,
+        teamsapp_client::Error::Auth { .. } => ExitStatus::Credentials,
         _ if client.status().map(|s| s.as_u16()) == Some(401) => ExitStatus::Credentials,
         _ if client.status().is_some() || client.graph_error().is_some() => ExitStatus::Failure,
         _ => ExitStatus::Error,
@@ -191,7 +184,13 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> Result<ExitStatus> {
             if global.emulator {
                 return usage("`mock serve` is the emulator itself; drop --emulator");
             }
+            #[cfg(feature = "emulator")]
             return commands::mock::serve(args, out).await;
+            #[cfg(not(feature = "emulator"))]
+            {
+                let _ = args;
+                return Err(embedded::missing("`mock serve`").into());
+            }
         }
         Command::Auth { command } => commands::auth::run(&global, command).await?,
         // A report reads a local journal; a `--tenants` file carries each tenant's own

@@ -114,6 +114,7 @@ pub struct ClientBuilder {
     tenant: Option<String>,
     scopes: Option<Vec<String>>,
     http: Option<reqwest::Client>,
+    root_certificates: Vec<reqwest::Certificate>,
     max_response_bytes: usize,
 }
 
@@ -147,6 +148,7 @@ impl Default for ClientBuilder {
             tenant: None,
             scopes: None,
             http: None,
+            root_certificates: Vec::new(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
@@ -265,6 +267,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Also trusts the certificates of a PEM bundle (one or more `CERTIFICATE` blocks) as roots,
+    /// besides the platform's: for a TLS-inspecting proxy or an emulator with its own
+    /// certificate. Ignored when the client was built [`from_reqwest`](Client::from_reqwest).
+    ///
+    /// Fails with [`Error::Config`] when `pem` holds no certificate or a damaged one.
+    pub fn root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let mut roots = rustls::RootCertStore::empty();
+        for der in CertificateDer::pem_slice_iter(pem) {
+            let der =
+                der.map_err(|e| Error::config(format!("not a PEM certificate bundle: {e}")))?;
+            // Parsed here so a damaged certificate fails now, not at the first handshake.
+            roots
+                .add(der.clone())
+                .map_err(|e| Error::config(format!("a damaged PEM certificate: {e}")))?;
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| Error::config(format!("a damaged PEM certificate: {e}")))?;
+            self.root_certificates.push(cert);
+        }
+        if roots.is_empty() {
+            return Err(Error::config(
+                "not a PEM certificate bundle: no CERTIFICATE block",
+            ));
+        }
+        Ok(self)
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let detected = self
@@ -309,6 +339,9 @@ impl ClientBuilder {
             let mut builder = reqwest::Client::builder().redirect(same_origin_redirects());
             if let Some(t) = self.connect_timeout {
                 builder = builder.connect_timeout(t);
+            }
+            for cert in self.root_certificates {
+                builder = builder.add_root_certificate(cert);
             }
             builder
                 .build()
@@ -917,6 +950,19 @@ mod tests {
         assert_eq!(e.request_id(), Some("r-1"));
         let e = graph_error(StatusCode::from_u16(599).unwrap(), b"", None, None, None);
         assert_eq!(e.code(), "UnknownError");
+    }
+
+    #[test]
+    fn root_certificates_must_be_a_pem_bundle() {
+        for bad in [
+            &b""[..],
+            b"not pem",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let err = Client::builder().root_certificates_pem(bad).unwrap_err();
+            assert!(matches!(err, Error::Config { .. }), "{err:?}");
+            assert!(err.to_string().contains("PEM"), "{err}");
+        }
     }
 
     #[test]

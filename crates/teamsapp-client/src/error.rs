@@ -206,6 +206,20 @@ impl Error {
             || self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
     }
 
+    /// Whether the request got no answer at all (connection, TLS, timeout), including a token
+    /// request that could not reach the identity platform: the network's fault, not the caller's.
+    pub fn is_unanswered(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Auth {
+                code: None,
+                source: Some(source),
+                ..
+            } => source.downcast_ref::<reqwest::Error>().is_some(),
+            _ => false,
+        }
+    }
+
     /// Whether Graph answered `404 Not Found`.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)

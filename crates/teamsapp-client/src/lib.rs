@@ -109,5 +109,8 @@ pub use retry::{Backoff, RetryAfter, RetryPolicy, parse_retry_after, retry_after
 pub use scope::{ListQuery, Scope};
 pub use throttle::{RateLimit, Throttle};
 
+/// URLs as the client takes them (`reqwest`'s, the `url` crate's).
+pub use reqwest::Url;
+
 /// The operation classes that key the throttle gate and the rate limits.
 pub use teamsapp_types::operation::OperationClass;

@@ -4,9 +4,10 @@
 
 use crate::cli::{AuthCommand, GlobalArgs};
 use crate::context::{
-    self, CredentialError, DEMO_USER, Need, Selected, UsageError, base_builder, check_client_id,
+    self, CredentialError, Need, Selected, UsageError, base_builder, check_client_id,
     credential_error, read_secret, tune,
 };
+use crate::embedded::DEMO_USER;
 use crate::exit::ExitStatus;
 use crate::output::Report;
 use crate::record;
@@ -375,12 +376,13 @@ async fn emulator_login(global: &GlobalArgs, device_code: bool) -> Result<(Repor
     let ctx = context::Context::new(global, need).await?;
     let result = ctx.client.access_token().await;
     let authority = ctx.client.authority().to_owned();
+    let tenant = ctx.tenant.clone();
     ctx.finish().await?;
     let token = result?;
     let claims = claims(token.secret().expose_secret()).unwrap_or_default();
     let rec = record! {
         "result" => "signed in",
-        "tenant" => teamsapp_model::demo::CREDENTIALS.tenant_id,
+        "tenant" => tenant,
         "identity" => if device_code { "user" } else { "app" },
         "user" => device_code.then_some(DEMO_USER),
         "scopes" => words(claims.get("scp")),
@@ -452,10 +454,11 @@ async fn status(global: &GlobalArgs) -> Result<(Report, ExitStatus)> {
             let token = ctx.client.access_token().await;
             rec.insert("authority".into(), ctx.client.authority().into());
             rec.insert("baseUrl".into(), ctx.client.base_url().into());
+            if let Some(emulator) = &ctx.emulator {
+                rec.insert("tenant".into(), emulator.tenant_id().into());
+                rec.insert("clientId".into(), emulator.client_id().into());
+            }
             ctx.finish().await?;
-            let creds = teamsapp_model::demo::CREDENTIALS;
-            rec.insert("tenant".into(), creds.tenant_id.into());
-            rec.insert("clientId".into(), creds.client_id.into());
             Some(token?.secret().expose_secret().to_owned())
         }
         Selected::Token { token, .. } => Some(token.clone()),

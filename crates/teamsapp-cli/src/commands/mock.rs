@@ -19,12 +19,12 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     if let Some(path) = &args.tenant_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-        let spec: teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
+        let spec: teamsapp_mock::teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
             .map_err(|e| UsageError(format!("{} is not a tenant file: {e}", path.display())))?;
         config.tenants = vec![spec];
     }
     if let Some(n) = args.fleet {
-        config.tenants = vec![teamsapp_model::demo::fleet(n)];
+        config.tenants = vec![teamsapp_mock::teamsapp_model::demo::fleet(n)];
     }
     config.data_dir.clone_from(&args.data_dir);
     if args.tls {
@@ -71,7 +71,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     let emulator = Emulator::start(config)
         .await
         .context("starting the emulator")?;
-    let creds = teamsapp_model::demo::CREDENTIALS;
+    let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
     let mut banner = format!(
         "teamsapp emulator listening on {} (Graph: {})\n",
         emulator.origin(),

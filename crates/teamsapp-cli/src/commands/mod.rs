@@ -3,4 +3,5 @@
 pub(crate) mod apps;
 pub(crate) mod auth;
 pub(crate) mod catalog;
+#[cfg(feature = "emulator")]
 pub(crate) mod mock;
