@@ -1,4 +1,4 @@
-//! App-package zip parsing: `teamsapp_model::package::parse_package` (the zip, with the default
+//! App-package zip parsing: `teamsapp_package::parse_package` (the zip, with the default
 //! limits) and `parse_manifest` (the manifest JSON alone).
 //!
 //! The input is tried both ways: as a whole package, and as a bare `manifest.json`; inputs that
@@ -9,13 +9,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use teamsapp_model::package::{
-    AppPackage, PackageLimits, parse_manifest, parse_package, parse_package_with,
-};
 use teamsapp_model::{AppVersion, ModelError};
+use teamsapp_package::{
+    AppPackage, PackageError, PackageLimits, parse_manifest, parse_package, parse_package_with,
+};
 use teamsapp_types::TeamsAppId;
 
-fn check(result: Result<AppPackage, ModelError>) {
+fn check(result: Result<AppPackage, PackageError>) {
     match result {
         Ok(package) => {
             assert!(
@@ -26,6 +26,7 @@ fn check(result: Result<AppPackage, ModelError>) {
             assert!(!package.display_name.trim().is_empty(), "{package:?}");
         }
         Err(e) => {
+            let e = ModelError::from(e);
             assert_eq!(e.status(), 400, "{e:?}");
             assert!(!e.details().is_empty(), "a refusal without details: {e:?}");
         }

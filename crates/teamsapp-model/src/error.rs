@@ -6,9 +6,6 @@ use std::fmt;
 
 use teamsapp_types::{ErrorDetails, GraphError, InnerError};
 
-/// How many characters of a caller-supplied value an error message echoes.
-const ECHO_LIMIT: usize = 100;
-
 /// Everything that can go wrong in the model.
 ///
 /// Each variant knows its HTTP [`status`](Self::status), its Graph [`code`](Self::code) and the
@@ -77,15 +74,15 @@ pub enum ModelError {
     },
 }
 
-/// One problem found in an app package, rendered as an entry of Graph's `innerError.details`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageProblem {
-    /// Graph's schema error code, e.g. `SchemaError_Required`.
-    pub code: &'static str,
-    /// What is wrong, e.g. `Required properties are missing from object: [short].`.
-    pub message: String,
-    /// The manifest path at fault, e.g. `name`; empty for the package itself.
-    pub target: String,
+pub use teamsapp_package::PackageProblem;
+
+impl From<teamsapp_package::PackageError> for ModelError {
+    fn from(e: teamsapp_package::PackageError) -> Self {
+        Self::InvalidPackage {
+            message: e.message,
+            details: e.details,
+        }
+    }
 }
 
 impl ModelError {
@@ -238,16 +235,18 @@ impl fmt::Display for HouseStyle<'_> {
     }
 }
 
-/// A caller-supplied value cut to [`ECHO_LIMIT`] characters, for messages.
-pub(crate) fn echo(value: &str) -> String {
-    match value.char_indices().nth(ECHO_LIMIT) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
-    }
-}
+pub(crate) use teamsapp_types::echo;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_bad_package_is_graphs_unable_to_parse_manifest() {
+        let err = ModelError::from(teamsapp_package::parse_package(b"not a zip").unwrap_err());
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.inner_code(), Some("UnableToParseTeamsAppManifest"));
+        assert_eq!(err.details()[0].code, "InvalidPackage");
+    }
+
     use super::*;
 
     #[test]
@@ -295,11 +294,5 @@ mod tests {
         let details = inner.details.unwrap();
         assert_eq!(details[0].code, "SchemaError_Required");
         assert_eq!(details[0].target.as_deref(), Some("name"));
-    }
-
-    #[test]
-    fn echo_is_bounded() {
-        assert_eq!(echo("abc"), "abc");
-        assert_eq!(echo(&"x".repeat(500)).chars().count(), ECHO_LIMIT + 1);
     }
 }

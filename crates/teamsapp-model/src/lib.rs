@@ -75,9 +75,11 @@ mod error;
 mod event;
 pub mod filter;
 mod installations;
-pub mod package;
 mod project;
 mod query;
+/// Teams app packages (the `teamsapp-package` crate): what the catalog reads when an app is
+/// published.
+pub use teamsapp_package as package;
 pub mod spec;
 mod state;
 mod world;

@@ -45,11 +45,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use teamsapp_types::{
     ChatId, ChatType, TeamId, TeamsAppDistributionMethod, TeamsAppId, TeamsAppPermissionSet,
-    TeamsAppPublishingState, TeamsAppResourceSpecificPermission,
-    TeamsAppResourceSpecificPermissionType,
+    TeamsAppPublishingState,
 };
 
 use crate::ModelError;
+pub use teamsapp_package::{RscPermission, RscType};
 
 /// A tenant: its directory, chats, teams, app registrations, app catalog and installations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -343,81 +343,6 @@ impl PublishingState {
             Self::Rejected => "rejected",
             Self::Published => "published",
         }
-    }
-}
-
-/// A resource-specific consent (RSC) permission.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RscPermission {
-    /// Its name, e.g. `ChatMessage.Read.Chat`.
-    pub permission_value: String,
-    /// Delegated or application.
-    pub permission_type: RscType,
-}
-
-/// The type of an RSC permission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum RscType {
-    /// Delegated: exercised for a signed-in user.
-    #[serde(alias = "Delegated")]
-    Delegated,
-    /// Application: exercised by the app alone.
-    #[serde(alias = "Application")]
-    Application,
-}
-
-impl RscType {
-    /// Parses `delegated` or `application`, ASCII case-insensitively.
-    pub fn parse(s: &str) -> Option<Self> {
-        if s.eq_ignore_ascii_case("delegated") {
-            Some(Self::Delegated)
-        } else if s.eq_ignore_ascii_case("application") {
-            Some(Self::Application)
-        } else {
-            None
-        }
-    }
-
-    /// The wire value.
-    pub fn to_wire(self) -> TeamsAppResourceSpecificPermissionType {
-        match self {
-            Self::Delegated => TeamsAppResourceSpecificPermissionType::Delegated,
-            Self::Application => TeamsAppResourceSpecificPermissionType::Application,
-        }
-    }
-}
-
-impl RscPermission {
-    /// Reads a wire permission; `None` when its name or type is missing or unknown.
-    pub fn from_wire(wire: &TeamsAppResourceSpecificPermission) -> Option<Self> {
-        let kind = match wire.permission_type.as_ref()? {
-            TeamsAppResourceSpecificPermissionType::Delegated => RscType::Delegated,
-            TeamsAppResourceSpecificPermissionType::Application => RscType::Application,
-            _ => return None,
-        };
-        Some(Self {
-            permission_value: wire.permission_value.clone()?,
-            permission_type: kind,
-        })
-    }
-
-    /// The wire form.
-    pub fn to_wire(&self) -> TeamsAppResourceSpecificPermission {
-        TeamsAppResourceSpecificPermission {
-            permission_type: Some(self.permission_type.to_wire()),
-            permission_value: Some(self.permission_value.clone()),
-            additional_properties: serde_json::Map::new(),
-        }
-    }
-
-    /// Whether two permissions are the same, ignoring the ASCII case of the name.
-    pub fn same_as(&self, other: &Self) -> bool {
-        self.permission_type == other.permission_type
-            && self
-                .permission_value
-                .eq_ignore_ascii_case(&other.permission_value)
     }
 }
 

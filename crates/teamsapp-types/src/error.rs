@@ -42,7 +42,7 @@ impl Error {
     pub(crate) fn invalid_id(kind: IdKind, value: &str, reason: &'static str) -> Self {
         Self::InvalidId {
             kind,
-            value: bounded(value),
+            value: echo(value),
             reason,
         }
     }
@@ -51,14 +51,16 @@ impl Error {
     pub(crate) fn unknown_name(what: &'static str, value: &str, expected: &'static str) -> Self {
         Self::UnknownName {
             what,
-            value: bounded(value),
+            value: echo(value),
             expected,
         }
     }
 }
 
-/// The first [`ECHO_LIMIT`] characters of `value`, with `…` appended when something was cut.
-fn bounded(value: &str) -> String {
+/// The first 100 characters of `value`, with `…` appended when something was cut: how every
+/// crate of the workspace echoes a caller-supplied value in a message, so messages stay bounded
+/// whatever they are given.
+pub fn echo(value: &str) -> String {
     match value.char_indices().nth(ECHO_LIMIT) {
         Some((cut, _)) => format!("{}…", &value[..cut]),
         None => value.to_owned(),
@@ -79,7 +81,7 @@ mod tests {
     }
 
     #[test]
-    fn echoed_value_is_bounded() {
+    fn echoed_value_is_echo() {
         let long = "é".repeat(1000);
         let Error::InvalidId { value, .. } = Error::invalid_id(IdKind::Team, &long, "x") else {
             panic!("wrong variant");
@@ -87,7 +89,7 @@ mod tests {
         assert_eq!(value.chars().count(), ECHO_LIMIT + 1);
         assert!(value.ends_with('…'));
         let short = "a".repeat(ECHO_LIMIT);
-        assert_eq!(bounded(&short), short);
+        assert_eq!(echo(&short), short);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub mod permissions;
 pub mod scope;
 pub mod version;
 
-pub use error::Error;
+pub use error::{Error, echo};
 pub use generated::*;
 pub use ids::{
     AppInstallationId, ChatId, ChatIdKind, DecodedDefinitionId, DecodedInstallationId, IdKind,

@@ -9,8 +9,7 @@ use anyhow::Result;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
-use teamsapp_model::ModelError;
-use teamsapp_model::package::{self, AppPackage};
+use teamsapp_package::{AppPackage, PackageError};
 use teamsapp_types::version;
 use teamsapp_types::{ListCatalogApps, TeamsApp, TeamsAppDefinition};
 
@@ -60,9 +59,9 @@ fn app_record(app: &TeamsApp) -> Map<String, Value> {
 pub(crate) fn read_package(path: &Path) -> Result<(Vec<u8>, AppPackage)> {
     let bytes =
         std::fs::read(path).map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-    match package::parse_package(&bytes) {
+    match teamsapp_package::parse_package(&bytes) {
         Ok(parsed) => Ok((bytes, parsed)),
-        Err(ModelError::InvalidPackage { details, .. }) => {
+        Err(PackageError { details, .. }) => {
             let mut message = format!(
                 "{} is not a valid Teams app package ({} problem{}, nothing was uploaded):",
                 path.display(),
@@ -79,10 +78,6 @@ pub(crate) fn read_package(path: &Path) -> Result<(Vec<u8>, AppPackage)> {
             }
             usage(message)
         }
-        Err(other) => usage(format!(
-            "{} is not a valid Teams app package: {other}",
-            path.display()
-        )),
     }
 }
 

@@ -1,31 +1,141 @@
 //! Teams app packages: a zip with a `manifest.json` at its root, read into an [`AppPackage`].
 //!
-//! [`parse_package`] is public so fuzz targets can call it. It never panics, and it bounds its
-//! work whatever it is given ([`PackageLimits`]): the package size, the number of entries, the
-//! total uncompressed size the entries declare, and the bytes actually inflated from
-//! `manifest.json` (so a zip bomb stops at the limit, whatever its headers claim).
+//! Shared by the emulator (which checks what is published to its catalog) and the `teamsapp`
+//! CLI (which checks a package before it uploads it), so both say the same about the same file.
+//!
+//! [`parse_package`] never panics, and it bounds its work whatever it is given
+//! ([`PackageLimits`]): the package size, the number of entries, the total uncompressed size the
+//! entries declare, and the bytes actually inflated from `manifest.json` (so a zip bomb stops at
+//! the limit, whatever its headers claim). Fuzz targets call it.
 //!
 //! Fields read (Teams manifest schema): `id` → `teamsApp.externalId`, `version`, `name.short` →
 //! `displayName`, `description.short` / `description.full`, `webApplicationInfo.id` →
 //! `authorization.clientAppId`, `authorization.permissions.resourceSpecific[] {name, type}` →
 //! `authorization.requiredPermissionSet`, and `bots[0].botId` → `bot.id`. Problems are reported
-//! in Graph's shape (reference §3.3 #2): one [`PackageProblem`] per problem, with a schema error
-//! code and the manifest path at fault.
+//! in Graph's shape: one [`PackageProblem`] per problem, with a schema error code and the
+//! manifest path at fault.
 //!
 //! [`parse_package`] also checks that the two icons the manifest names (`icons.color`,
 //! `icons.outline`) are files in the package, as Teams' package validation does; a missing one is
 //! a `SchemaError_Required` (no `icons`) or a `FileNotFound` problem (our code: Graph documents no
-//! code for it) at `icons.color` / `icons.outline`. The `teamsapp` CLI runs the same check before
-//! it uploads a package.
+//! code for it) at `icons.color` / `icons.outline`.
+//!
+//! ```
+//! use teamsapp_package::{build_package, parse_package};
+//!
+//! let zip = build_package("b7b8d3a4-51e5-4a7e-9f0b-6d3c2f0e1a11", "1.2.0", "Contoso Tasks", &Default::default());
+//! let package = parse_package(&zip)?;
+//! assert_eq!((package.version.as_str(), package.display_name.as_str()), ("1.2.0", "Contoso Tasks"));
+//!
+//! let err = parse_package(b"not a zip").unwrap_err();
+//! assert_eq!(err.details[0].code, "InvalidPackage");
+//! # Ok::<(), teamsapp_package::PackageError>(())
+//! ```
 
 use std::io::{Cursor, Read};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::ModelError;
-use crate::error::{PackageProblem, echo};
-use crate::spec::{RscPermission, RscType};
+use teamsapp_types::echo;
 use teamsapp_types::version::AppVersion;
+use teamsapp_types::{TeamsAppResourceSpecificPermission, TeamsAppResourceSpecificPermissionType};
+
+/// A package that is not a valid Teams app package: Graph's `400 BadRequest` with inner code
+/// `UnableToParseTeamsAppManifest`, one detail per problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PackageError {
+    /// Graph's message: every problem as `target | message`, joined by `; `.
+    pub message: String,
+    /// One entry per problem (`SchemaError_Required`, …), as in `innerError.details`.
+    pub details: Vec<PackageProblem>,
+}
+
+/// One problem found in an app package, rendered as an entry of Graph's `innerError.details`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageProblem {
+    /// Graph's schema error code, e.g. `SchemaError_Required`.
+    pub code: &'static str,
+    /// What is wrong, e.g. `Required properties are missing from object: [short].`.
+    pub message: String,
+    /// The manifest path at fault, e.g. `name`; empty for the package itself.
+    pub target: String,
+}
+
+/// A resource-specific consent (RSC) permission.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RscPermission {
+    /// Its name, e.g. `ChatMessage.Read.Chat`.
+    pub permission_value: String,
+    /// Delegated or application.
+    pub permission_type: RscType,
+}
+
+/// The type of an RSC permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RscType {
+    /// Delegated: exercised for a signed-in user.
+    #[serde(alias = "Delegated")]
+    Delegated,
+    /// Application: exercised by the app alone.
+    #[serde(alias = "Application")]
+    Application,
+}
+
+impl RscType {
+    /// Parses `delegated` or `application`, ASCII case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("delegated") {
+            Some(Self::Delegated)
+        } else if s.eq_ignore_ascii_case("application") {
+            Some(Self::Application)
+        } else {
+            None
+        }
+    }
+
+    /// The wire value.
+    pub fn to_wire(self) -> TeamsAppResourceSpecificPermissionType {
+        match self {
+            Self::Delegated => TeamsAppResourceSpecificPermissionType::Delegated,
+            Self::Application => TeamsAppResourceSpecificPermissionType::Application,
+        }
+    }
+}
+
+impl RscPermission {
+    /// Reads a wire permission; `None` when its name or type is missing or unknown.
+    pub fn from_wire(wire: &TeamsAppResourceSpecificPermission) -> Option<Self> {
+        let kind = match wire.permission_type.as_ref()? {
+            TeamsAppResourceSpecificPermissionType::Delegated => RscType::Delegated,
+            TeamsAppResourceSpecificPermissionType::Application => RscType::Application,
+            _ => return None,
+        };
+        Some(Self {
+            permission_value: wire.permission_value.clone()?,
+            permission_type: kind,
+        })
+    }
+
+    /// The wire form.
+    pub fn to_wire(&self) -> TeamsAppResourceSpecificPermission {
+        TeamsAppResourceSpecificPermission {
+            permission_type: Some(self.permission_type.to_wire()),
+            permission_value: Some(self.permission_value.clone()),
+            additional_properties: serde_json::Map::new(),
+        }
+    }
+
+    /// Whether two permissions are the same, ignoring the ASCII case of the name.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.permission_type == other.permission_type
+            && self
+                .permission_value
+                .eq_ignore_ascii_case(&other.permission_value)
+    }
+}
 
 /// Bounds on the work [`parse_package`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,22 +185,21 @@ pub struct AppPackage {
 }
 
 /// Reads a Teams app package with the [`PackageLimits::default`] limits.
-pub fn parse_package(bytes: &[u8]) -> Result<AppPackage, ModelError> {
+pub fn parse_package(bytes: &[u8]) -> Result<AppPackage, PackageError> {
     parse_package_with(bytes, PackageLimits::default())
 }
 
 /// Reads a Teams app package within `limits`.
-pub fn parse_package_with(bytes: &[u8], limits: PackageLimits) -> Result<AppPackage, ModelError> {
+pub fn parse_package_with(bytes: &[u8], limits: PackageLimits) -> Result<AppPackage, PackageError> {
     let (manifest, files) = read_manifest(bytes, limits).map_err(|p| invalid(vec![p]))?;
     let missing_icons = icon_problems(&manifest, &files);
     match parse_manifest(&manifest) {
         Ok(package) if missing_icons.is_empty() => Ok(package),
         Ok(_) => Err(invalid(missing_icons)),
-        Err(ModelError::InvalidPackage { mut details, .. }) => {
+        Err(PackageError { mut details, .. }) => {
             details.extend(missing_icons);
             Err(invalid(details))
         }
-        Err(other) => Err(other),
     }
 }
 
@@ -131,7 +240,7 @@ fn icon_problems(manifest: &[u8], files: &[String]) -> Vec<PackageProblem> {
     problems
 }
 
-fn invalid(details: Vec<PackageProblem>) -> ModelError {
+fn invalid(details: Vec<PackageProblem>) -> PackageError {
     let message = details
         .iter()
         .map(|d| {
@@ -143,7 +252,7 @@ fn invalid(details: Vec<PackageProblem>) -> ModelError {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    ModelError::InvalidPackage { message, details }
+    PackageError { message, details }
 }
 
 fn problem(code: &'static str, target: &str, message: impl Into<String>) -> PackageProblem {
@@ -264,7 +373,7 @@ fn read_manifest(
 }
 
 /// Reads the fields the catalog keeps from the text of a `manifest.json`.
-pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, ModelError> {
+pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, PackageError> {
     // A UTF-8 byte order mark is common in manifests written on Windows.
     let manifest = manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest);
     let root: Value = serde_json::from_slice(manifest).map_err(|e| {
@@ -582,10 +691,7 @@ mod tests {
     }
 
     fn problems(bytes: &[u8]) -> Vec<PackageProblem> {
-        match parse_package(bytes).unwrap_err() {
-            ModelError::InvalidPackage { details, .. } => details,
-            other => panic!("{other:?}"),
-        }
+        parse_package(bytes).unwrap_err().details
     }
 
     #[test]
@@ -614,9 +720,8 @@ mod tests {
             ]
         );
         let err = parse_package(&missing).unwrap_err();
-        assert_eq!(err.inner_code(), Some("UnableToParseTeamsAppManifest"));
         assert!(
-            err.message()
+            err.message
                 .contains("name | Required properties are missing from object: [short]."),
             "{err}"
         );
@@ -674,9 +779,6 @@ mod tests {
     }
 
     fn problems_with(bytes: &[u8], limits: PackageLimits) -> Vec<PackageProblem> {
-        match parse_package_with(bytes, limits).unwrap_err() {
-            ModelError::InvalidPackage { details, .. } => details,
-            other => panic!("{other:?}"),
-        }
+        parse_package_with(bytes, limits).unwrap_err().details
     }
 }
