@@ -76,6 +76,7 @@ mod admin;
 mod auth;
 mod backend;
 mod batch;
+mod builder;
 mod clock;
 mod config;
 mod context;
@@ -100,6 +101,7 @@ mod tests;
 pub use auth::{Caller, Claims};
 pub use backend::ApiVersion;
 pub use batch::MAX_BATCH_REQUESTS;
+pub use builder::EmulatorBuilder;
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use config::{
     DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_CAPACITY, DeviceCodeConfig, EmulatorConfig, TlsConfig,
@@ -118,6 +120,9 @@ pub use state::{AppState, MintedToken, STORE_FILE_NAME, TokenSpec};
 pub use store::{EventStore, StoreError};
 pub use throttle::{RateLimit, ThrottleConfig};
 pub use tls::CERT_FILE_NAME;
+
+/// The wire types and request types (`teamsapp-types`), so a test suite needs one dev-dependency.
+pub use teamsapp_types;
 
 /// The domain model the Graph handlers call (tenant specs, the demo tenant, [`WorldConfig`]).
 ///

@@ -11,6 +11,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::EmulatorConfig;
 use crate::error::Error;
+use crate::journal::JournalEntry;
 use crate::state::AppState;
 use crate::{admin, graph, oauth};
 
@@ -131,6 +132,28 @@ impl Emulator {
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// `scheme://127.0.0.1:PORT`, as wiremock's `MockServer::uri`: the same as
+    /// [`origin`](Self::origin).
+    pub fn uri(&self) -> &str {
+        &self.origin
+    }
+
+    /// Every request the emulator answered, oldest first (Graph, identity and admin alike; the
+    /// last [`journal_capacity`](crate::EmulatorBuilder::journal_capacity) of them), with the
+    /// operation, status, calling app and tenant of each: what a test asserts on, as with
+    /// wiremock's `received_requests`.
+    pub fn received_requests(&self) -> Vec<JournalEntry> {
+        self.state.journal(None)
+    }
+
+    /// The received requests of one operation (`O`, a request type of `teamsapp-types`).
+    pub fn received<O: teamsapp_types::Operation>(&self) -> Vec<JournalEntry> {
+        self.received_requests()
+            .into_iter()
+            .filter(|e| e.operation_id.as_deref() == Some(O::ROUTE.operation_id))
+            .collect()
     }
 
     /// `scheme://127.0.0.1:PORT`.

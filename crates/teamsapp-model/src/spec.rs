@@ -49,6 +49,8 @@ use teamsapp_types::{
 };
 
 use crate::ModelError;
+
+mod build;
 pub use teamsapp_package::{RscPermission, RscType};
 
 /// A tenant: its directory, chats, teams, app registrations, app catalog and installations.
