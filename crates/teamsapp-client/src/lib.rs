@@ -114,3 +114,8 @@ pub use reqwest::Url;
 
 /// The operation classes that key the throttle gate and the rate limits.
 pub use teamsapp_types::operation::OperationClass;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -947,3 +947,8 @@ mod tests {
         assert!(Options::new("x").check().is_ok());
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -128,3 +128,8 @@ pub use teamsapp_types;
 ///
 /// [`WorldConfig`]: teamsapp_model::WorldConfig
 pub use teamsapp_model;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -93,3 +93,8 @@ pub use teamsapp_types::version::AppVersion;
 pub use world::{
     AlreadyCurrent, InstallationInfo, Outcome, TenantStats, UpgradeReport, World, WorldConfig,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

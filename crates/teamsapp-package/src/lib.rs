@@ -782,3 +782,8 @@ mod tests {
         parse_package_with(bytes, limits).unwrap_err().details
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -56,3 +56,8 @@ pub use ids::{
 
 pub use operation::{DecodeError, Operation, RequestBody, Route};
 pub use scope::Scope;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
