@@ -55,6 +55,9 @@ struct Args {
     /// The `bench-bare-axum` binary (default: next to this one).
     #[arg(long)]
     bare_axum: Option<PathBuf>,
+    /// The `teamsapp` binary built without its `emulator` feature, for the size comparison.
+    #[arg(long)]
+    teamsapp_no_emulator: Option<PathBuf>,
     /// The cargo profile the binaries were built with, for the report.
     #[arg(long, default_value = "release")]
     profile: String,
@@ -101,6 +104,8 @@ pub(crate) struct Settings {
     pub(crate) work: PathBuf,
     pub(crate) teamsapp: PathBuf,
     pub(crate) bare_axum: PathBuf,
+    /// The CLI without its embedded emulator, when built.
+    pub(crate) teamsapp_no_emulator: Option<PathBuf>,
     pub(crate) wrk: Option<PathBuf>,
     pub(crate) wrk_version: Option<String>,
     pub(crate) hyperfine: Option<PathBuf>,
@@ -167,6 +172,7 @@ fn run(args: Args) -> Result<bool> {
             Some(p) => p,
             None => sibling("bench-bare-axum")?,
         },
+        teamsapp_no_emulator: args.teamsapp_no_emulator.clone(),
         wrk: args.wrk.clone(),
         wrk_version: wrk_version.clone(),
         hyperfine: args.hyperfine.clone(),

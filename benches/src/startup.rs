@@ -87,6 +87,18 @@ pub(crate) fn run(s: &Settings, suite: &mut Suite) -> Result<()> {
         base,
         mebibytes,
     ));
+    if let Some(lean) = &s.teamsapp_no_emulator {
+        suite.method(
+            "Size without the emulator: `teamsapp` built with `--no-default-features` (no axum, redb, rcgen or jsonwebtoken), same profile, against the default `teamsapp`.",
+        );
+        suite.row(Row::new(
+            "`teamsapp` without the `emulator` feature, binary size",
+            file_size(lean)?,
+            "`teamsapp` (default features) binary size",
+            size,
+            mebibytes,
+        ));
+    }
     Ok(())
 }
 

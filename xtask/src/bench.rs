@@ -5,7 +5,9 @@
 //! The measuring happens in `benches/` (package `teamsapp-bench`); this module only orchestrates
 //! with the standard library, so xtask stays free of tokio, reqwest and axum:
 //!
-//! 1. `cargo build --locked -p teamsapp-cli -p teamsapp-bench`, with `--release` for a full run
+//! 1. `cargo build --locked -p teamsapp-cli --no-default-features` (kept aside as
+//!    `teamsapp-no-emulator`), then `cargo build --locked -p teamsapp-cli -p teamsapp-bench`, with
+//!    `--release` for a full run
 //!    (the smoke uses the debug build CI already has);
 //! 2. `wrk` and `hyperfine` from `PATH`, else (full run only) `apt-get install -y wrk hyperfine`;
 //!    without `wrk` the load comes from an in-process reqwest loop, without `hyperfine` start-up is
@@ -107,6 +109,27 @@ pub(crate) fn run(options: &Options) -> Result<String> {
 
     println!("--- build ({profile})");
     let t0 = Instant::now();
+    let bin_dir = target.join(profile);
+    // First the CLI without its emulator feature, kept aside for the size comparison (the
+    // full build below overwrites `teamsapp`).
+    let mut lean = Command::new(cargo());
+    lean.current_dir(&root).args([
+        "build",
+        "--locked",
+        "-p",
+        "teamsapp-cli",
+        "--no-default-features",
+    ]);
+    if !options.smoke {
+        lean.arg("--release");
+    }
+    let status = lean.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --no-default-features failed ({status})");
+    }
+    let lean_bin = bench_dir.join("teamsapp-no-emulator");
+    std::fs::copy(bin_dir.join("teamsapp"), &lean_bin)
+        .with_context(|| format!("copying the lean CLI to {}", lean_bin.display()))?;
     let mut build = Command::new(cargo());
     build.current_dir(&root).args([
         "build",
@@ -124,7 +147,6 @@ pub(crate) fn run(options: &Options) -> Result<String> {
         bail!("cargo build failed ({status})");
     }
     let build_seconds = t0.elapsed().as_secs_f64();
-    let bin_dir = target.join(profile);
 
     println!("--- tools");
     let tools = find_tools(options, &root, &target, &bench_dir);
@@ -146,6 +168,8 @@ pub(crate) fn run(options: &Options) -> Result<String> {
         .arg(bin_dir.join("teamsapp"))
         .arg("--bare-axum")
         .arg(bin_dir.join("bench-bare-axum"))
+        .arg("--teamsapp-no-emulator")
+        .arg(&lean_bin)
         .arg("--work")
         .arg(bench_dir.join(format!("{mode}-work")))
         .arg("--out")
