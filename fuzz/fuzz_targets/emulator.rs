@@ -243,8 +243,7 @@ fn fixture() -> &'static Fixture {
         // Tokens holding every permission of the operations' tables (resource-specific ones
         // aside), so requests get past authorization to the code that reads them.
         let every = |kind: PermissionKind| {
-            let mut names: Vec<String> = permissions::TABLE
-                .iter()
+            let mut names: Vec<String> = permissions::all()
                 .flat_map(|op| op.allowed(kind).iter())
                 .filter(|name| !permissions::is_resource_specific(name))
                 .map(|&name| name.to_owned())

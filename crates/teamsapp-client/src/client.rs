@@ -398,12 +398,6 @@ impl RawResponse {
     }
 }
 
-/// Whether repeating the operation cannot do harm: the fragment's fact (every method but POST,
-/// and the `upgrade` action), generated into the route.
-pub(crate) fn is_idempotent(route: &Route) -> bool {
-    route.idempotent
-}
-
 /// `name=value&…`, percent-encoded for a URL query.
 pub(crate) fn encode_query(pairs: &[(&'static str, String)]) -> String {
     let mut out = String::new();
@@ -507,7 +501,7 @@ impl Client {
     /// Refuses operations the configured cloud does not offer.
     pub(crate) fn check_cloud(&self, route: &'static Route) -> Result<(), Error> {
         match self.inner.cloud {
-            Some(cloud) if !cloud.supports(route.operation_id) => Err(Error::Unsupported {
+            Some(cloud) if !route.available_in(cloud) => Err(Error::Unsupported {
                 operation: route.operation_id,
                 cloud: cloud.name(),
             }),
@@ -533,7 +527,7 @@ impl Client {
             route,
             url,
             body,
-            idempotent: is_idempotent(route),
+            idempotent: route.idempotent,
             costs: vec![(route.class, 1)],
             gates: vec![route.class],
         })
@@ -899,7 +893,7 @@ mod tests {
     fn idempotency() {
         for route in routes::ALL {
             let expected = route.method != Method::POST || route.template.ends_with("/upgrade");
-            assert_eq!(is_idempotent(route), expected, "{}", route.operation_id);
+            assert_eq!(route.idempotent, expected, "{}", route.operation_id);
         }
     }
 

@@ -1237,7 +1237,7 @@ pub struct ListChatInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -1288,7 +1288,7 @@ impl ListChatInstalledApps {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -1616,7 +1616,7 @@ pub struct ListTeamInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -1667,7 +1667,7 @@ impl ListTeamInstalledApps {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -1995,7 +1995,7 @@ pub struct ListUserInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -2046,7 +2046,7 @@ impl ListUserInstalledApps {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -2454,7 +2454,7 @@ pub struct ListCatalogApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -2510,7 +2510,7 @@ impl ListCatalogApps {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -2771,7 +2771,7 @@ pub struct ListCatalogAppDefinitions {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -2822,7 +2822,7 @@ impl ListCatalogAppDefinitions {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -3108,7 +3108,7 @@ pub struct ListUsers {
     pub filter: Option<String>,
     /// Select properties to be returned (`$select`)
     pub select: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Include count of items (`$count`)
     pub count: Option<bool>,
@@ -3152,7 +3152,7 @@ impl ListUsers {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -3232,7 +3232,7 @@ pub struct ListUserChats {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
     pub skiptoken: Option<String>,
@@ -3280,7 +3280,7 @@ impl ListUserChats {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -3428,7 +3428,7 @@ pub struct ListTeams {
     pub filter: Option<String>,
     /// Select properties to be returned (`$select`)
     pub select: Option<Vec<String>>,
-    /// Show only the first n items (`$top`)
+    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
     pub top: Option<u32>,
     /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
     pub skiptoken: Option<String>,
@@ -3469,7 +3469,7 @@ impl ListTeams {
         self
     }
 
-    /// Sets `$top`: Show only the first n items
+    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -4368,8 +4368,10 @@ impl Request {
 /// Written once here; the client renders these templates and the emulator routes on them.
 pub mod routes {
     use crate::RequestKind;
+    use crate::cloud::NationalCloud;
     use crate::ids::IdKind;
-    use crate::operation::{OperationClass, ResponseShape, Route};
+    use crate::operation::{OperationClass, Paging, ResponseShape, Route};
+    use crate::permissions::OperationPermissions;
     use http::{Method, StatusCode};
     /// `GET /chats/{chat-id}/installedApps`: List apps in a chat.
     pub static LIST_CHAT_INSTALLED_APPS: Route = Route {
@@ -4397,6 +4399,39 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.ListInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List apps in a chat",
     };
 
@@ -4419,6 +4454,33 @@ pub mod routes {
         class: OperationClass::Write,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "chats.CreateInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Add app to a chat",
     };
 
@@ -4441,6 +4503,33 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.GetInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get installed app in a chat",
     };
 
@@ -4463,6 +4552,29 @@ pub mod routes {
         class: OperationClass::Delete,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.DeleteInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Uninstall app in a chat",
     };
 
@@ -4487,6 +4599,33 @@ pub mod routes {
         class: OperationClass::Write,
         action: Some("upgrade"),
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.chat.installedApps.teamsAppInstallation.upgrade",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Invoke action upgrade",
     };
 
@@ -4516,6 +4655,46 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.ListInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List apps in a team",
     };
 
@@ -4538,6 +4717,33 @@ pub mod routes {
         class: OperationClass::Write,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "teams.CreateInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "Group.ReadWrite.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "Group.ReadWrite.All",
+                "Directory.ReadWrite.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Add app to a team",
     };
 
@@ -4560,6 +4766,41 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.GetInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Get installed app in a team",
     };
 
@@ -4582,6 +4823,31 @@ pub mod routes {
         class: OperationClass::Delete,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.DeleteInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.ReadWrite.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.ReadWrite.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Uninstall app in a team",
     };
 
@@ -4606,6 +4872,35 @@ pub mod routes {
         class: OperationClass::Write,
         action: Some("upgrade"),
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.team.installedApps.teamsAppInstallation.upgrade",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.ReadWrite.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.ReadWrite.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Invoke action upgrade",
     };
 
@@ -4635,6 +4930,37 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.ListInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List apps in a user's personal scope",
     };
 
@@ -4657,6 +4983,33 @@ pub mod routes {
         class: OperationClass::Write,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.CreateInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ManageSelectedForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ManageSelectedForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Add app to a user's personal scope",
     };
 
@@ -4679,6 +5032,34 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.GetInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get installed app in a user's personal scope",
     };
 
@@ -4701,6 +5082,33 @@ pub mod routes {
         class: OperationClass::Delete,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.DeleteInstalledApps",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ManageSelectedForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ManageSelectedForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Uninstall app in a user's personal scope",
     };
 
@@ -4725,6 +5133,34 @@ pub mod routes {
         class: OperationClass::Write,
         action: Some("upgrade"),
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
+            delegated: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ManageSelectedForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ManageSelectedForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Invoke action upgrade",
     };
 
@@ -4747,6 +5183,34 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetChat",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get chat between user and teamsApp",
     };
 
@@ -4776,6 +5240,29 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.ListTeamsApps",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List teamsApp",
     };
 
@@ -4798,6 +5285,23 @@ pub mod routes {
         class: OperationClass::Write,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.CreateTeamsApps",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.ReadWrite.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &[],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Publish teamsApp",
     };
 
@@ -4820,6 +5324,26 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.GetTeamsApps",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get teamsApps from appCatalogs",
     };
 
@@ -4842,6 +5366,24 @@ pub mod routes {
         class: OperationClass::Delete,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.DeleteTeamsApps",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.ReadWrite.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &["AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Delete teamsApp",
     };
 
@@ -4871,6 +5413,29 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.ListAppDefinitions",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "Get appDefinitions from appCatalogs",
     };
 
@@ -4893,6 +5458,23 @@ pub mod routes {
         class: OperationClass::Write,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.CreateAppDefinitions",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.ReadWrite.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &[],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
         summary: "Update teamsApp",
     };
 
@@ -4915,6 +5497,26 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.GetAppDefinitions",
+            delegated: &[
+                "AppCatalog.Submit",
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get appDefinitions from appCatalogs",
     };
 
@@ -4937,6 +5539,20 @@ pub mod routes {
         class: OperationClass::Patch,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.UpdateAppDefinitions",
+            delegated: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
+            application: &["AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Review a submitted app version",
     };
 
@@ -4959,6 +5575,34 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.user.ListUser",
+            delegated: &[
+                "User.ReadBasic.All",
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            application: &[
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List users",
     };
 
@@ -4981,6 +5625,23 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.ListChats",
+            delegated: &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+            application: &["Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List chats",
     };
 
@@ -5003,6 +5664,25 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.chat.GetChat",
+            delegated: &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+            application: &[
+                "ChatSettings.Read.Chat",
+                "Chat.ReadBasic.All",
+                "Chat.Read.All",
+                "Chat.ReadWrite.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Get chat",
     };
 
@@ -5025,6 +5705,29 @@ pub mod routes {
         class: OperationClass::Read,
         action: None,
         idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.team.ListTeam",
+            delegated: &[],
+            application: &[
+                "Team.ReadBasic.All",
+                "TeamSettings.Read.All",
+                "TeamSettings.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: Some(Paging {
+            next_link: "@odata.nextLink",
+            max_top: 999u32,
+        }),
         summary: "List teams",
     };
 
@@ -5047,6 +5750,20 @@ pub mod routes {
         class: OperationClass::Batch,
         action: None,
         idempotent: false,
+        permissions: OperationPermissions {
+            operation_id: "batch",
+            delegated: &[],
+            application: &[],
+            personal_account_supported: false,
+            requires_permission: false,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
         summary: "Send a JSON batch",
     };
 
@@ -5081,5 +5798,372 @@ pub mod routes {
         &GET_CHAT,
         &LIST_TEAMS,
         &BATCH,
+    ];
+}
+
+/// The entity types of the fragment (schemas with `x-teamsapp-projection`): what
+/// `$select`, `$expand` and `$filter` may name, and what each returns by default.
+pub mod entities {
+    use crate::entity::{Entity, Property, PropertyKind};
+    /// `microsoft.graph.teamsAppInstallation`.
+    pub static TEAMS_APP_INSTALLATION: Entity = Entity {
+        name: "microsoft.graph.teamsAppInstallation",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "consentedPermissionSet",
+                kind: PropertyKind::Other,
+                filterable: false,
+            },
+            Property {
+                name: "teamsApp",
+                kind: PropertyKind::Navigation(&TEAMS_APP),
+                filterable: true,
+            },
+            Property {
+                name: "teamsAppDefinition",
+                kind: PropertyKind::Navigation(&TEAMS_APP_DEFINITION),
+                filterable: true,
+            },
+        ],
+        defaults: &["id"],
+        not_expandable: &[],
+    };
+
+    /// `microsoft.graph.userScopeTeamsAppInstallation`.
+    pub static USER_SCOPE_TEAMS_APP_INSTALLATION: Entity = Entity {
+        name: "microsoft.graph.userScopeTeamsAppInstallation",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "consentedPermissionSet",
+                kind: PropertyKind::Other,
+                filterable: false,
+            },
+            Property {
+                name: "teamsApp",
+                kind: PropertyKind::Navigation(&TEAMS_APP),
+                filterable: true,
+            },
+            Property {
+                name: "teamsAppDefinition",
+                kind: PropertyKind::Navigation(&TEAMS_APP_DEFINITION),
+                filterable: true,
+            },
+            Property {
+                name: "chat",
+                kind: PropertyKind::Navigation(&CHAT),
+                filterable: false,
+            },
+        ],
+        defaults: &["id"],
+        not_expandable: &[
+            ("chat", "use GET /users/{user-id}/teamwork/installedApps/{id}/chat"),
+        ],
+    };
+
+    /// `microsoft.graph.teamsApp`.
+    pub static TEAMS_APP: Entity = Entity {
+        name: "microsoft.graph.teamsApp",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "displayName",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "distributionMethod",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "externalId",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "appDefinitions",
+                kind: PropertyKind::Collection(&TEAMS_APP_DEFINITION),
+                filterable: true,
+            },
+        ],
+        defaults: &["id", "externalId", "displayName", "distributionMethod"],
+        not_expandable: &[],
+    };
+
+    /// `microsoft.graph.teamsAppDefinition`.
+    pub static TEAMS_APP_DEFINITION: Entity = Entity {
+        name: "microsoft.graph.teamsAppDefinition",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "authorization",
+                kind: PropertyKind::Other,
+                filterable: false,
+            },
+            Property {
+                name: "createdBy",
+                kind: PropertyKind::Other,
+                filterable: false,
+            },
+            Property {
+                name: "description",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "displayName",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "lastModifiedDateTime",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+            Property {
+                name: "publishingState",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "shortDescription",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "teamsAppId",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "version",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "bot",
+                kind: PropertyKind::Navigation(&TEAMWORK_BOT),
+                filterable: true,
+            },
+        ],
+        defaults: &[
+            "id",
+            "teamsAppId",
+            "displayName",
+            "version",
+            "publishingState",
+            "shortDescription",
+            "description",
+            "lastModifiedDateTime",
+            "createdBy",
+            "authorization",
+        ],
+        not_expandable: &[],
+    };
+
+    /// `microsoft.graph.teamworkBot`.
+    pub static TEAMWORK_BOT: Entity = Entity {
+        name: "microsoft.graph.teamworkBot",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+        ],
+        defaults: &["id"],
+        not_expandable: &[],
+    };
+
+    /// `microsoft.graph.chat`.
+    pub static CHAT: Entity = Entity {
+        name: "microsoft.graph.chat",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "chatType",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "createdDateTime",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+            Property {
+                name: "lastUpdatedDateTime",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+            Property {
+                name: "onlineMeetingInfo",
+                kind: PropertyKind::Other,
+                filterable: false,
+            },
+            Property {
+                name: "tenantId",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "topic",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "webUrl",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+        ],
+        defaults: &[
+            "id",
+            "topic",
+            "createdDateTime",
+            "lastUpdatedDateTime",
+            "chatType",
+            "webUrl",
+            "tenantId",
+            "onlineMeetingInfo",
+        ],
+        not_expandable: &[
+            (
+                "installedApps",
+                "it is listed in NonExpandableProperties; use GET /chats/{chat-id}/installedApps",
+            ),
+            ("lastMessagePreview", "the emulator does not serve messages"),
+            ("members", "the emulator does not serve chat members"),
+        ],
+    };
+
+    /// `microsoft.graph.team`.
+    pub static TEAM: Entity = Entity {
+        name: "microsoft.graph.team",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "createdDateTime",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+            Property {
+                name: "description",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "displayName",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "isArchived",
+                kind: PropertyKind::Boolean,
+                filterable: false,
+            },
+            Property {
+                name: "tenantId",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+            Property {
+                name: "visibility",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "webUrl",
+                kind: PropertyKind::String,
+                filterable: false,
+            },
+        ],
+        defaults: &[
+            "id",
+            "displayName",
+            "description",
+            "createdDateTime",
+            "isArchived",
+            "tenantId",
+            "visibility",
+            "webUrl",
+        ],
+        not_expandable: &[],
+    };
+
+    /// `microsoft.graph.user`.
+    pub static USER: Entity = Entity {
+        name: "microsoft.graph.user",
+        properties: &[
+            Property {
+                name: "id",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "accountEnabled",
+                kind: PropertyKind::Boolean,
+                filterable: true,
+            },
+            Property {
+                name: "displayName",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "mail",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "userPrincipalName",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+            Property {
+                name: "userType",
+                kind: PropertyKind::String,
+                filterable: true,
+            },
+        ],
+        defaults: &["id", "displayName", "mail", "userPrincipalName"],
+        not_expandable: &[],
+    };
+
+    /// Every entity type, in the fragment's order.
+    pub static ALL: &[&Entity] = &[
+        &TEAMS_APP_INSTALLATION,
+        &USER_SCOPE_TEAMS_APP_INSTALLATION,
+        &TEAMS_APP,
+        &TEAMS_APP_DEFINITION,
+        &TEAMWORK_BOT,
+        &CHAT,
+        &TEAM,
+        &USER,
     ];
 }

@@ -1,6 +1,6 @@
 //! Turns the model into Rust tokens.
 
-use super::model::{Body, Enum, Model, Op, Shape, Struct, Ty};
+use super::model::{Body, Entity, Enum, Model, Op, PropKind, Shape, Struct, Ty};
 use anyhow::{Result, bail};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -63,6 +63,11 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         .iter()
         .map(|o| format_ident!("{}", route_ident(o)));
     let dispatch = request_enum_tokens(&model.ops);
+    let entities = model.entities.iter().map(entity_tokens);
+    let all_entities = model
+        .entities
+        .iter()
+        .map(|e| format_ident!("{}", entity_ident(&e.wire)));
     Ok(quote! {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
         use crate::ids::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
@@ -78,8 +83,10 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         /// Written once here; the client renders these templates and the emulator routes on them.
         pub mod routes {
             use crate::RequestKind;
+            use crate::cloud::NationalCloud;
             use crate::ids::IdKind;
-            use crate::operation::{OperationClass, ResponseShape, Route};
+            use crate::operation::{OperationClass, Paging, ResponseShape, Route};
+            use crate::permissions::OperationPermissions;
             use http::{Method, StatusCode};
 
             #(#routes)*
@@ -87,7 +94,58 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
             /// Every route, in the fragment's order.
             pub static ALL: &[&Route] = &[#(&#all),*];
         }
+
+        /// The entity types of the fragment (schemas with `x-teamsapp-projection`): what
+        /// `$select`, `$expand` and `$filter` may name, and what each returns by default.
+        pub mod entities {
+            use crate::entity::{Entity, Property, PropertyKind};
+
+            #(#entities)*
+
+            /// Every entity type, in the fragment's order.
+            pub static ALL: &[&Entity] = &[#(&#all_entities),*];
+        }
     })
+}
+
+fn entity_ident(schema_name: &str) -> String {
+    super::model::snake(&super::model::type_name(schema_name)).to_uppercase()
+}
+
+fn entity_tokens(e: &Entity) -> TokenStream {
+    let name = format_ident!("{}", entity_ident(&e.wire));
+    let wire = &e.wire;
+    let docs = doc(&format!("`{}`.", e.wire));
+    let props = e.props.iter().map(|p| {
+        let pname = &p.wire;
+        let kind = match &p.kind {
+            PropKind::String => quote!(PropertyKind::String),
+            PropKind::Boolean => quote!(PropertyKind::Boolean),
+            PropKind::Other => quote!(PropertyKind::Other),
+            PropKind::Navigation(target) => {
+                let t = format_ident!("{}", entity_ident(target));
+                quote!(PropertyKind::Navigation(&#t))
+            }
+            PropKind::Collection(target) => {
+                let t = format_ident!("{}", entity_ident(target));
+                quote!(PropertyKind::Collection(&#t))
+            }
+        };
+        let filterable = p.filterable;
+        quote!(Property { name: #pname, kind: #kind, filterable: #filterable })
+    });
+    let defaults = &e.defaults;
+    let ne_names = e.not_expandable.iter().map(|(n, _)| n);
+    let ne_whys = e.not_expandable.iter().map(|(_, w)| w);
+    quote! {
+        #docs
+        pub static #name: Entity = Entity {
+            name: #wire,
+            properties: &[#(#props),*],
+            defaults: &[#(#defaults),*],
+            not_expandable: &[#((#ne_names, #ne_whys)),*],
+        };
+    }
 }
 
 fn enum_tokens(e: &Enum) -> TokenStream {
@@ -260,6 +318,18 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
     };
     let summary = &op.summary;
     let docs = doc(&format!("`{} {}`: {}.", op.method, op.template, op.summary));
+    let delegated = &op.permissions.delegated;
+    let application = &op.permissions.application;
+    let requires_permission = op.permissions.required;
+    let clouds = op.clouds.iter().map(|c| format_ident!("{}", c));
+    let paging = op.paging.as_ref().map_or_else(
+        || quote!(None),
+        |p| {
+            let next_link = &p.next_link;
+            let max_top = p.max_top;
+            quote!(Some(Paging { next_link: #next_link, max_top: #max_top }))
+        },
+    );
     Ok(quote! {
         #docs
         pub static #name: Route = Route {
@@ -280,6 +350,15 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
             class: #class,
             action: #action,
             idempotent: #idempotent,
+            permissions: OperationPermissions {
+                operation_id: #operation_id,
+                delegated: &[#(#delegated),*],
+                application: &[#(#application),*],
+                personal_account_supported: false,
+                requires_permission: #requires_permission,
+            },
+            clouds: &[#(NationalCloud::#clouds),*],
+            paging: #paging,
             summary: #summary,
         };
     })

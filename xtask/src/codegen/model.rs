@@ -100,12 +100,59 @@ pub(crate) struct Op {
     pub(crate) action: Option<String>,
     /// Safe to repeat: every method but POST, and POSTs marked `x-teamsapp-idempotent`.
     pub(crate) idempotent: bool,
+    /// `x-teamsapp-permissions`.
+    pub(crate) permissions: Permissions,
+    /// The `NationalCloud` variants of `x-teamsapp-national-clouds`.
+    pub(crate) clouds: Vec<&'static str>,
+    /// Graph's `x-ms-pageable`: the next-link property and the `$top` parameter's `maximum`.
+    pub(crate) paging: Option<Paging>,
+}
+
+/// The permissions that allow an operation, least privileged first.
+pub(crate) struct Permissions {
+    pub(crate) delegated: Vec<String>,
+    pub(crate) application: Vec<String>,
+    pub(crate) required: bool,
+}
+
+/// How a list operation pages.
+pub(crate) struct Paging {
+    pub(crate) next_link: String,
+    pub(crate) max_top: u32,
+}
+
+/// What an entity's properties are, for `$select`, `$expand` and `$filter`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum PropKind {
+    String,
+    Boolean,
+    Other,
+    /// A navigation property to one entity (the schema name).
+    Navigation(String),
+    /// A navigation property to a collection of entities.
+    Collection(String),
+}
+
+pub(crate) struct EntityProp {
+    pub(crate) wire: String,
+    pub(crate) kind: PropKind,
+    pub(crate) filterable: bool,
+}
+
+/// An entity schema with an `x-teamsapp-projection`.
+pub(crate) struct Entity {
+    /// The schema name (`microsoft.graph.teamsApp`).
+    pub(crate) wire: String,
+    pub(crate) props: Vec<EntityProp>,
+    pub(crate) defaults: Vec<String>,
+    pub(crate) not_expandable: Vec<(String, String)>,
 }
 
 pub(crate) struct Model {
     pub(crate) structs: Vec<Struct>,
     pub(crate) enums: Vec<Enum>,
     pub(crate) ops: Vec<Op>,
+    pub(crate) entities: Vec<Entity>,
 }
 
 /// The Rust name of a component schema: the last dotted segment, in `PascalCase`.
@@ -240,11 +287,215 @@ pub(crate) fn build(spec: &OpenAPI) -> Result<Model> {
             );
         }
     }
+    let mut entities = Vec::new();
+    for (name, schema) in &components.schemas {
+        if let ReferenceOr::Item(schema) = schema
+            && let Some(projection) = schema.schema_data.extensions.get("x-teamsapp-projection")
+        {
+            entities.push(
+                build_entity(spec, name, schema, projection)
+                    .with_context(|| format!("x-teamsapp-projection of {name}"))?,
+            );
+        }
+    }
+    for entity in &entities {
+        for prop in &entity.props {
+            if let PropKind::Navigation(target) | PropKind::Collection(target) = &prop.kind
+                && !entities.iter().any(|e| e.wire == *target)
+            {
+                bail!(
+                    "{}.{}: navigation target {target} has no x-teamsapp-projection",
+                    entity.wire,
+                    prop.wire
+                );
+            }
+        }
+    }
     Ok(Model {
         structs,
         enums,
         ops,
+        entities,
     })
+}
+
+fn string_list(value: Option<&serde_json::Value>, what: &str) -> Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .as_array()
+        .with_context(|| format!("{what} must be an array of strings"))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("{what} must be an array of strings"))
+        })
+        .collect()
+}
+
+/// Every property of an object schema (through `allOf`), with its kind.
+fn entity_props(spec: &OpenAPI, schema: &Schema, out: &mut Vec<(String, PropKind)>) -> Result<()> {
+    match &schema.schema_kind {
+        SchemaKind::AllOf { all_of } => {
+            for part in all_of {
+                entity_props(spec, resolve(spec, part)?, out)?;
+            }
+        }
+        SchemaKind::Type(Type::Object(obj)) => {
+            for (wire, prop) in &obj.properties {
+                let kind = match prop {
+                    ReferenceOr::Reference { reference } => scalar_kind(spec, ref_name(reference)?),
+                    ReferenceOr::Item(prop) => {
+                        let nav = prop
+                            .schema_data
+                            .extensions
+                            .get("x-ms-navigationProperty")
+                            .and_then(serde_json::Value::as_bool)
+                            .unwrap_or(false);
+                        match (nav, ty_of(prop)?) {
+                            (true, Ty::Named(_)) => PropKind::Navigation(target_name(prop)?),
+                            (true, Ty::Vec(_)) => PropKind::Collection(target_name(prop)?),
+                            (true, _) => bail!("navigation property {wire} is not a $ref"),
+                            (false, Ty::String) => PropKind::String,
+                            (false, Ty::Bool) => PropKind::Boolean,
+                            (false, Ty::Named(_)) => scalar_kind(spec, &target_name(prop)?),
+                            (false, _) => PropKind::Other,
+                        }
+                    }
+                };
+                out.retain(|(w, _)| w != wire);
+                out.push((wire.clone(), kind));
+            }
+        }
+        other => bail!("unsupported schema kind for an entity: {other:?}"),
+    }
+    Ok(())
+}
+
+/// An enum schema is compared as a string; any other schema is a complex value.
+fn scalar_kind(spec: &OpenAPI, schema_name: &str) -> PropKind {
+    match spec
+        .components
+        .as_ref()
+        .and_then(|c| c.schemas.get(schema_name))
+    {
+        Some(ReferenceOr::Item(Schema {
+            schema_kind: SchemaKind::Type(Type::String(_)),
+            ..
+        })) => PropKind::String,
+        _ => PropKind::Other,
+    }
+}
+
+/// The schema name a (nullable or array) reference property points to.
+fn target_name(prop: &Schema) -> Result<String> {
+    let reference = match &prop.schema_kind {
+        SchemaKind::AnyOf { any_of } => any_of.iter().find_map(|s| match s {
+            ReferenceOr::Reference { reference } => Some(reference.clone()),
+            ReferenceOr::Item(_) => None,
+        }),
+        SchemaKind::Type(Type::Array(a)) => match &a.items {
+            Some(ReferenceOr::Reference { reference }) => Some(reference.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+    .context("expected a reference to a schema")?;
+    Ok(ref_name(&reference)?.to_owned())
+}
+
+fn build_entity(
+    spec: &OpenAPI,
+    name: &str,
+    schema: &Schema,
+    projection: &serde_json::Value,
+) -> Result<Entity> {
+    let mut all = Vec::new();
+    entity_props(spec, schema, &mut all)?;
+    let defaults = string_list(projection.get("default"), "default")?;
+    let filterable = string_list(projection.get("filterable"), "filterable")?;
+    for listed in defaults.iter().chain(&filterable) {
+        if !all.iter().any(|(w, _)| w == listed) {
+            bail!("{listed} is not a property of {name}");
+        }
+    }
+    let not_expandable = match projection.get("notExpandable") {
+        None => Vec::new(),
+        Some(v) => v
+            .as_object()
+            .context("notExpandable must map a property to why")?
+            .iter()
+            .map(|(k, why)| {
+                Ok((
+                    k.clone(),
+                    why.as_str()
+                        .context("notExpandable must map a property to why")?
+                        .to_owned(),
+                ))
+            })
+            .collect::<Result<_>>()?,
+    };
+    let props = all
+        .into_iter()
+        .map(|(wire, kind)| EntityProp {
+            filterable: filterable.contains(&wire),
+            wire,
+            kind,
+        })
+        .collect();
+    Ok(Entity {
+        wire: name.to_owned(),
+        props,
+        defaults,
+        not_expandable,
+    })
+}
+
+fn permissions(op: &openapiv3::Operation) -> Result<Permissions> {
+    let value = op
+        .extensions
+        .get("x-teamsapp-permissions")
+        .context("operation without x-teamsapp-permissions")?;
+    let required = match value.get("requiresPermission") {
+        None => true,
+        Some(v) => v
+            .as_bool()
+            .context("requiresPermission must be a boolean")?,
+    };
+    let delegated = string_list(value.get("delegated"), "delegated")?;
+    let application = string_list(value.get("application"), "application")?;
+    if required && delegated.is_empty() && application.is_empty() {
+        bail!("x-teamsapp-permissions lists no permission; set requiresPermission: false");
+    }
+    Ok(Permissions {
+        delegated,
+        application,
+        required,
+    })
+}
+
+fn clouds(op: &openapiv3::Operation) -> Result<Vec<&'static str>> {
+    string_list(
+        Some(
+            op.extensions
+                .get("x-teamsapp-national-clouds")
+                .context("operation without x-teamsapp-national-clouds")?,
+        ),
+        "x-teamsapp-national-clouds",
+    )?
+    .iter()
+    .map(|name| {
+        Ok(match name.as_str() {
+            "global" => "Global",
+            "usgov" => "UsGovL4",
+            "usgovdod" => "UsGovL5Dod",
+            "china" => "China",
+            other => bail!("unknown national cloud {other:?}"),
+        })
+    })
+    .collect()
 }
 
 type RawField = (String, Ty, String);
@@ -397,6 +648,7 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
 
     let mut path_params = Vec::new();
     let mut query = Vec::new();
+    let mut top_max = None;
     for p in &op.parameters {
         let p = match p {
             ReferenceOr::Item(p) => p,
@@ -441,6 +693,14 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
                     bail!("query parameter {} without a schema", d.name);
                 };
                 let ty = ty_of_ref(schema, ty_of)?;
+                if d.name == "$top"
+                    && let ReferenceOr::Item(Schema {
+                        schema_kind: SchemaKind::Type(Type::Integer(i)),
+                        ..
+                    }) = schema
+                {
+                    top_max = i.maximum.map(u32::try_from).transpose()?;
+                }
                 query.push(QueryParam {
                     rust: snake(d.name.trim_start_matches('$')),
                     wire: d.name.clone(),
@@ -544,8 +804,22 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
             .context("x-teamsapp-idempotent must be a boolean")?,
     };
     let idempotent = method != "post" || marked_idempotent;
+    let paging = match op.extensions.get("x-ms-pageable") {
+        None => None,
+        Some(pageable) => Some(Paging {
+            next_link: pageable
+                .get("nextLinkName")
+                .and_then(serde_json::Value::as_str)
+                .context("x-ms-pageable without nextLinkName")?
+                .to_owned(),
+            max_top: top_max.context("a pageable operation's $top needs a maximum")?,
+        }),
+    };
 
     Ok(Op {
+        permissions: permissions(op)?,
+        clouds: clouds(op)?,
+        paging,
         action,
         idempotent,
         operation_id,
