@@ -17,6 +17,7 @@
 //!    `Chat.Manage.Chat` permission ("… `ReadWriteSelfForChat`, … `ReadWriteForChat` … can't be used to
 //!    install apps that require consent to resource-specific permissions", §1.8.1).
 
+use teamsapp_types::Route;
 use teamsapp_types::permissions::{self, PermissionKind};
 
 use crate::spec::ScopeKind;
@@ -36,16 +37,10 @@ impl World {
     }
 }
 
-/// Step 1: the permissions of the caller that the operation's table accepts.
-pub(crate) fn check_token(
-    caller: &Caller,
-    operation_id: &str,
-) -> Result<Vec<&'static str>, ModelError> {
-    let Some(table) = permissions::for_operation(operation_id) else {
-        return Err(ModelError::forbidden(format!(
-            "The operation '{operation_id}' has no permission table."
-        )));
-    };
+/// Step 1: the permissions of the caller that the operation's table (generated into its route
+/// from the fragment's `x-teamsapp-permissions`) accepts.
+pub(crate) fn check_token(caller: &Caller, route: &Route) -> Result<Vec<&'static str>, ModelError> {
+    let table = &route.permissions;
     if caller.kind == PermissionKind::Delegated
         && caller.personal_account
         && !table.personal_account_supported

@@ -15,6 +15,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use teamsapp_types::entity::{Entity, PropertyKind};
+
 /// The longest `$filter` accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 4096;
 
@@ -479,121 +481,19 @@ impl Parser {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schemas: which properties each collection can be filtered on.
-
-/// The type of a filterable property.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum FieldKind {
-    /// A string (or an enum, compared as its wire string).
-    Str,
-    /// A boolean.
-    Bool,
-    /// A single-valued navigation or complex property: compared with `null`, or traversed.
-    Nav(&'static Schema),
-    /// A collection: used with `any` / `all`.
-    Collection(&'static Schema),
-}
-
-/// The filterable properties of an entity type.
-#[derive(Debug)]
-pub(crate) struct Schema {
-    /// The OData type, for messages (`microsoft.graph.teamsApp`).
-    pub(crate) type_name: &'static str,
-    /// Its properties.
-    pub(crate) fields: &'static [(&'static str, FieldKind)],
-}
-
-impl Schema {
-    fn field(&self, name: &str) -> Option<FieldKind> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, k)| *k)
-    }
-}
-
-pub(crate) static BOT: Schema = Schema {
-    type_name: "microsoft.graph.teamworkBot",
-    fields: &[("id", FieldKind::Str)],
-};
-
-pub(crate) static DEFINITION: Schema = Schema {
-    type_name: "microsoft.graph.teamsAppDefinition",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("teamsAppId", FieldKind::Str),
-        ("displayName", FieldKind::Str),
-        ("version", FieldKind::Str),
-        ("publishingState", FieldKind::Str),
-        ("description", FieldKind::Str),
-        ("shortDescription", FieldKind::Str),
-        ("bot", FieldKind::Nav(&BOT)),
-    ],
-};
-
-pub(crate) static TEAMS_APP: Schema = Schema {
-    type_name: "microsoft.graph.teamsApp",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("externalId", FieldKind::Str),
-        ("displayName", FieldKind::Str),
-        ("distributionMethod", FieldKind::Str),
-        ("appDefinitions", FieldKind::Collection(&DEFINITION)),
-    ],
-};
-
-pub(crate) static INSTALLATION: Schema = Schema {
-    type_name: "microsoft.graph.teamsAppInstallation",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("teamsApp", FieldKind::Nav(&TEAMS_APP)),
-        ("teamsAppDefinition", FieldKind::Nav(&DEFINITION)),
-    ],
-};
-
-pub(crate) static USER: Schema = Schema {
-    type_name: "microsoft.graph.user",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("displayName", FieldKind::Str),
-        ("userPrincipalName", FieldKind::Str),
-        ("mail", FieldKind::Str),
-        ("userType", FieldKind::Str),
-        ("accountEnabled", FieldKind::Bool),
-    ],
-};
-
-pub(crate) static CHAT: Schema = Schema {
-    type_name: "microsoft.graph.chat",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("topic", FieldKind::Str),
-        ("chatType", FieldKind::Str),
-        ("tenantId", FieldKind::Str),
-    ],
-};
-
-pub(crate) static TEAM: Schema = Schema {
-    type_name: "microsoft.graph.team",
-    fields: &[
-        ("id", FieldKind::Str),
-        ("displayName", FieldKind::Str),
-        ("description", FieldKind::Str),
-        ("visibility", FieldKind::Str),
-    ],
-};
+// Checking against an entity's filterable properties (the generated `teamsapp_types::entities`).
 
 /// Checks every property path of `filter` against `schema`, so an unknown property is a `400`
 /// even on an empty collection.
-pub(crate) fn check(filter: &Filter, schema: &'static Schema) -> Result<(), FilterError> {
-    let mut scopes: Vec<(&str, &'static Schema)> = Vec::new();
+pub(crate) fn check(filter: &Filter, schema: &'static Entity) -> Result<(), FilterError> {
+    let mut scopes: Vec<(&str, &'static Entity)> = Vec::new();
     check_in(filter, schema, &mut scopes)
 }
 
 fn check_in<'f>(
     filter: &'f Filter,
-    root: &'static Schema,
-    scopes: &mut Vec<(&'f str, &'static Schema)>,
+    root: &'static Entity,
+    scopes: &mut Vec<(&'f str, &'static Entity)>,
 ) -> Result<(), FilterError> {
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => {
@@ -615,9 +515,9 @@ fn check_in<'f>(
             let kind = resolve(path, root, scopes)?;
             let fits = matches!(
                 (kind, literal),
-                (FieldKind::Str, Literal::String(_) | Literal::Null)
-                    | (FieldKind::Bool, Literal::Bool(_) | Literal::Null)
-                    | (FieldKind::Nav(_), Literal::Null)
+                (PropertyKind::String, Literal::String(_) | Literal::Null)
+                    | (PropertyKind::Boolean, Literal::Bool(_) | Literal::Null)
+                    | (PropertyKind::Navigation(_), Literal::Null)
             );
             if fits {
                 Ok(())
@@ -637,7 +537,7 @@ fn check_in<'f>(
         Filter::Lambda {
             collection, body, ..
         } => {
-            let FieldKind::Collection(item) = resolve(collection, root, scopes)? else {
+            let PropertyKind::Collection(item) = resolve(collection, root, scopes)? else {
                 return Err(invalid(format!(
                     "'{}' is not a collection, so 'any' and 'all' cannot be used on it",
                     crate::error::echo(&collection.join("/"))
@@ -658,9 +558,9 @@ fn check_in<'f>(
 /// names one, else at the root.
 fn resolve(
     path: &[String],
-    root: &'static Schema,
-    scopes: &[(&str, &'static Schema)],
-) -> Result<FieldKind, FilterError> {
+    root: &'static Entity,
+    scopes: &[(&str, &'static Entity)],
+) -> Result<PropertyKind, FilterError> {
     let (mut schema, rest) = match scopes
         .iter()
         .rev()
@@ -675,8 +575,8 @@ fn resolve(
         ));
     };
     for segment in walk {
-        match schema.field(segment) {
-            Some(FieldKind::Nav(next)) => schema = next,
+        match schema.filterable(segment).map(|p| p.kind) {
+            Some(PropertyKind::Navigation(next)) => schema = next,
             Some(_) => {
                 return Err(invalid(format!(
                     "'{}' has no properties to navigate to",
@@ -687,16 +587,17 @@ fn resolve(
         }
     }
     schema
-        .field(last)
+        .filterable(last)
+        .map(|p| p.kind)
         .ok_or_else(|| unknown_property(last, schema))
 }
 
-fn unknown_property(name: &str, schema: &Schema) -> FilterError {
-    let known: Vec<&str> = schema.fields.iter().map(|(n, _)| *n).collect();
+fn unknown_property(name: &str, schema: &Entity) -> FilterError {
+    let known: Vec<&str> = schema.filterable_names().collect();
     invalid(format!(
         "could not find a property named '{}' on type '{}' (filterable: {})",
         crate::error::echo(name),
-        schema.type_name,
+        schema.name,
         known.join(", ")
     ))
 }
@@ -803,6 +704,7 @@ fn locate<'p, 'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teamsapp_types::entities::{TEAMS_APP, TEAMS_APP_INSTALLATION as INSTALLATION, USER};
 
     fn prop(path: &str) -> Operand {
         Operand::Property(path.split('/').map(str::to_owned).collect())
@@ -904,7 +806,7 @@ mod tests {
 
     #[test]
     fn schema_check() {
-        let ok = |s: &str, schema: &'static Schema| check(&parse_filter(s).unwrap(), schema);
+        let ok = |s: &str, schema: &'static Entity| check(&parse_filter(s).unwrap(), schema);
         assert!(ok("teamsApp/externalId eq 'x'", &INSTALLATION).is_ok());
         assert!(ok("teamsApp/id eq 'x'", &INSTALLATION).is_ok());
         assert!(ok("appDefinitions/any(a:a/bot ne null)", &TEAMS_APP).is_ok());

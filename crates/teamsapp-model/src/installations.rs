@@ -5,6 +5,8 @@
 //! the scope (`404`), delegated membership (`403`), the installation (`404`), the app-level
 //! permission rules (`403`, see [`crate::authz`]), then Graph's rules (`409`, `400`).
 
+use teamsapp_types::entities;
+use teamsapp_types::entity::Entity;
 use teamsapp_types::{
     AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, TeamId,
     TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId,
@@ -15,9 +17,8 @@ use time::OffsetDateTime;
 use crate::authz::{caller_user, check_app, check_membership, check_token, may_see};
 use crate::error::echo;
 use crate::event::Event;
-use crate::filter;
 use crate::project::{installation_wire, user_installation_wire};
-use crate::query::{self, EntityType, ListKind, ListRequest, Page, Shape, get_shape};
+use crate::query::{ListKind, ListRequest, Page, Shape, get_shape};
 use crate::spec::{RscPermission, RscType, ScopeKind};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
@@ -145,7 +146,7 @@ impl World {
         scope_id: &str,
         query: &Query,
         route: &Route,
-        entity: &'static EntityType,
+        entity: &'static Entity,
         project: Project<T>,
     ) -> Result<Page<T>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
@@ -153,11 +154,10 @@ impl World {
             query,
             route,
             entity,
-            &filter::INSTALLATION,
             ListKind::Installations,
             self.config.page_size,
         )?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let scope = resolve_scope(tenant, kind, scope_id)?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let visible = tenant.installed(scope).iter().filter(|rec| {
@@ -211,12 +211,12 @@ impl World {
         id: &AppInstallationId,
         query: &Query,
         route: &Route,
-        entity: &'static EntityType,
+        entity: &'static Entity,
         project: Project<T>,
     ) -> Result<T, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         let shape = get_shape(query, route, entity)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         Ok(project(tenant, scope, rec, &shape))
@@ -238,7 +238,7 @@ impl World {
     ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let scope = resolve_scope(tenant, kind, scope_id)?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let app_id = bound_app_id(&body.teams_app_odata_bind)?;
@@ -316,7 +316,7 @@ impl World {
     ) -> Result<Outcome<UpgradeReport>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, current) = Self::locate(tenant, caller, kind, scope_id, id)?;
         let app = &tenant.apps[rec.app as usize];
         // Never to an older, rejected or submitted definition: only the latest published one,
@@ -395,7 +395,7 @@ impl World {
     ) -> Result<Outcome<()>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         let event = Event::AppUninstalled {
@@ -428,7 +428,7 @@ impl World {
             chat.as_str(),
             query,
             &routes::LIST_CHAT_INSTALLED_APPS,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -449,7 +449,7 @@ impl World {
             installation,
             query,
             &routes::GET_CHAT_INSTALLED_APP,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -536,7 +536,7 @@ impl World {
             team.as_str(),
             query,
             &routes::LIST_TEAM_INSTALLED_APPS,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -556,7 +556,7 @@ impl World {
             installation,
             query,
             &routes::GET_TEAM_INSTALLED_APP,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -638,7 +638,7 @@ impl World {
             user.as_str(),
             query,
             &routes::LIST_USER_INSTALLED_APPS,
-            &query::USER_INSTALLATION,
+            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
             user_installation_wire,
         )
     }
@@ -658,7 +658,7 @@ impl World {
             installation,
             query,
             &routes::GET_USER_INSTALLED_APP,
-            &query::USER_INSTALLATION,
+            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
             user_installation_wire,
         )
     }
@@ -736,8 +736,8 @@ impl World {
     ) -> Result<Chat, ModelError> {
         let route = &routes::GET_USER_INSTALLED_APP_CHAT;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &query::CHAT)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let shape = get_shape(query, route, &entities::CHAT)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, def) =
             Self::locate(tenant, caller, ScopeKind::User, user.as_str(), installation)?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;

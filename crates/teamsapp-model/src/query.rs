@@ -13,7 +13,8 @@ use teamsapp_types::Route;
 
 use crate::ModelError;
 use crate::error::echo;
-use crate::filter::{self, Filter, Schema};
+use crate::filter::{self, Filter};
+use teamsapp_types::entity::Entity;
 
 /// The query options of one request, as received (percent-decoded, otherwise untouched).
 ///
@@ -186,211 +187,19 @@ pub struct Page<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Entity types: properties for `$select`, navigations for `$expand`.
-
-/// What `$select` and `$expand` may name on an entity type.
-#[derive(Debug)]
-pub(crate) struct EntityType {
-    pub(crate) name: &'static str,
-    /// Every selectable property, structural and navigation, in wire spelling.
-    pub(crate) properties: &'static [&'static str],
-    /// The properties returned without `$select` (Graph's default projection).
-    pub(crate) defaults: &'static [&'static str],
-    /// Expandable navigation properties.
-    pub(crate) expandable: &'static [(&'static str, &'static EntityType)],
-    /// Why a navigation property that exists cannot be expanded, if one such is known.
-    pub(crate) not_expandable: &'static [(&'static str, &'static str)],
-}
-
-pub(crate) static BOT: EntityType = EntityType {
-    name: "microsoft.graph.teamworkBot",
-    properties: &["id"],
-    defaults: &["id"],
-    expandable: &[],
-    not_expandable: &[],
-};
-
-/// Default: every structural property (OData's minimal metadata), as in the catalog examples
-/// (reference §2.4, appcatalogs-list Ex.5); `bot` is a contained navigation property, returned
-/// only with `$expand=bot` (chat-list-installedapps Ex.2).
-pub(crate) static DEFINITION: EntityType = EntityType {
-    name: "microsoft.graph.teamsAppDefinition",
-    properties: &[
-        "id",
-        "teamsAppId",
-        "displayName",
-        "version",
-        "publishingState",
-        "shortDescription",
-        "description",
-        "lastModifiedDateTime",
-        "createdBy",
-        "authorization",
-        "bot",
-    ],
-    defaults: &[
-        "id",
-        "teamsAppId",
-        "displayName",
-        "version",
-        "publishingState",
-        "shortDescription",
-        "description",
-        "lastModifiedDateTime",
-        "createdBy",
-        "authorization",
-    ],
-    expandable: &[("bot", &BOT)],
-    not_expandable: &[],
-};
-
-/// Default: `id`, `externalId`, `displayName`, `distributionMethod` (appcatalogs-list Ex.3);
-/// `appDefinitions` only with `$expand`.
-pub(crate) static TEAMS_APP: EntityType = EntityType {
-    name: "microsoft.graph.teamsApp",
-    properties: &[
-        "id",
-        "externalId",
-        "displayName",
-        "distributionMethod",
-        "appDefinitions",
-    ],
-    defaults: &["id", "externalId", "displayName", "distributionMethod"],
-    expandable: &[("appDefinitions", &DEFINITION)],
-    not_expandable: &[],
-};
-
-/// Default: `id` only (chat-get-installedapps Ex.1); `consentedPermissionSet` only with
-/// `$select` ("A `$select` query parameter is required to show the consented permission set",
-/// §1.6); `teamsApp` and `teamsAppDefinition` only with `$expand`.
-pub(crate) static INSTALLATION: EntityType = EntityType {
-    name: "microsoft.graph.teamsAppInstallation",
-    properties: &[
-        "id",
-        "consentedPermissionSet",
-        "teamsApp",
-        "teamsAppDefinition",
-    ],
-    defaults: &["id"],
-    expandable: &[
-        ("teamsApp", &TEAMS_APP),
-        ("teamsAppDefinition", &DEFINITION),
-    ],
-    not_expandable: &[],
-};
-
-/// As [`INSTALLATION`], plus the `chat` navigation property (not expandable in the emulator:
-/// `GET …/installedApps/{id}/chat` returns it).
-pub(crate) static USER_INSTALLATION: EntityType = EntityType {
-    name: "microsoft.graph.userScopeTeamsAppInstallation",
-    properties: &[
-        "id",
-        "consentedPermissionSet",
-        "teamsApp",
-        "teamsAppDefinition",
-        "chat",
-    ],
-    defaults: &["id"],
-    expandable: &[
-        ("teamsApp", &TEAMS_APP),
-        ("teamsAppDefinition", &DEFINITION),
-    ],
-    not_expandable: &[(
-        "chat",
-        "use GET /users/{user-id}/teamwork/installedApps/{id}/chat",
-    )],
-};
-
-/// Default: Graph's default user set, of the properties the fragment describes (`id`,
-/// `displayName`, `mail`, `userPrincipalName`); `accountEnabled` and `userType` with `$select`.
-pub(crate) static USER: EntityType = EntityType {
-    name: "microsoft.graph.user",
-    properties: &[
-        "id",
-        "displayName",
-        "mail",
-        "userPrincipalName",
-        "accountEnabled",
-        "userType",
-    ],
-    defaults: &["id", "displayName", "mail", "userPrincipalName"],
-    expandable: &[],
-    not_expandable: &[],
-};
-
-/// Default: every property (chat-get Ex.1). `installedApps` is in the CSDL's
-/// `NonExpandableProperties` for chats (§1.6), so `$expand=installedApps` is a `400`.
-pub(crate) static CHAT: EntityType = EntityType {
-    name: "microsoft.graph.chat",
-    properties: &[
-        "id",
-        "topic",
-        "createdDateTime",
-        "lastUpdatedDateTime",
-        "chatType",
-        "webUrl",
-        "tenantId",
-        "onlineMeetingInfo",
-    ],
-    defaults: &[
-        "id",
-        "topic",
-        "createdDateTime",
-        "lastUpdatedDateTime",
-        "chatType",
-        "webUrl",
-        "tenantId",
-        "onlineMeetingInfo",
-    ],
-    expandable: &[],
-    not_expandable: &[
-        (
-            "installedApps",
-            "it is listed in NonExpandableProperties; use GET /chats/{chat-id}/installedApps",
-        ),
-        ("members", "the emulator does not serve chat members"),
-        ("lastMessagePreview", "the emulator does not serve messages"),
-    ],
-};
-
-/// Default: every property the fragment describes.
-pub(crate) static TEAM: EntityType = EntityType {
-    name: "microsoft.graph.team",
-    properties: &[
-        "id",
-        "displayName",
-        "description",
-        "createdDateTime",
-        "isArchived",
-        "tenantId",
-        "visibility",
-        "webUrl",
-    ],
-    defaults: &[
-        "id",
-        "displayName",
-        "description",
-        "createdDateTime",
-        "isArchived",
-        "tenantId",
-        "visibility",
-        "webUrl",
-    ],
-    expandable: &[],
-    not_expandable: &[],
-};
+// Projections: `$select` and `$expand` over the generated entity tables.
 
 /// What to return of an entity: the properties and the expanded navigations.
 #[derive(Debug, Clone)]
 pub(crate) struct Shape {
-    entity: &'static EntityType,
+    entity: &'static Entity,
     select: Option<Vec<&'static str>>,
     expand: Vec<(&'static str, Shape)>,
 }
 
 impl Shape {
     /// The default projection of `entity`.
-    pub(crate) fn default_for(entity: &'static EntityType) -> Self {
+    pub(crate) fn default_for(entity: &'static Entity) -> Self {
         Self {
             entity,
             select: None,
@@ -400,7 +209,7 @@ impl Shape {
 
     /// Parses `$select` and `$expand` for `entity`.
     pub(crate) fn parse(
-        entity: &'static EntityType,
+        entity: &'static Entity,
         select: Option<&str>,
         expand: Option<&str>,
     ) -> Result<Self, ModelError> {
@@ -412,7 +221,7 @@ impl Shape {
         name == "id"
             || match &self.select {
                 Some(list) => list.contains(&name),
-                None => self.entity.defaults.contains(&name),
+                None => self.entity.is_default(name),
             }
     }
 
@@ -422,12 +231,8 @@ impl Shape {
     }
 }
 
-fn canonical(list: &'static [&'static str], name: &str) -> Option<&'static str> {
-    list.iter().copied().find(|p| p.eq_ignore_ascii_case(name))
-}
-
 fn parse_shape(
-    entity: &'static EntityType,
+    entity: &'static Entity,
     select: Option<&str>,
     expand: Option<&str>,
     depth: usize,
@@ -449,10 +254,10 @@ fn parse_shape(
                     )));
                 }
                 if item == "*" {
-                    names.extend(entity.properties.iter().copied());
+                    names.extend(entity.selectable());
                     continue;
                 }
-                let name = canonical(entity.properties, item).ok_or_else(|| {
+                let name = entity.property(item).map(|p| p.name).ok_or_else(|| {
                     ModelError::bad_request(format!(
                         "Could not find a property named '{}' on type '{}'.",
                         echo(item),
@@ -486,21 +291,13 @@ fn parse_shape(
                     echo(raw)
                 )));
             }
-            if let Some((known, why)) = entity
-                .not_expandable
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
+            if let Some((known, why)) = entity.not_expandable(name) {
                 return Err(ModelError::bad_request(format!(
                     "The navigation property '{known}' of type '{}' cannot be expanded: {why}.",
                     entity.name
                 )));
             }
-            let Some((name, target)) = entity
-                .expandable
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            else {
+            let Some((name, target)) = entity.expandable(name) else {
                 return Err(ModelError::bad_request(format!(
                     "Could not find a navigation property named '{}' on type '{}' to expand.",
                     echo(name),
@@ -524,13 +321,13 @@ fn parse_shape(
                     }
                 }
             }
-            if expanded.iter().any(|(n, _)| n == name) {
+            if expanded.iter().any(|(n, _)| *n == name) {
                 return Err(ModelError::bad_request(format!(
                     "The navigation property '{name}' is expanded more than once."
                 )));
             }
             let nested = parse_shape(target, nested_select, nested_expand, depth + 1)?;
-            expanded.push((*name, nested));
+            expanded.push((name, nested));
         }
     }
     Ok(Shape {
@@ -613,12 +410,12 @@ pub(crate) struct ListRequest {
 }
 
 impl ListRequest {
-    /// Parses the options of a list of `entity`, filterable by `schema`.
+    /// Parses the options of a list of `entity`: `$filter`, `$select` and `$expand` against the
+    /// entity's table, `$top` against the route's [`Paging::max_top`](teamsapp_types::Paging).
     pub(crate) fn parse(
         query: &Query,
         route: &Route,
-        entity: &'static EntityType,
-        schema: &'static Schema,
+        entity: &'static Entity,
         kind: ListKind,
         max_page: usize,
     ) -> Result<Self, ModelError> {
@@ -627,19 +424,20 @@ impl ListRequest {
             None => None,
             Some(raw) => {
                 let parsed = filter::parse_filter(raw)
-                    .and_then(|f| filter::check(&f, schema).map(|()| f))
+                    .and_then(|f| filter::check(&f, entity).map(|()| f))
                     .map_err(|e| ModelError::bad_request(e.message))?;
                 Some(parsed)
             }
         };
         let shape = Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())?;
+        let max_top = route.paging.map_or(u32::MAX, |p| p.max_top);
         let page_size = match &query.top {
             None => max_page,
             Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=999).contains(&n) => max_page.min(n as usize),
+                Ok(n) if (1..=max_top).contains(&n) => max_page.min(n as usize),
                 _ => {
                     return Err(ModelError::bad_request(format!(
-                        "Invalid value '{}' for $top: it must be an integer from 1 to 999.",
+                        "Invalid value '{}' for $top: it must be an integer from 1 to {max_top}.",
                         echo(raw)
                     )));
                 }
@@ -737,7 +535,7 @@ fn decode_token(token: &str, kind: ListKind) -> Result<u64, ModelError> {
 pub(crate) fn get_shape(
     query: &Query,
     route: &Route,
-    entity: &'static EntityType,
+    entity: &'static Entity,
 ) -> Result<Shape, ModelError> {
     query.check_allowed(route)?;
     Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())
@@ -760,6 +558,7 @@ pub(crate) fn requires_review(query: &Query, route: &Route) -> Result<bool, Mode
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teamsapp_types::entities::{CHAT, TEAMS_APP, TEAMS_APP_INSTALLATION as INSTALLATION, USER};
     use teamsapp_types::routes;
 
     #[test]
@@ -841,43 +640,19 @@ mod tests {
     #[test]
     fn pages() {
         let q = Query::new().with_top("2").with_count("true");
-        let req = ListRequest::parse(
-            &q,
-            &routes::LIST_USERS,
-            &USER,
-            &filter::USER,
-            ListKind::Users,
-            100,
-        )
-        .unwrap();
+        let req = ListRequest::parse(&q, &routes::LIST_USERS, &USER, ListKind::Users, 100).unwrap();
         let page = req.collect_page((0..5_u64).map(|i| (i * 10, i)), |i| i);
         assert_eq!(page.items, [0, 1]);
         assert_eq!(page.count, Some(5));
         let token = page.next_skiptoken.unwrap();
         let q = q.with_skiptoken(token);
-        let req = ListRequest::parse(
-            &q,
-            &routes::LIST_USERS,
-            &USER,
-            &filter::USER,
-            ListKind::Users,
-            100,
-        )
-        .unwrap();
+        let req = ListRequest::parse(&q, &routes::LIST_USERS, &USER, ListKind::Users, 100).unwrap();
         let page = req.collect_page((0..5_u64).map(|i| (i * 10, i)), |i| i);
         assert_eq!(page.items, [2, 3]);
         for bad in [("$top", "0"), ("$top", "x"), ("$count", "yes")] {
             let q = Query::parse(&format!("{}={}", bad.0, bad.1));
             assert!(
-                ListRequest::parse(
-                    &q,
-                    &routes::LIST_USERS,
-                    &USER,
-                    &filter::USER,
-                    ListKind::Users,
-                    100
-                )
-                .is_err()
+                ListRequest::parse(&q, &routes::LIST_USERS, &USER, ListKind::Users, 100).is_err()
             );
         }
     }
