@@ -86,7 +86,6 @@ mod identity;
 mod journal;
 mod model;
 mod oauth;
-mod query;
 mod request;
 mod server;
 mod state;
@@ -112,7 +111,6 @@ pub use identity::{
 };
 pub use journal::{JournalEntry, Metrics};
 pub use oauth::DEVICE_CODE_GRANT;
-pub use query::ODataQuery;
 pub use server::{Credentials, Emulator, router, serve};
 pub use state::{AppState, MintedToken, STORE_FILE_NAME, TokenSpec};
 pub use store::{EventStore, StoreError};

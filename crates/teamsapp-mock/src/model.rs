@@ -16,7 +16,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Value, json};
 use teamsapp_model::{
-    Caller as ModelCaller, Event, ModelError, Page, Query, TenantSpec, World, WorldConfig,
+    Caller as ModelCaller, Event, ModelError, Page, QueryOption, TenantSpec, World, WorldConfig,
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
@@ -29,7 +29,6 @@ use crate::error::{ApiError, Error};
 use crate::identity::{
     AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
 };
-use crate::query::ODataQuery;
 use crate::state::lock;
 use crate::store::EventStore;
 
@@ -188,14 +187,14 @@ impl ModelBackend {
         })?;
         let mut world = self.world.lock().await;
         let caller = model_caller(&world, &call);
-        let query = model_query(&call.query);
+        let query = &call.query;
         let now = self.now();
         let ctx = Ctx { call: &call };
 
         let (reply, events) = match request {
             // Reads.
             Request::ListChatInstalledApps { chat_id } => {
-                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, &query)?);
+                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, query)?);
             }
             Request::GetChatInstalledApp {
                 chat_id,
@@ -205,11 +204,11 @@ impl ModelBackend {
                     &caller,
                     &chat_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListTeamInstalledApps { team_id } => {
-                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, &query)?);
+                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, query)?);
             }
             Request::GetTeamInstalledApp {
                 team_id,
@@ -219,11 +218,11 @@ impl ModelBackend {
                     &caller,
                     &team_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListUserInstalledApps { user_id } => {
-                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, &query)?);
+                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, query)?);
             }
             Request::GetUserInstalledApp {
                 user_id,
@@ -233,7 +232,7 @@ impl ModelBackend {
                     &caller,
                     &user_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::GetUserInstalledAppChat {
@@ -244,20 +243,20 @@ impl ModelBackend {
                     &caller,
                     &user_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListCatalogApps => {
-                return ctx.page(&world.list_catalog_apps(&caller, &query)?);
+                return ctx.page(&world.list_catalog_apps(&caller, query)?);
             }
             Request::GetCatalogApp { teams_app_id } => {
-                return ctx.entity(&world.get_catalog_app(&caller, &teams_app_id, &query)?);
+                return ctx.entity(&world.get_catalog_app(&caller, &teams_app_id, query)?);
             }
             Request::ListCatalogAppDefinitions { teams_app_id } => {
                 return ctx.page(&world.list_catalog_app_definitions(
                     &caller,
                     &teams_app_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::GetCatalogAppDefinition {
@@ -268,29 +267,29 @@ impl ModelBackend {
                     &caller,
                     &teams_app_id,
                     &definition_id,
-                    &query,
+                    query,
                 )?);
             }
-            Request::ListUsers => return ctx.page(&world.list_users(&caller, &query)?),
+            Request::ListUsers => return ctx.page(&world.list_users(&caller, query)?),
             Request::ListUserChats { user_id } => {
-                return ctx.page(&world.list_user_chats(&caller, &user_id, &query)?);
+                return ctx.page(&world.list_user_chats(&caller, &user_id, query)?);
             }
             Request::GetChat { chat_id } => {
-                return ctx.entity(&world.get_chat(&caller, &chat_id, &query)?);
+                return ctx.entity(&world.get_chat(&caller, &chat_id, query)?);
             }
-            Request::ListTeams => return ctx.page(&world.list_teams(&caller, &query)?),
+            Request::ListTeams => return ctx.page(&world.list_teams(&caller, query)?),
 
             // Writes: the events are stored before the answer leaves.
             Request::InstallChatApp { chat_id, body } => {
-                let o = world.install_chat_app(&caller, &chat_id, &body, &query, now)?;
+                let o = world.install_chat_app(&caller, &chat_id, &body, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::InstallTeamApp { team_id, body } => {
-                let o = world.install_team_app(&caller, &team_id, &body, &query, now)?;
+                let o = world.install_team_app(&caller, &team_id, &body, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::InstallUserApp { user_id, body } => {
-                let o = world.install_user_app(&caller, &user_id, &body, &query, now)?;
+                let o = world.install_user_app(&caller, &user_id, &body, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::UpgradeChatApp {
@@ -303,7 +302,7 @@ impl ModelBackend {
                     &chat_id,
                     &installation_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 (ctx.no_content(), o.events)
@@ -318,7 +317,7 @@ impl ModelBackend {
                     &team_id,
                     &installation_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 (ctx.no_content(), o.events)
@@ -333,7 +332,7 @@ impl ModelBackend {
                     &user_id,
                     &installation_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 (ctx.no_content(), o.events)
@@ -342,25 +341,25 @@ impl ModelBackend {
                 chat_id,
                 installation_id,
             } => {
-                let o = world.uninstall_chat_app(&caller, &chat_id, &installation_id, &query)?;
+                let o = world.uninstall_chat_app(&caller, &chat_id, &installation_id, query)?;
                 (ctx.no_content(), o.events)
             }
             Request::UninstallTeamApp {
                 team_id,
                 installation_id,
             } => {
-                let o = world.uninstall_team_app(&caller, &team_id, &installation_id, &query)?;
+                let o = world.uninstall_team_app(&caller, &team_id, &installation_id, query)?;
                 (ctx.no_content(), o.events)
             }
             Request::UninstallUserApp {
                 user_id,
                 installation_id,
             } => {
-                let o = world.uninstall_user_app(&caller, &user_id, &installation_id, &query)?;
+                let o = world.uninstall_user_app(&caller, &user_id, &installation_id, query)?;
                 (ctx.no_content(), o.events)
             }
             Request::PublishCatalogApp { package } => {
-                let o = world.publish_catalog_app(&caller, &package, &query, now)?;
+                let o = world.publish_catalog_app(&caller, &package, query, now)?;
                 let id = o.value.id.clone().unwrap_or_default();
                 let mut reply = ctx.entity(&o.value)?;
                 let location = format!(
@@ -378,7 +377,7 @@ impl ModelBackend {
                 teams_app_id,
                 package,
             } => {
-                let o = world.update_catalog_app(&caller, &teams_app_id, &package, &query, now)?;
+                let o = world.update_catalog_app(&caller, &teams_app_id, &package, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::ReviewCatalogAppDefinition {
@@ -391,7 +390,7 @@ impl ModelBackend {
                     &teams_app_id,
                     &definition_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 let reply = ctx.entity_with_context(
@@ -404,7 +403,7 @@ impl ModelBackend {
                 (reply, o.events)
             }
             Request::DeleteCatalogApp { teams_app_id } => {
-                let o = world.delete_catalog_app(&caller, &teams_app_id, &query)?;
+                let o = world.delete_catalog_app(&caller, &teams_app_id, query)?;
                 (ctx.no_content(), o.events)
             }
             // `$batch` is answered by its own handler (`crate::batch`), which sends each of its
@@ -442,25 +441,6 @@ fn model_caller<'a>(world: &World, call: &'a GraphCall) -> Cow<'a, ModelCaller> 
         }
         _ => Cow::Borrowed(model),
     }
-}
-
-/// The model's query from the options the HTTP layer validated.
-fn model_query(options: &ODataQuery) -> Query {
-    let mut query = Query::new();
-    for (name, value) in options.iter() {
-        let value = Some(value.to_owned());
-        match name {
-            "$filter" => query.filter = value,
-            "$select" => query.select = value,
-            "$expand" => query.expand = value,
-            "$top" => query.top = value,
-            "$count" => query.count = value,
-            "$skiptoken" => query.skiptoken = value,
-            "requiresReview" => query.requires_review = value,
-            other => query.unsupported.push(other.to_owned()),
-        }
-    }
-    query
 }
 
 /// One call being rendered.
@@ -509,9 +489,9 @@ impl Ctx<'_> {
             }
         }
         let q = &self.call.query;
-        if let Some(select) = q.get("$select") {
+        if let Some(select) = q.select() {
             let _ = write!(out, "({select})");
-        } else if let Some(expand) = q.get("$expand") {
+        } else if let Some(expand) = q.expand() {
             let names: Vec<String> = split_top_level(expand)
                 .into_iter()
                 .map(|item| {
@@ -574,8 +554,14 @@ impl Ctx<'_> {
             .call
             .query
             .iter()
-            .filter(|(name, _)| *name != "$skiptoken")
-            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, QUERY_VALUE)))
+            .filter(|(option, _)| *option != QueryOption::Skiptoken)
+            .map(|(option, value)| {
+                format!(
+                    "{}={}",
+                    option.name(),
+                    utf8_percent_encode(value, QUERY_VALUE)
+                )
+            })
             .collect();
         query.push(format!(
             "$skiptoken={}",

@@ -32,7 +32,6 @@ use crate::identity::{
     DirectoryUser, GRAPH_APP_ID, GRAPH_RESOURCE, IdentityRegistry, IdentityTenant,
     MULTI_TENANT_ALIASES,
 };
-use crate::query::parse_form;
 use crate::state::{AppState, lock};
 
 /// The device code grant type.
@@ -155,10 +154,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    Some((
-        crate::query::decode_component(id),
-        crate::query::decode_component(secret),
-    ))
+    Some((decode_component(id), decode_component(secret)))
 }
 
 async fn read_form(request: Request) -> Result<(HeaderMap, Vec<(String, String)>), OAuthError> {
@@ -166,8 +162,17 @@ async fn read_form(request: Request) -> Result<(HeaderMap, Vec<(String, String)>
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
         OAuthError::new("invalid_request", 900_144, "The request body is too large.")
     })?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok((parts.headers, parse_form(&text)))
+    let form = form_urlencoded::parse(&bytes).into_owned().collect();
+    Ok((parts.headers, form))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component of a Basic credential (RFC 6749
+/// §2.3.1): `+` is a space, then percent-decoding; invalid UTF-8 is replaced, never rejected.
+fn decode_component(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The resource a scope names (`https://graph.microsoft.com/.default` → Graph), and the scope's

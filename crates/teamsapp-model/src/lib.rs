@@ -15,9 +15,9 @@
 //!
 //! - Build the world: [`World::new`], then [`World::load_tenant`] with [`demo::tenant`], a
 //!   [`demo::fleet`] or a [`TenantSpec`] read with [`TenantSpec::from_json`].
-//! - Per request: [`Query::parse`] the raw query string, build a [`Caller`] from the verified token,
-//!   call the operation's method (named after the generated request type: `UpgradeChatApp` →
-//!   [`World::upgrade_chat_app`]), pass the current time to mutations.
+//! - Per request: [`Query::for_route`] the raw query string, build a [`Caller`] from the verified
+//!   token, call the operation's method (named after the generated request type:
+//!   `UpgradeChatApp` → [`World::upgrade_chat_app`]), pass the current time to mutations.
 //! - Errors: [`ModelError::status`], [`ModelError::code`], [`ModelError::message`], or the whole
 //!   envelope with [`ModelError::to_graph_error`] (add the trace fields).
 //! - Lists: [`Page::next_skiptoken`] goes into `@odata.nextLink`; [`Page::count`] into
@@ -75,6 +75,7 @@ mod error;
 mod event;
 pub mod filter;
 mod installations;
+mod options;
 pub mod package;
 mod project;
 mod query;
@@ -85,7 +86,8 @@ mod world;
 pub use caller::Caller;
 pub use error::{ModelError, PackageProblem};
 pub use event::{DefinitionRecord, Event};
-pub use query::{Page, Query};
+pub use options::{Query, QueryError, QueryOption};
+pub use query::Page;
 pub use spec::TenantSpec;
 pub use teamsapp_types::version::AppVersion;
 pub use world::{

@@ -1,8 +1,8 @@
-//! OData query options as received ([`Query`]), their validation per operation, and pages of
-//! results ([`Page`]).
+//! Applying a [`Query`] (parsed once, in [`crate::options`]) to an operation: projections,
+//! filters and pages of results ([`Page`]).
 //!
-//! The emulator hands the raw strings over; the model parses them, answers `400` for anything it
-//! cannot honour, and applies them. Projections follow Graph (reference §1.6, §2): lists and gets
+//! The model answers `400` for anything it cannot honour. Projections follow Graph (reference
+//! §1.6, §2): lists and gets
 //! return what each entity's default projection holds (an installation: `id` only), `$expand`
 //! adds navigation properties, and `$select` narrows to the properties named (`id` is always
 //! kept).
@@ -14,163 +14,8 @@ use teamsapp_types::Route;
 use crate::ModelError;
 use crate::error::echo;
 use crate::filter::{self, Filter};
+use crate::options::{Query, QueryOption};
 use teamsapp_types::entity::Entity;
-
-/// The query options of one request, as received (percent-decoded, otherwise untouched).
-///
-/// Build it from a raw query string with [`Query::parse`], or field by field.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Query {
-    /// `$filter`.
-    pub filter: Option<String>,
-    /// `$select`.
-    pub select: Option<String>,
-    /// `$expand`.
-    pub expand: Option<String>,
-    /// `$top`.
-    pub top: Option<String>,
-    /// `$count`.
-    pub count: Option<String>,
-    /// `$skiptoken`.
-    pub skiptoken: Option<String>,
-    /// `requiresReview` (catalog publish and update).
-    pub requires_review: Option<String>,
-    /// Other system query options seen (`$orderby`, `$search`, …), and options given twice; any
-    /// entry here is a `400`.
-    pub unsupported: Vec<String>,
-}
-
-impl Query {
-    /// No options.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Reads a raw query string (`$filter=id%20eq%20'x'&$top=5`): splits on `&`, percent-decodes
-    /// names and values (`+` is a space, as in Graph's own examples `id+eq+'…'`), and matches
-    /// option names ASCII case-insensitively. Parameters without `$` other than `requiresReview`
-    /// are ignored, as Graph ignores them.
-    pub fn parse(raw: &str) -> Self {
-        let mut query = Self::default();
-        let raw = raw.strip_prefix('?').unwrap_or(raw);
-        for pair in raw.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode_component(name);
-            let value = decode_component(value);
-            let slot = match name.to_ascii_lowercase().as_str() {
-                "$filter" => &mut query.filter,
-                "$select" => &mut query.select,
-                "$expand" => &mut query.expand,
-                "$top" => &mut query.top,
-                "$count" => &mut query.count,
-                "$skiptoken" => &mut query.skiptoken,
-                "requiresreview" => &mut query.requires_review,
-                other if other.starts_with('$') => {
-                    query.unsupported.push(name);
-                    continue;
-                }
-                _ => continue,
-            };
-            if slot.is_some() {
-                query.unsupported.push(name);
-            } else {
-                *slot = Some(value);
-            }
-        }
-        query
-    }
-
-    /// Sets `$filter`.
-    #[must_use]
-    pub fn with_filter(mut self, value: impl Into<String>) -> Self {
-        self.filter = Some(value.into());
-        self
-    }
-
-    /// Sets `$select`.
-    #[must_use]
-    pub fn with_select(mut self, value: impl Into<String>) -> Self {
-        self.select = Some(value.into());
-        self
-    }
-
-    /// Sets `$expand`.
-    #[must_use]
-    pub fn with_expand(mut self, value: impl Into<String>) -> Self {
-        self.expand = Some(value.into());
-        self
-    }
-
-    /// Sets `$top`.
-    #[must_use]
-    pub fn with_top(mut self, value: impl Into<String>) -> Self {
-        self.top = Some(value.into());
-        self
-    }
-
-    /// Sets `$count`.
-    #[must_use]
-    pub fn with_count(mut self, value: impl Into<String>) -> Self {
-        self.count = Some(value.into());
-        self
-    }
-
-    /// Sets `$skiptoken`.
-    #[must_use]
-    pub fn with_skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
-
-    /// Sets `requiresReview`.
-    #[must_use]
-    pub fn with_requires_review(mut self, value: bool) -> Self {
-        self.requires_review = Some(value.to_string());
-        self
-    }
-
-    /// The options present, by their wire names.
-    fn present(&self) -> impl Iterator<Item = &'static str> + '_ {
-        [
-            ("$filter", self.filter.is_some()),
-            ("$select", self.select.is_some()),
-            ("$expand", self.expand.is_some()),
-            ("$top", self.top.is_some()),
-            ("$count", self.count.is_some()),
-            ("$skiptoken", self.skiptoken.is_some()),
-            ("requiresReview", self.requires_review.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-    }
-
-    /// Rejects options `route` does not accept (Graph: "Query option '$top' is not allowed").
-    pub(crate) fn check_allowed(&self, route: &Route) -> Result<(), ModelError> {
-        if let Some(name) = self.unsupported.first() {
-            return Err(ModelError::bad_request(format!(
-                "Query option '{}' is not supported or was given more than once.",
-                echo(name)
-            )));
-        }
-        for name in self.present() {
-            if !route.query_options.contains(&name) {
-                return Err(ModelError::bad_request(format!(
-                    "Query option '{name}' is not allowed for this request."
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Percent-decodes a query component, reading `+` as a space; invalid UTF-8 is replaced.
-fn decode_component(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
-}
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq)]
@@ -420,7 +265,7 @@ impl ListRequest {
         max_page: usize,
     ) -> Result<Self, ModelError> {
         query.check_allowed(route)?;
-        let filter = match &query.filter {
+        let filter = match query.filter() {
             None => None,
             Some(raw) => {
                 let parsed = filter::parse_filter(raw)
@@ -429,33 +274,21 @@ impl ListRequest {
                 Some(parsed)
             }
         };
-        let shape = Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())?;
+        let shape = Shape::parse(entity, query.select(), query.expand())?;
         let max_top = route.paging.map_or(u32::MAX, |p| p.max_top);
-        let page_size = match &query.top {
+        let page_size = match query.top() {
             None => max_page,
-            Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=max_top).contains(&n) => max_page.min(n as usize),
-                _ => {
-                    return Err(ModelError::bad_request(format!(
-                        "Invalid value '{}' for $top: it must be an integer from 1 to {max_top}.",
-                        echo(raw)
-                    )));
-                }
-            },
-        }
-        .max(1);
-        let count = match query.count.as_deref().map(str::trim) {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
+            Some(n) if (1..=max_top).contains(&n) => max_page.min(n as usize),
+            Some(_) => {
                 return Err(ModelError::bad_request(format!(
-                    "Invalid value '{}' for $count: it must be true or false.",
-                    echo(v)
+                    "Invalid value '{}' for $top: it must be an integer from 1 to {max_top}.",
+                    echo(query.get(QueryOption::Top).unwrap_or_default())
                 )));
             }
-        };
-        let after = match &query.skiptoken {
+        }
+        .max(1);
+        let count = query.count().unwrap_or(false);
+        let after = match query.skiptoken() {
             None => None,
             Some(token) => Some(decode_token(token, kind)?),
         };
@@ -538,13 +371,13 @@ pub(crate) fn get_shape(
     entity: &'static Entity,
 ) -> Result<Shape, ModelError> {
     query.check_allowed(route)?;
-    Shape::parse(entity, query.select.as_deref(), query.expand.as_deref())
+    Shape::parse(entity, query.select(), query.expand())
 }
 
 /// Parses `requiresReview` (`true`/`false`, default `false`).
 pub(crate) fn requires_review(query: &Query, route: &Route) -> Result<bool, ModelError> {
     query.check_allowed(route)?;
-    match query.requires_review.as_deref().map(str::trim) {
+    match query.requires_review().map(str::trim) {
         None => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
@@ -560,33 +393,6 @@ mod tests {
     use super::*;
     use teamsapp_types::entities::{CHAT, TEAMS_APP, TEAMS_APP_INSTALLATION as INSTALLATION, USER};
     use teamsapp_types::routes;
-
-    #[test]
-    fn parse_decodes_and_flags_unsupported() {
-        let q = Query::parse("?$filter=id+eq+'a%27b'&$TOP=5&$orderby=x&foo=bar&$top=6");
-        assert_eq!(q.filter.as_deref(), Some("id eq 'a'b'"));
-        assert_eq!(q.top.as_deref(), Some("5"));
-        assert_eq!(q.unsupported, ["$orderby", "$top"]);
-        let err = q
-            .check_allowed(&routes::LIST_CHAT_INSTALLED_APPS)
-            .unwrap_err();
-        assert!(err.message().contains("$orderby"), "{err}");
-    }
-
-    #[test]
-    fn options_not_in_the_route_are_refused() {
-        let q = Query::new().with_top("5");
-        let err = q
-            .check_allowed(&routes::GET_CHAT_INSTALLED_APP)
-            .unwrap_err();
-        assert_eq!(err.status(), 400);
-        assert!(err.message().contains("'$top' is not allowed"), "{err}");
-        assert!(
-            Query::new()
-                .check_allowed(&routes::UPGRADE_CHAT_APP)
-                .is_ok()
-        );
-    }
 
     #[test]
     fn shapes() {
@@ -639,7 +445,7 @@ mod tests {
 
     #[test]
     fn pages() {
-        let q = Query::new().with_top("2").with_count("true");
+        let q = Query::new().with_top(2).with_count(true);
         let req = ListRequest::parse(&q, &routes::LIST_USERS, &USER, ListKind::Users, 100).unwrap();
         let page = req.collect_page((0..5_u64).map(|i| (i * 10, i)), |i| i);
         assert_eq!(page.items, [0, 1]);

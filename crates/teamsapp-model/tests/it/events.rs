@@ -14,7 +14,7 @@ pub(crate) fn snapshot(world: &World) -> String {
             &reader,
             &Query::new()
                 .with_expand("appDefinitions($expand=bot)")
-                .with_top("999"),
+                .with_top(999),
         )
         .map(|p| serde_json::to_string(&p.items).unwrap())
         .unwrap_or_default();

@@ -107,7 +107,7 @@ fn bad_queries_are_400s() {
             Query::new().with_expand("chat"),
             "navigation property named 'chat'",
         ),
-        (Query::new().with_top("0"), "$top"),
+        (Query::new().with_top(0), "$top"),
         (Query::new().with_skiptoken("garbage"), "$skiptoken"),
         (Query::parse("$orderby=id"), "$orderby"),
         (Query::new().with_requires_review(true), "requiresReview"),
@@ -123,7 +123,7 @@ fn bad_queries_are_400s() {
             &fleet(),
             &c,
             &built(&polls_chat(), demo::TASKS_APP_ID),
-            &Query::new().with_top("1"),
+            &Query::new().with_top(1),
         )
         .unwrap_err();
     assert_eq!(err.status(), 400);
@@ -141,7 +141,7 @@ fn paging_is_stable_across_changes() {
             .unwrap();
     }
     let first = world
-        .list_user_installed_apps(&caller, &u, &Query::new().with_top("1").with_count("true"))
+        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_count(true))
         .unwrap();
     assert_eq!(first.items.len(), 1);
     assert_eq!(first.count, Some(3));
@@ -156,11 +156,7 @@ fn paging_is_stable_across_changes() {
         )
         .unwrap();
     let second = world
-        .list_user_installed_apps(
-            &caller,
-            &u,
-            &Query::new().with_top("1").with_skiptoken(token),
-        )
+        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_skiptoken(token))
         .unwrap();
     assert_eq!(
         second.items[0].id.as_deref(),
@@ -171,7 +167,7 @@ fn paging_is_stable_across_changes() {
             &caller,
             &u,
             &Query::new()
-                .with_top("1")
+                .with_top(1)
                 .with_skiptoken(second.next_skiptoken.unwrap()),
         )
         .unwrap();
