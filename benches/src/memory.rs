@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use teamsapp_model::{Caller, Query, World, WorldConfig, demo};
+use teamsapp_types::Scope;
 use teamsapp_types::{AppInstallationId, ChatId, UpgradePostRequestBody};
 
 /// Resident memory of a `mock serve` process once it announced itself and settled.
@@ -136,7 +137,7 @@ fn model_cost(n: usize, rounds: usize) -> Result<Cost> {
     // One call, timed on its own; the flag says whether the installation was already current.
     let mut upgrade = |chat: &ChatId, id: &AppInstallationId| -> Result<(f64, bool)> {
         let t0 = Instant::now();
-        let outcome = world.upgrade_chat_app(&caller, chat, id, &body, &query, now);
+        let outcome = world.upgrade_app(&caller, &Scope::from(chat), id, &body, &query, now);
         let ns = t0.elapsed().as_secs_f64() * 1e9;
         let outcome = outcome.map_err(|e| anyhow!("upgrading {id}: {e}"))?;
         Ok((ns, std::hint::black_box(outcome).value.already_current))

@@ -20,7 +20,7 @@ use teamsapp_model::{
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
-use teamsapp_types::{AppInstallationId, DecodeError, Request};
+use teamsapp_types::{AppInstallationId, DecodeError, Request, Scope};
 use time::OffsetDateTime;
 
 use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
@@ -191,6 +191,7 @@ impl ModelBackend {
         let now = self.now();
         let ctx = Ctx { call: &call };
 
+        let scope_of = request.scope();
         let (reply, events) = match request {
             // Reads.
             Request::ListChatInstalledApps { chat_id } => {
@@ -280,56 +281,31 @@ impl ModelBackend {
             Request::ListTeams => return ctx.page(&world.list_teams(&caller, query)?),
 
             // Writes: the events are stored before the answer leaves.
-            Request::InstallChatApp { chat_id, body } => {
-                let o = world.install_chat_app(&caller, &chat_id, &body, query, now)?;
-                (ctx.no_content(), o.events)
-            }
-            Request::InstallTeamApp { team_id, body } => {
-                let o = world.install_team_app(&caller, &team_id, &body, query, now)?;
-                (ctx.no_content(), o.events)
-            }
-            Request::InstallUserApp { user_id, body } => {
-                let o = world.install_user_app(&caller, &user_id, &body, query, now)?;
+            // One model method per operation over the scope the request names.
+            Request::InstallChatApp { body, .. }
+            | Request::InstallTeamApp { body, .. }
+            | Request::InstallUserApp { body, .. } => {
+                let o = world.install_app(&caller, &scope(scope_of)?, &body, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::UpgradeChatApp {
-                chat_id,
                 installation_id,
                 body,
-            } => {
-                let o = world.upgrade_chat_app(
-                    &caller,
-                    &chat_id,
-                    &installation_id,
-                    &body,
-                    query,
-                    now,
-                )?;
-                (ctx.no_content(), o.events)
+                ..
             }
-            Request::UpgradeTeamApp {
-                team_id,
+            | Request::UpgradeTeamApp {
                 installation_id,
                 body,
-            } => {
-                let o = world.upgrade_team_app(
-                    &caller,
-                    &team_id,
-                    &installation_id,
-                    &body,
-                    query,
-                    now,
-                )?;
-                (ctx.no_content(), o.events)
+                ..
             }
-            Request::UpgradeUserApp {
-                user_id,
+            | Request::UpgradeUserApp {
                 installation_id,
                 body,
+                ..
             } => {
-                let o = world.upgrade_user_app(
+                let o = world.upgrade_app(
                     &caller,
-                    &user_id,
+                    &scope(scope_of)?,
                     &installation_id,
                     &body,
                     query,
@@ -338,24 +314,15 @@ impl ModelBackend {
                 (ctx.no_content(), o.events)
             }
             Request::UninstallChatApp {
-                chat_id,
-                installation_id,
-            } => {
-                let o = world.uninstall_chat_app(&caller, &chat_id, &installation_id, query)?;
-                (ctx.no_content(), o.events)
+                installation_id, ..
             }
-            Request::UninstallTeamApp {
-                team_id,
-                installation_id,
-            } => {
-                let o = world.uninstall_team_app(&caller, &team_id, &installation_id, query)?;
-                (ctx.no_content(), o.events)
+            | Request::UninstallTeamApp {
+                installation_id, ..
             }
-            Request::UninstallUserApp {
-                user_id,
-                installation_id,
+            | Request::UninstallUserApp {
+                installation_id, ..
             } => {
-                let o = world.uninstall_user_app(&caller, &user_id, &installation_id, query)?;
+                let o = world.uninstall_app(&caller, &scope(scope_of)?, &installation_id, query)?;
                 (ctx.no_content(), o.events)
             }
             Request::PublishCatalogApp { package } => {
@@ -415,6 +382,11 @@ impl ModelBackend {
         self.persist(&mut world, events).await?;
         Ok(reply)
     }
+}
+
+/// The scope of an installation request (every one has a chat, team or user id first).
+fn scope(scope: Option<Scope>) -> Result<Scope, ApiError> {
+    scope.ok_or_else(|| ApiError::internal("an installation request without a scope"))
 }
 
 /// Loads `specs` into `world`; returns the events to store.

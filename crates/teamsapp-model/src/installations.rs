@@ -8,7 +8,7 @@
 use teamsapp_types::entities;
 use teamsapp_types::entity::Entity;
 use teamsapp_types::{
-    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, TeamId,
+    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, Scope, TeamId,
     TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId,
     UserScopeTeamsAppInstallation, routes,
 };
@@ -25,6 +25,37 @@ use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
 use crate::{Caller, ModelError, Query, World};
 
 type Project<T> = fn(&Tenant, ScopeKey, &InstRec, &Shape) -> T;
+
+/// The routes of the write operations in one scope.
+struct WriteRoutes {
+    install: &'static Route,
+    upgrade: &'static Route,
+    uninstall: &'static Route,
+}
+
+/// The model's kind of `scope` and the routes of its write operations.
+fn scope_routes(scope: &Scope) -> (ScopeKind, &'static WriteRoutes) {
+    static CHAT: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_CHAT_APP,
+        upgrade: &routes::UPGRADE_CHAT_APP,
+        uninstall: &routes::UNINSTALL_CHAT_APP,
+    };
+    static TEAM: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_TEAM_APP,
+        upgrade: &routes::UPGRADE_TEAM_APP,
+        uninstall: &routes::UNINSTALL_TEAM_APP,
+    };
+    static USER: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_USER_APP,
+        upgrade: &routes::UPGRADE_USER_APP,
+        uninstall: &routes::UNINSTALL_USER_APP,
+    };
+    match scope {
+        Scope::Chat(_) => (ScopeKind::Chat, &CHAT),
+        Scope::Team(_) => (ScopeKind::Team, &TEAM),
+        Scope::User(_) => (ScopeKind::User, &USER),
+    }
+}
 
 /// Finds a scope, answering Graph's `404`s.
 pub(crate) fn resolve_scope(
@@ -137,7 +168,7 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn list_in<T>(
         &self,
@@ -201,7 +232,7 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn get_in<T>(
         &self,
@@ -224,7 +255,7 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn install_in(
         &mut self,
@@ -301,7 +332,7 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn upgrade_in(
         &mut self,
@@ -408,6 +439,71 @@ impl World {
         Ok(Outcome { value: (), events })
     }
 
+    // --- writes, one method per operation over the scope ----------------------------------------
+
+    /// `POST /{chats|teams|users}/{id}/installedApps` (`chats.CreateInstalledApps`,
+    /// `teams.CreateInstalledApps`, `users.teamwork.CreateInstalledApps`): installs the latest
+    /// published definition of the bound catalog app in `scope`. `409` when the app is already
+    /// installed there; `400` when the consented permissions do not match the definition's RSC
+    /// permissions. Returns the new installation (Graph answers `201` for a chat and `200` for a
+    /// team, both without a body).
+    pub fn install_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.install_in(caller, kind, scope.id(), body, query, now, routes.install)
+    }
+
+    /// `POST /{chats|teams|users}/{id}/installedApps/{id}/upgrade`: moves the installation to the
+    /// latest published definition of its app (never backwards, never to a submitted or rejected
+    /// one). Already current: per [`WorldConfig::already_current`](crate::WorldConfig). Every
+    /// success counts in [`World::upgrade_count`].
+    pub fn upgrade_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.upgrade_in(
+            caller,
+            kind,
+            scope.id(),
+            installation,
+            body,
+            query,
+            now,
+            routes.upgrade,
+        )
+    }
+
+    /// `DELETE /{chats|teams|users}/{id}/installedApps/{id}` (`chats.DeleteInstalledApps`, …).
+    pub fn uninstall_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Outcome<()>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.uninstall_in(
+            caller,
+            kind,
+            scope.id(),
+            installation,
+            query,
+            routes.uninstall,
+        )
+    }
+
     // --- chats -------------------------------------------------------------------------------
 
     /// `GET /chats/{chat-id}/installedApps` (`chats.ListInstalledApps`).
@@ -454,72 +550,6 @@ impl World {
         )
     }
 
-    /// `POST /chats/{chat-id}/installedApps` (`chats.CreateInstalledApps`): installs the latest
-    /// published definition of the bound catalog app. `409` when the app is already installed in
-    /// the chat; `400` when the consented permissions do not match the definition's RSC
-    /// permissions. Returns the new installation's id (Graph answers `201` without a body).
-    pub fn install_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_CHAT_APP,
-        )
-    }
-
-    /// `POST /chats/{chat-id}/installedApps/{id}/upgrade`: moves the installation to the latest
-    /// published definition of its app (never backwards, never to a submitted or rejected one).
-    /// Already current: per [`WorldConfig::already_current`](crate::WorldConfig). Every success
-    /// counts in [`World::upgrade_count`].
-    pub fn upgrade_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_CHAT_APP,
-        )
-    }
-
-    /// `DELETE /chats/{chat-id}/installedApps/{id}` (`chats.DeleteInstalledApps`).
-    pub fn uninstall_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_CHAT_APP,
-        )
-    }
-
     // --- teams -------------------------------------------------------------------------------
 
     /// `GET /teams/{team-id}/installedApps` (`teams.ListInstalledApps`); as
@@ -561,68 +591,6 @@ impl World {
         )
     }
 
-    /// `POST /teams/{team-id}/installedApps` (`teams.CreateInstalledApps`; Graph answers `200`
-    /// without a body).
-    pub fn install_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_TEAM_APP,
-        )
-    }
-
-    /// `POST /teams/{team-id}/installedApps/{id}/upgrade`; as
-    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
-    pub fn upgrade_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_TEAM_APP,
-        )
-    }
-
-    /// `DELETE /teams/{team-id}/installedApps/{id}` (`teams.DeleteInstalledApps`).
-    pub fn uninstall_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_TEAM_APP,
-        )
-    }
-
     // --- users (personal scope) --------------------------------------------------------------
 
     /// `GET /users/{user-id | upn}/teamwork/installedApps` (`users.teamwork.ListInstalledApps`).
@@ -660,67 +628,6 @@ impl World {
             &routes::GET_USER_INSTALLED_APP,
             &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
             user_installation_wire,
-        )
-    }
-
-    /// `POST /users/{user-id | upn}/teamwork/installedApps` (Graph answers `201` without a body).
-    pub fn install_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_USER_APP,
-        )
-    }
-
-    /// `POST /users/{user-id | upn}/teamwork/installedApps/{id}/upgrade`; as
-    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
-    pub fn upgrade_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_USER_APP,
-        )
-    }
-
-    /// `DELETE /users/{user-id | upn}/teamwork/installedApps/{id}`.
-    pub fn uninstall_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_USER_APP,
         )
     }
 

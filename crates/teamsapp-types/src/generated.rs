@@ -4321,6 +4321,48 @@ impl Request {
         )
     }
 
+    /// The chat, team or user the request is addressed to: its first path parameter,
+    /// when that is a chat, team or user id (`x-ms-docs-key-type`).
+    pub fn scope(&self) -> Option<crate::Scope> {
+        match self {
+            Self::ListChatInstalledApps { chat_id, .. }
+            | Self::InstallChatApp { chat_id, .. }
+            | Self::GetChatInstalledApp { chat_id, .. }
+            | Self::UninstallChatApp { chat_id, .. }
+            | Self::UpgradeChatApp { chat_id, .. }
+            | Self::GetChat { chat_id, .. } => Some(crate::Scope::Chat(chat_id.clone())),
+            Self::ListTeamInstalledApps { team_id, .. }
+            | Self::InstallTeamApp { team_id, .. }
+            | Self::GetTeamInstalledApp { team_id, .. }
+            | Self::UninstallTeamApp { team_id, .. }
+            | Self::UpgradeTeamApp { team_id, .. } => {
+                Some(crate::Scope::Team(team_id.clone()))
+            }
+
+            Self::ListUserInstalledApps { user_id, .. }
+            | Self::InstallUserApp { user_id, .. }
+            | Self::GetUserInstalledApp { user_id, .. }
+            | Self::UninstallUserApp { user_id, .. }
+            | Self::UpgradeUserApp { user_id, .. }
+            | Self::GetUserInstalledAppChat { user_id, .. }
+            | Self::ListUserChats { user_id, .. } => {
+                Some(crate::Scope::User(user_id.clone()))
+            }
+
+            Self::ListCatalogApps { .. }
+            | Self::PublishCatalogApp { .. }
+            | Self::GetCatalogApp { .. }
+            | Self::DeleteCatalogApp { .. }
+            | Self::ListCatalogAppDefinitions { .. }
+            | Self::UpdateCatalogApp { .. }
+            | Self::GetCatalogAppDefinition { .. }
+            | Self::ReviewCatalogAppDefinition { .. }
+            | Self::ListUsers { .. }
+            | Self::ListTeams { .. }
+            | Self::Batch { .. } => None,
+        }
+    }
+
     /// The operation this request is for.
     pub fn kind(&self) -> RequestKind {
         match self {

@@ -642,6 +642,31 @@ fn request_enum_tokens(ops: &[Op]) -> TokenStream {
     });
     let mut variants = Vec::new();
     let mut decoders = Vec::new();
+    // `Request::scope`: one or-pattern per scope kind, one for requests without a scope.
+    let mut by_kind: Vec<(String, Ident, Vec<Ident>)> = Vec::new();
+    let mut unscoped = Vec::new();
+    for op in ops {
+        let name = ident(&op.request);
+        match op.path_params.first() {
+            Some(p) if matches!(p.id_kind.as_str(), "Chat" | "Team" | "User") => {
+                match by_kind.iter_mut().find(|(k, _, _)| *k == p.id_kind) {
+                    Some((_, _, names)) => names.push(name),
+                    None => by_kind.push((p.id_kind.clone(), ident(&p.rust), vec![name])),
+                }
+            }
+            _ => unscoped.push(name),
+        }
+    }
+    let mut scopes: Vec<TokenStream> = by_kind
+        .iter()
+        .map(|(kind, field, names)| {
+            let kind = format_ident!("{}", kind);
+            quote!(#(Self::#names { #field, .. })|* => Some(crate::Scope::#kind(#field.clone())),)
+        })
+        .collect();
+    if !unscoped.is_empty() {
+        scopes.push(quote!(#(Self::#unscoped { .. })|* => None,));
+    }
     for op in ops {
         let name = ident(&op.request);
         let vdoc = doc(&format!(
@@ -775,6 +800,14 @@ fn request_enum_tokens(ops: &[Op]) -> TokenStream {
                 Ok(match kind {
                     #(#decoders)*
                 })
+            }
+
+            /// The chat, team or user the request is addressed to: its first path parameter,
+            /// when that is a chat, team or user id (`x-ms-docs-key-type`).
+            pub fn scope(&self) -> Option<crate::Scope> {
+                match self {
+                    #(#scopes)*
+                }
             }
 
             /// The operation this request is for.

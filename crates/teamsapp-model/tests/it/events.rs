@@ -2,6 +2,7 @@
 
 use teamsapp_model::demo::{self, CREDENTIALS};
 use teamsapp_model::{Event, Query, World, WorldConfig};
+use teamsapp_types::Scope;
 use teamsapp_types::UpgradePostRequestBody;
 
 use crate::common::*;
@@ -33,9 +34,9 @@ fn events_round_trip_through_json_and_replay() {
     let admin = delegated(demo::ADELE, &["AppCatalog.ReadWrite.All"]);
     log.extend(
         world
-            .upgrade_chat_app(
+            .upgrade_app(
                 &fleet(),
-                &c,
+                &Scope::from(&c),
                 &installation_id(demo::SEED_INSTALLATION_ID),
                 &UpgradePostRequestBody::default(),
                 &Query::new(),
@@ -61,15 +62,21 @@ fn events_round_trip_through_json_and_replay() {
     log.extend(published.events);
     log.extend(
         world
-            .install_chat_app(&fleet(), &c, &bind(&app_id), &Query::new(), now())
+            .install_app(
+                &fleet(),
+                &Scope::from(&c),
+                &bind(&app_id),
+                &Query::new(),
+                now(),
+            )
             .unwrap()
             .events,
     );
     log.extend(
         world
-            .uninstall_chat_app(
+            .uninstall_app(
                 &fleet(),
-                &chat(&demo::group_chat_id(1)),
+                &Scope::from(&chat(&demo::group_chat_id(1))),
                 &built(&demo::group_chat_id(1), demo::TASKS_APP_ID),
                 &Query::new(),
             )
