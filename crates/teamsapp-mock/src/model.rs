@@ -688,7 +688,7 @@ impl GraphBackend for ModelBackend {
                     Some(json!({
                         "id": info.id,
                         "tenantId": tenant,
-                        "scope": info.scope.name(),
+                        "scope": info.scope.as_str(),
                         "scopeId": info.scope_id,
                         "teamsAppId": info.teams_app_id,
                         "version": info.version,

@@ -9,7 +9,7 @@ use crate::error::echo;
 use crate::installations::resolve_scope;
 use crate::project::{ChatView, TeamView, UserView, chat_wire, team_wire, user_wire};
 use crate::query::{ListKind, ListRequest, Page, get_shape};
-use crate::spec::ScopeKind;
+use crate::spec::InstallationScope;
 use crate::{Caller, ModelError, Query, World};
 
 impl World {
@@ -56,7 +56,7 @@ impl World {
             self.config.page_size,
         )?;
         check_token(caller, route)?;
-        let scope = resolve_scope(tenant, ScopeKind::User, user.as_str())?;
+        let scope = resolve_scope(tenant, InstallationScope::User, user.as_str())?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let rec = &tenant.users[scope.index as usize];
         let items = rec
@@ -84,7 +84,7 @@ impl World {
         let tenant = self.caller_tenant(caller)?;
         let shape = get_shape(query, route, &entities::CHAT)?;
         check_token(caller, route)?;
-        let scope = resolve_scope(tenant, ScopeKind::Chat, chat.as_str())?;
+        let scope = resolve_scope(tenant, InstallationScope::Chat, chat.as_str())?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let rec = tenant.chats.get(scope.index as usize).ok_or_else(|| {
             ModelError::not_found(format!("Chat '{}' was not found.", echo(chat.as_str())))

@@ -19,7 +19,7 @@ use crate::error::echo;
 use crate::event::Event;
 use crate::project::{installation_wire, user_installation_wire};
 use crate::query::{ListKind, ListRequest, Page, Shape, get_shape};
-use crate::spec::{RscPermission, RscType, ScopeKind};
+use crate::spec::{InstallationScope, RscPermission, RscType};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
 use crate::{Caller, ModelError, Query, World};
@@ -33,8 +33,8 @@ struct WriteRoutes {
     uninstall: &'static Route,
 }
 
-/// The model's kind of `scope` and the routes of its write operations.
-fn scope_routes(scope: &Scope) -> (ScopeKind, &'static WriteRoutes) {
+/// The kind of `scope` and the routes of its write operations.
+fn scope_routes(scope: &Scope) -> (InstallationScope, &'static WriteRoutes) {
     static CHAT: WriteRoutes = WriteRoutes {
         install: &routes::INSTALL_CHAT_APP,
         upgrade: &routes::UPGRADE_CHAT_APP,
@@ -50,24 +50,26 @@ fn scope_routes(scope: &Scope) -> (ScopeKind, &'static WriteRoutes) {
         upgrade: &routes::UPGRADE_USER_APP,
         uninstall: &routes::UNINSTALL_USER_APP,
     };
-    match scope {
-        Scope::Chat(_) => (ScopeKind::Chat, &CHAT),
-        Scope::Team(_) => (ScopeKind::Team, &TEAM),
-        Scope::User(_) => (ScopeKind::User, &USER),
-    }
+    let kind = scope.installation_scope();
+    let routes = match kind {
+        InstallationScope::Chat => &CHAT,
+        InstallationScope::Team => &TEAM,
+        InstallationScope::User => &USER,
+    };
+    (kind, routes)
 }
 
 /// Finds a scope, answering Graph's `404`s.
 pub(crate) fn resolve_scope(
     tenant: &Tenant,
-    kind: ScopeKind,
+    kind: InstallationScope,
     id: &str,
 ) -> Result<ScopeKey, ModelError> {
     tenant.scope_by_id(kind, id).ok_or_else(|| {
         ModelError::not_found(match kind {
-            ScopeKind::Chat => format!("Chat '{}' was not found.", echo(id)),
-            ScopeKind::Team => format!("No team found with Group Id {}.", echo(id)),
-            ScopeKind::User => format!(
+            InstallationScope::Chat => format!("Chat '{}' was not found.", echo(id)),
+            InstallationScope::Team => format!("No team found with Group Id {}.", echo(id)),
+            InstallationScope::User => format!(
                 "Resource '{}' does not exist or one of its queried reference-property objects are not present.",
                 echo(id)
             ),
@@ -75,11 +77,11 @@ pub(crate) fn resolve_scope(
     })
 }
 
-fn installation_not_found(kind: ScopeKind, id: &AppInstallationId) -> ModelError {
+fn installation_not_found(kind: InstallationScope, id: &AppInstallationId) -> ModelError {
     ModelError::not_found(format!(
         "The app installation '{}' was not found in this {}.",
         echo(id.as_str()),
-        kind.name()
+        kind.as_str()
     ))
 }
 
@@ -173,7 +175,7 @@ impl World {
     fn list_in<T>(
         &self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         query: &Query,
         route: &Route,
@@ -212,7 +214,7 @@ impl World {
     fn locate<'t>(
         tenant: &'t Tenant,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
     ) -> Result<(ScopeKey, &'t InstRec, &'t DefRec), ModelError> {
@@ -237,7 +239,7 @@ impl World {
     fn get_in<T>(
         &self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         query: &Query,
@@ -260,7 +262,7 @@ impl World {
     fn install_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         body: &InstalledAppsPostRequestBody,
         query: &Query,
@@ -301,7 +303,7 @@ impl World {
                 format!(
                     "The app '{}' is already installed in this {}.",
                     app.id,
-                    kind.name()
+                    kind.as_str()
                 ),
                 None,
             ));
@@ -337,7 +339,7 @@ impl World {
     fn upgrade_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         body: &UpgradePostRequestBody,
@@ -418,7 +420,7 @@ impl World {
     fn uninstall_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         query: &Query,
@@ -520,7 +522,7 @@ impl World {
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             chat.as_str(),
             query,
             &routes::LIST_CHAT_INSTALLED_APPS,
@@ -540,7 +542,7 @@ impl World {
     ) -> Result<TeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             chat.as_str(),
             installation,
             query,
@@ -562,7 +564,7 @@ impl World {
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::Team,
+            InstallationScope::Team,
             team.as_str(),
             query,
             &routes::LIST_TEAM_INSTALLED_APPS,
@@ -581,7 +583,7 @@ impl World {
     ) -> Result<TeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::Team,
+            InstallationScope::Team,
             team.as_str(),
             installation,
             query,
@@ -602,7 +604,7 @@ impl World {
     ) -> Result<Page<UserScopeTeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::User,
+            InstallationScope::User,
             user.as_str(),
             query,
             &routes::LIST_USER_INSTALLED_APPS,
@@ -621,7 +623,7 @@ impl World {
     ) -> Result<UserScopeTeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::User,
+            InstallationScope::User,
             user.as_str(),
             installation,
             query,
@@ -645,8 +647,13 @@ impl World {
         let tenant = self.caller_tenant(caller)?;
         let shape = get_shape(query, route, &entities::CHAT)?;
         let matching = check_token(caller, route)?;
-        let (scope, rec, def) =
-            Self::locate(tenant, caller, ScopeKind::User, user.as_str(), installation)?;
+        let (scope, rec, def) = Self::locate(
+            tenant,
+            caller,
+            InstallationScope::User,
+            user.as_str(),
+            installation,
+        )?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         let Some(bot) = &def.bot_id else {
             return Err(ModelError::not_found(

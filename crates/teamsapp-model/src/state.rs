@@ -19,8 +19,8 @@ use crate::ModelError;
 use crate::error::echo;
 use crate::event::DefinitionRecord;
 use crate::spec::{
-    AppRegistrationSpec, ChatKind, DelegatedGrantSpec, Distribution, OnlineMeetingSpec,
-    PublishingState, RscPermission, ScopeKind, TenantSpec,
+    AppRegistrationSpec, ChatKind, DelegatedGrantSpec, Distribution, InstallationScope,
+    OnlineMeetingSpec, PublishingState, RscPermission, TenantSpec,
 };
 use teamsapp_types::version::AppVersion;
 
@@ -30,7 +30,7 @@ pub(crate) const EPOCH: OffsetDateTime = time::macros::datetime!(2024-01-01 00:0
 /// Where an installation lives: a kind and an index into the tenant's chats, teams or users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct ScopeKey {
-    pub(crate) kind: ScopeKind,
+    pub(crate) kind: InstallationScope,
     pub(crate) index: u32,
 }
 
@@ -409,7 +409,7 @@ impl Tenant {
                 .ok_or_else(|| {
                     ModelError::spec(format!(
                         "{path}.scopeId: no {} with id {}",
-                        inst.scope.name(),
+                        inst.scope.as_str(),
                         echo(&inst.scope_id)
                     ))
                 })?;
@@ -434,7 +434,7 @@ impl Tenant {
                 return Err(ModelError::spec(format!(
                     "{path}: app {} is already installed in {} {}",
                     inst.teams_app_id,
-                    inst.scope.name(),
+                    inst.scope.as_str(),
                     echo(&inst.scope_id)
                 )));
             }
@@ -511,11 +511,11 @@ impl Tenant {
     }
 
     /// A scope by kind and id.
-    pub(crate) fn scope_by_id(&self, kind: ScopeKind, id: &str) -> Option<ScopeKey> {
+    pub(crate) fn scope_by_id(&self, kind: InstallationScope, id: &str) -> Option<ScopeKey> {
         let index = match kind {
-            ScopeKind::Chat => self.chat(id)?,
-            ScopeKind::Team => self.team(id)?,
-            ScopeKind::User => self.user(id)?,
+            InstallationScope::Chat => self.chat(id)?,
+            InstallationScope::Team => self.team(id)?,
+            InstallationScope::User => self.user(id)?,
         };
         Some(ScopeKey { kind, index })
     }
@@ -524,9 +524,9 @@ impl Tenant {
     pub(crate) fn scope_id(&self, scope: ScopeKey) -> &str {
         let i = scope.index as usize;
         match scope.kind {
-            ScopeKind::Chat => self.chats.get(i).map_or("", |c| &c.id),
-            ScopeKind::Team => self.teams.get(i).map_or("", |t| &t.id),
-            ScopeKind::User => self.users.get(i).map_or("", |u| &u.id),
+            InstallationScope::Chat => self.chats.get(i).map_or("", |c| &c.id),
+            InstallationScope::Team => self.teams.get(i).map_or("", |t| &t.id),
+            InstallationScope::User => self.users.get(i).map_or("", |u| &u.id),
         }
     }
 
@@ -534,18 +534,18 @@ impl Tenant {
     pub(crate) fn installed(&self, scope: ScopeKey) -> &[InstRec] {
         let i = scope.index as usize;
         match scope.kind {
-            ScopeKind::Chat => self.chats.get(i).map_or(&[], |c| &c.installed),
-            ScopeKind::Team => self.teams.get(i).map_or(&[], |t| &t.installed),
-            ScopeKind::User => self.users.get(i).map_or(&[], |u| &u.installed),
+            InstallationScope::Chat => self.chats.get(i).map_or(&[], |c| &c.installed),
+            InstallationScope::Team => self.teams.get(i).map_or(&[], |t| &t.installed),
+            InstallationScope::User => self.users.get(i).map_or(&[], |u| &u.installed),
         }
     }
 
     fn installed_mut(&mut self, scope: ScopeKey) -> Option<&mut Vec<InstRec>> {
         let i = scope.index as usize;
         match scope.kind {
-            ScopeKind::Chat => self.chats.get_mut(i).map(|c| &mut c.installed),
-            ScopeKind::Team => self.teams.get_mut(i).map(|t| &mut t.installed),
-            ScopeKind::User => self.users.get_mut(i).map(|u| &mut u.installed),
+            InstallationScope::Chat => self.chats.get_mut(i).map(|c| &mut c.installed),
+            InstallationScope::Team => self.teams.get_mut(i).map(|t| &mut t.installed),
+            InstallationScope::User => self.users.get_mut(i).map(|u| &mut u.installed),
         }
     }
 
@@ -587,8 +587,10 @@ impl Tenant {
         let decoded = canonical.decode()?;
         let own = self.scope_id(scope);
         let same_scope = match scope.kind {
-            ScopeKind::Chat => own == decoded.scope_id,
-            ScopeKind::Team | ScopeKind::User => own.eq_ignore_ascii_case(&decoded.scope_id),
+            InstallationScope::Chat => own == decoded.scope_id,
+            InstallationScope::Team | InstallationScope::User => {
+                own.eq_ignore_ascii_case(&decoded.scope_id)
+            }
         };
         if !same_scope {
             return None;
@@ -609,10 +611,14 @@ impl Tenant {
             return Some((*scope, self.find_installation(*scope, &canonical)?));
         }
         let decoded = canonical.decode()?;
-        [ScopeKind::Chat, ScopeKind::Team, ScopeKind::User]
-            .into_iter()
-            .filter_map(|kind| self.scope_by_id(kind, &decoded.scope_id))
-            .find_map(|scope| Some((scope, self.find_installation(scope, &canonical)?)))
+        [
+            InstallationScope::Chat,
+            InstallationScope::Team,
+            InstallationScope::User,
+        ]
+        .into_iter()
+        .filter_map(|kind| self.scope_by_id(kind, &decoded.scope_id))
+        .find_map(|scope| Some((scope, self.find_installation(scope, &canonical)?)))
     }
 
     fn insert_installation(
@@ -669,11 +675,11 @@ impl Tenant {
 
     // --- events ------------------------------------------------------------------------------
 
-    fn event_scope(&self, kind: ScopeKind, id: &str) -> Result<ScopeKey, ModelError> {
+    fn event_scope(&self, kind: InstallationScope, id: &str) -> Result<ScopeKey, ModelError> {
         self.scope_by_id(kind, id).ok_or_else(|| {
             ModelError::event(format!(
                 "no {} {} in tenant {}",
-                kind.name(),
+                kind.as_str(),
                 echo(id),
                 self.id
             ))
@@ -706,7 +712,7 @@ impl Tenant {
 
     pub(crate) fn apply_install(
         &mut self,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         app_id: &str,
         version: &str,
@@ -719,7 +725,7 @@ impl Tenant {
             return Err(ModelError::event(format!(
                 "app {} is already installed in {} {}",
                 echo(app_id),
-                kind.name(),
+                kind.as_str(),
                 echo(scope_id)
             )));
         }
@@ -730,7 +736,7 @@ impl Tenant {
 
     pub(crate) fn apply_upgrade(
         &mut self,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         app_id: &str,
         to_version: &str,
@@ -747,7 +753,7 @@ impl Tenant {
                 ModelError::event(format!(
                     "app {} is not installed in {} {}",
                     echo(app_id),
-                    kind.name(),
+                    kind.as_str(),
                     echo(scope_id)
                 ))
             })?;
@@ -759,7 +765,7 @@ impl Tenant {
 
     pub(crate) fn apply_uninstall(
         &mut self,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         app_id: &str,
     ) -> Result<(), ModelError> {
@@ -773,7 +779,7 @@ impl Tenant {
                 ModelError::event(format!(
                     "app {} is not installed in {} {}",
                     echo(app_id),
-                    kind.name(),
+                    kind.as_str(),
                     echo(scope_id)
                 ))
             })?;
@@ -886,9 +892,9 @@ impl Tenant {
         let app = self.event_app(app_id)?;
         if self.apps[app as usize].installed > 0 {
             let scopes: Vec<ScopeKey> = (0..self.chats.len())
-                .map(|i| (ScopeKind::Chat, i))
-                .chain((0..self.teams.len()).map(|i| (ScopeKind::Team, i)))
-                .chain((0..self.users.len()).map(|i| (ScopeKind::User, i)))
+                .map(|i| (InstallationScope::Chat, i))
+                .chain((0..self.teams.len()).map(|i| (InstallationScope::Team, i)))
+                .chain((0..self.users.len()).map(|i| (InstallationScope::User, i)))
                 .filter_map(|(kind, i)| {
                     Some(ScopeKey {
                         kind,

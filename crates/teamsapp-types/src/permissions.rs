@@ -214,8 +214,15 @@ impl InstallationAccess {
     }
 }
 
-/// The installation scope a permission covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An installation scope: the kind of place an app is installed in, and the scope a permission
+/// covers. The one scope-kind enum of the project: the model's installations and events, the
+/// permission rules and fleet discovery all use it; [`Scope`](crate::Scope) pairs it with an id.
+///
+/// Serialized as `chat`, `team` or `user`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum InstallationScope {
     /// Apps installed in chats (and so in meetings).
     Chat,
@@ -231,6 +238,15 @@ impl InstallationScope {
         ("Team", Self::Team),
         ("User", Self::User),
     ];
+
+    /// `chat`, `team` or `user`, as messages, events and command lines write it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Team => "team",
+            Self::User => "user",
+        }
+    }
 
     /// The scope as it appears in permission names, e.g. `Chat`.
     pub const fn name(self) -> &'static str {

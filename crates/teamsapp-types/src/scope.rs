@@ -1,6 +1,7 @@
 //! Where an installation lives: a chat, a team or a user's personal scope, with its typed id.
 
 use crate::ids::{ChatId, TeamId, UserId};
+use crate::permissions::InstallationScope;
 use std::fmt;
 
 /// Where an installation lives.
@@ -32,10 +33,15 @@ impl Scope {
 
     /// `chat`, `team` or `user`.
     pub fn kind(&self) -> &'static str {
+        self.installation_scope().as_str()
+    }
+
+    /// The kind of scope, without its id.
+    pub fn installation_scope(&self) -> InstallationScope {
         match self {
-            Self::Chat(_) => "chat",
-            Self::Team(_) => "team",
-            Self::User(_) => "user",
+            Self::Chat(_) => InstallationScope::Chat,
+            Self::Team(_) => InstallationScope::Team,
+            Self::User(_) => InstallationScope::User,
         }
     }
 

@@ -165,7 +165,7 @@ fn the_demo_has_forty_installations_of_contoso_tasks() {
     assert_eq!(tasks.len(), 40);
     assert!(tasks.iter().all(|i| i.version == demo::TASKS_OLD_VERSION));
     for kind in ["chat", "team", "user"] {
-        assert!(tasks.iter().any(|i| i.scope.name() == kind), "{kind}");
+        assert!(tasks.iter().any(|i| i.scope.as_str() == kind), "{kind}");
     }
     let stats = world.stats(CREDENTIALS.tenant_id).unwrap();
     assert_eq!(stats.installations, all.len() as u64);

@@ -132,7 +132,7 @@ fn events_that_do_not_fit_are_errors_not_panics() {
     let mut world = demo_world();
     let event = Event::AppUninstalled {
         tenant_id: CREDENTIALS.tenant_id.to_owned(),
-        scope: teamsapp_model::spec::ScopeKind::Chat,
+        scope: teamsapp_types::permissions::InstallationScope::Chat,
         scope_id: demo::SEED_CHAT_ID.to_owned(),
         teams_app_id: demo::POLLS_APP_ID.to_owned(),
     };
