@@ -1,4 +1,5 @@
-//! Reads the OpenAPI fragment into a small model of what to generate: structs, enums and operations.
+//! Reads the OpenAPI fragment into a small model of what to generate: structs, enums, operations
+//! (with their permissions, clouds and paging) and entities (with their projections).
 
 use anyhow::{Context, Result, anyhow, bail};
 use openapiv3::{
