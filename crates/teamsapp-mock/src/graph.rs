@@ -34,7 +34,8 @@ use crate::backend::{ApiVersion, GraphCall, GraphReply};
 use crate::context::{CallMeta, RequestContext, graph_layer};
 use crate::error::{ApiError, ODATA_JSON, ceil_seconds};
 use crate::faults::{Fault, RequestFacts, Scenario, retry_key};
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 
 /// The Graph routes (with `$batch` when `batch_items` is given: the router its items run
 /// through), their fallback and middleware.

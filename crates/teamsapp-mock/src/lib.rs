@@ -79,6 +79,7 @@ mod batch;
 mod clock;
 mod config;
 mod context;
+mod device_codes;
 mod error;
 mod faults;
 mod graph;
@@ -90,6 +91,7 @@ mod request;
 mod server;
 mod state;
 mod store;
+mod sync;
 mod throttle;
 mod tls;
 

@@ -29,8 +29,8 @@ use crate::error::{ApiError, Error};
 use crate::identity::{
     AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
 };
-use crate::state::lock;
 use crate::store::EventStore;
+use crate::sync::lock;
 
 /// Query-string characters left as they are in `@odata.nextLink`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
