@@ -8,10 +8,12 @@
 pub mod cli;
 mod commands;
 mod context;
+mod errors;
 pub mod exit;
 mod fleet;
 pub mod output;
 mod resolve;
+mod token_cache;
 
 pub use cli::Cli;
 pub use exit::ExitStatus;
