@@ -505,7 +505,15 @@ impl Ctx<'_> {
             body.insert("@odata.count".to_owned(), json!(count));
         }
         if let Some(token) = &page.next_skiptoken {
-            body.insert("@odata.nextLink".to_owned(), json!(self.next_link(token)));
+            // The route's generated paging fact (Graph's `x-ms-pageable` `nextLinkName`); only a
+            // pageable operation's model method returns a page.
+            let paging = self.call.route.paging.ok_or_else(|| {
+                ApiError::internal(format!(
+                    "{} returned a page but does not page",
+                    self.call.route.operation_id
+                ))
+            })?;
+            body.insert(paging.next_link.to_owned(), json!(self.next_link(token)));
         }
         body.insert(
             "value".to_owned(),
