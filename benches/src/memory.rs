@@ -186,7 +186,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
         (&[1_000, 10_000, 100_000, 1_000_000], 200)
     };
     suite.method(format!(
-        "Model: `World::upgrade_chat_app` called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations.",
+        "Model: `World::upgrade_app` in a chat called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations.",
         s.profile,
         thousands(SAMPLE as u64),
         SAMPLE / 2,
@@ -224,7 +224,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
         suite.row(
             Row::new(
                 format!(
-                    "`upgrade_chat_app` at {} installations, upgrade",
+                    "`upgrade_app` (chat) at {} installations, upgrade",
                     thousands(n as u64)
                 ),
                 cost.upgrade_ns,
@@ -242,7 +242,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
         suite.row(
             Row::new(
                 format!(
-                    "`upgrade_chat_app` at {} installations, already current",
+                    "`upgrade_app` (chat) at {} installations, already current",
                     thousands(n as u64)
                 ),
                 cost.current_ns,
