@@ -6,6 +6,7 @@
 //! writes in [`Mode::Write`] and fails with a diff in [`Mode::Check`].
 
 mod emit;
+mod entities;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -42,7 +43,8 @@ pub(crate) fn run(mode: Mode) -> Result<String> {
     let spec: openapiv3::OpenAPI = serde_json::from_str(&fragment_text)
         .with_context(|| format!("parsing {FRAGMENT} as OpenAPI 3.0"))?;
     let model = model::build(&spec).with_context(|| format!("reading {FRAGMENT}"))?;
-    let code = render(&model)?;
+    let entities = entities::build(&spec).with_context(|| format!("reading {FRAGMENT}"))?;
+    let code = render(&model, &entities)?;
     let lock = lock(&fragment_text, &code);
 
     let mut stale = Vec::new();
@@ -68,12 +70,12 @@ pub(crate) fn run(mode: Mode) -> Result<String> {
         model.ops.len(),
         model.structs.len(),
         model.enums.len(),
-        model.entities.len()
+        entities.len()
     ))
 }
 
-fn render(model: &model::Model) -> Result<String> {
-    let tokens = emit::file(model)?;
+fn render(model: &model::Model, entities: &[entities::Entity]) -> Result<String> {
+    let tokens = emit::file(model, entities)?;
     let file: syn::File = syn::parse2(tokens).context("the generator produced invalid Rust")?;
     let body = space_out_items(&prettyplease::unparse(&file));
     Ok(format!(

@@ -1,6 +1,7 @@
 //! Turns the model into Rust tokens.
 
-use super::model::{Body, Entity, Enum, Model, Op, PropKind, Shape, Struct, Ty};
+use super::entities::{Entity, entity_ident, entity_tokens};
+use super::model::{Body, Enum, Model, Op, Shape, Struct, Ty};
 use anyhow::{Result, bail};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -44,7 +45,7 @@ fn doc(text: &str) -> TokenStream {
     quote!(#(#[doc = #lines])*)
 }
 
-pub(crate) fn file(model: &Model) -> Result<TokenStream> {
+pub(crate) fn file(model: &Model, entities: &[Entity]) -> Result<TokenStream> {
     let enums = model.enums.iter().map(enum_tokens);
     let enum_names: Vec<&str> = model.enums.iter().map(|e| e.name.as_str()).collect();
     let structs = model.structs.iter().map(|s| struct_tokens(s, &enum_names));
@@ -63,9 +64,8 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         .iter()
         .map(|o| format_ident!("{}", route_ident(o)));
     let dispatch = request_enum_tokens(&model.ops);
-    let entities = model.entities.iter().map(entity_tokens);
-    let all_entities = model
-        .entities
+    let entity_items = entities.iter().map(entity_tokens);
+    let all_entities = entities
         .iter()
         .map(|e| format_ident!("{}", entity_ident(&e.wire)));
     Ok(quote! {
@@ -100,52 +100,12 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         pub mod entities {
             use crate::entity::{Entity, Property, PropertyKind};
 
-            #(#entities)*
+            #(#entity_items)*
 
             /// Every entity type, in the fragment's order.
             pub static ALL: &[&Entity] = &[#(&#all_entities),*];
         }
     })
-}
-
-fn entity_ident(schema_name: &str) -> String {
-    super::model::snake(&super::model::type_name(schema_name)).to_uppercase()
-}
-
-fn entity_tokens(e: &Entity) -> TokenStream {
-    let name = format_ident!("{}", entity_ident(&e.wire));
-    let wire = &e.wire;
-    let docs = doc(&format!("`{}`.", e.wire));
-    let props = e.props.iter().map(|p| {
-        let pname = &p.wire;
-        let kind = match &p.kind {
-            PropKind::String => quote!(PropertyKind::String),
-            PropKind::Boolean => quote!(PropertyKind::Boolean),
-            PropKind::Other => quote!(PropertyKind::Other),
-            PropKind::Navigation(target) => {
-                let t = format_ident!("{}", entity_ident(target));
-                quote!(PropertyKind::Navigation(&#t))
-            }
-            PropKind::Collection(target) => {
-                let t = format_ident!("{}", entity_ident(target));
-                quote!(PropertyKind::Collection(&#t))
-            }
-        };
-        let filterable = p.filterable;
-        quote!(Property { name: #pname, kind: #kind, filterable: #filterable })
-    });
-    let defaults = &e.defaults;
-    let ne_names = e.not_expandable.iter().map(|(n, _)| n);
-    let ne_whys = e.not_expandable.iter().map(|(_, w)| w);
-    quote! {
-        #docs
-        pub static #name: Entity = Entity {
-            name: #wire,
-            properties: &[#(#props),*],
-            defaults: &[#(#defaults),*],
-            not_expandable: &[#((#ne_names, #ne_whys)),*],
-        };
-    }
 }
 
 fn enum_tokens(e: &Enum) -> TokenStream {

@@ -1,5 +1,5 @@
 //! Reads the OpenAPI fragment into a small model of what to generate: structs, enums, operations
-//! (with their permissions, clouds and paging) and entities (with their projections).
+//! (with their permissions, clouds and paging). Entities are read by `super::entities`.
 
 use anyhow::{Context, Result, anyhow, bail};
 use openapiv3::{
@@ -122,38 +122,10 @@ pub(crate) struct Paging {
     pub(crate) max_top: u32,
 }
 
-/// What an entity's properties are, for `$select`, `$expand` and `$filter`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum PropKind {
-    String,
-    Boolean,
-    Other,
-    /// A navigation property to one entity (the schema name).
-    Navigation(String),
-    /// A navigation property to a collection of entities.
-    Collection(String),
-}
-
-pub(crate) struct EntityProp {
-    pub(crate) wire: String,
-    pub(crate) kind: PropKind,
-    pub(crate) filterable: bool,
-}
-
-/// An entity schema with an `x-teamsapp-projection`.
-pub(crate) struct Entity {
-    /// The schema name (`microsoft.graph.teamsApp`).
-    pub(crate) wire: String,
-    pub(crate) props: Vec<EntityProp>,
-    pub(crate) defaults: Vec<String>,
-    pub(crate) not_expandable: Vec<(String, String)>,
-}
-
 pub(crate) struct Model {
     pub(crate) structs: Vec<Struct>,
     pub(crate) enums: Vec<Enum>,
     pub(crate) ops: Vec<Op>,
-    pub(crate) entities: Vec<Entity>,
 }
 
 /// The Rust name of a component schema: the last dotted segment, in `PascalCase`.
@@ -209,7 +181,7 @@ pub(crate) fn pascal(wire: &str) -> String {
         .collect()
 }
 
-fn ref_name(reference: &str) -> Result<&str> {
+pub(crate) fn ref_name(reference: &str) -> Result<&str> {
     reference
         .strip_prefix("#/components/schemas/")
         .ok_or_else(|| {
@@ -288,39 +260,14 @@ pub(crate) fn build(spec: &OpenAPI) -> Result<Model> {
             );
         }
     }
-    let mut entities = Vec::new();
-    for (name, schema) in &components.schemas {
-        if let ReferenceOr::Item(schema) = schema
-            && let Some(projection) = schema.schema_data.extensions.get("x-teamsapp-projection")
-        {
-            entities.push(
-                build_entity(spec, name, schema, projection)
-                    .with_context(|| format!("x-teamsapp-projection of {name}"))?,
-            );
-        }
-    }
-    for entity in &entities {
-        for prop in &entity.props {
-            if let PropKind::Navigation(target) | PropKind::Collection(target) = &prop.kind
-                && !entities.iter().any(|e| e.wire == *target)
-            {
-                bail!(
-                    "{}.{}: navigation target {target} has no x-teamsapp-projection",
-                    entity.wire,
-                    prop.wire
-                );
-            }
-        }
-    }
     Ok(Model {
         structs,
         enums,
         ops,
-        entities,
     })
 }
 
-fn string_list(value: Option<&serde_json::Value>, what: &str) -> Result<Vec<String>> {
+pub(crate) fn string_list(value: Option<&serde_json::Value>, what: &str) -> Result<Vec<String>> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
@@ -334,124 +281,6 @@ fn string_list(value: Option<&serde_json::Value>, what: &str) -> Result<Vec<Stri
                 .with_context(|| format!("{what} must be an array of strings"))
         })
         .collect()
-}
-
-/// Every property of an object schema (through `allOf`), with its kind.
-fn entity_props(spec: &OpenAPI, schema: &Schema, out: &mut Vec<(String, PropKind)>) -> Result<()> {
-    match &schema.schema_kind {
-        SchemaKind::AllOf { all_of } => {
-            for part in all_of {
-                entity_props(spec, resolve(spec, part)?, out)?;
-            }
-        }
-        SchemaKind::Type(Type::Object(obj)) => {
-            for (wire, prop) in &obj.properties {
-                let kind = match prop {
-                    ReferenceOr::Reference { reference } => scalar_kind(spec, ref_name(reference)?),
-                    ReferenceOr::Item(prop) => {
-                        let nav = prop
-                            .schema_data
-                            .extensions
-                            .get("x-ms-navigationProperty")
-                            .and_then(serde_json::Value::as_bool)
-                            .unwrap_or(false);
-                        match (nav, ty_of(prop)?) {
-                            (true, Ty::Named(_)) => PropKind::Navigation(target_name(prop)?),
-                            (true, Ty::Vec(_)) => PropKind::Collection(target_name(prop)?),
-                            (true, _) => bail!("navigation property {wire} is not a $ref"),
-                            (false, Ty::String) => PropKind::String,
-                            (false, Ty::Bool) => PropKind::Boolean,
-                            (false, Ty::Named(_)) => scalar_kind(spec, &target_name(prop)?),
-                            (false, _) => PropKind::Other,
-                        }
-                    }
-                };
-                out.retain(|(w, _)| w != wire);
-                out.push((wire.clone(), kind));
-            }
-        }
-        other => bail!("unsupported schema kind for an entity: {other:?}"),
-    }
-    Ok(())
-}
-
-/// An enum schema is compared as a string; any other schema is a complex value.
-fn scalar_kind(spec: &OpenAPI, schema_name: &str) -> PropKind {
-    match spec
-        .components
-        .as_ref()
-        .and_then(|c| c.schemas.get(schema_name))
-    {
-        Some(ReferenceOr::Item(Schema {
-            schema_kind: SchemaKind::Type(Type::String(_)),
-            ..
-        })) => PropKind::String,
-        _ => PropKind::Other,
-    }
-}
-
-/// The schema name a (nullable or array) reference property points to.
-fn target_name(prop: &Schema) -> Result<String> {
-    let reference = match &prop.schema_kind {
-        SchemaKind::AnyOf { any_of } => any_of.iter().find_map(|s| match s {
-            ReferenceOr::Reference { reference } => Some(reference.clone()),
-            ReferenceOr::Item(_) => None,
-        }),
-        SchemaKind::Type(Type::Array(a)) => match &a.items {
-            Some(ReferenceOr::Reference { reference }) => Some(reference.clone()),
-            _ => None,
-        },
-        _ => None,
-    }
-    .context("expected a reference to a schema")?;
-    Ok(ref_name(&reference)?.to_owned())
-}
-
-fn build_entity(
-    spec: &OpenAPI,
-    name: &str,
-    schema: &Schema,
-    projection: &serde_json::Value,
-) -> Result<Entity> {
-    let mut all = Vec::new();
-    entity_props(spec, schema, &mut all)?;
-    let defaults = string_list(projection.get("default"), "default")?;
-    let filterable = string_list(projection.get("filterable"), "filterable")?;
-    for listed in defaults.iter().chain(&filterable) {
-        if !all.iter().any(|(w, _)| w == listed) {
-            bail!("{listed} is not a property of {name}");
-        }
-    }
-    let not_expandable = match projection.get("notExpandable") {
-        None => Vec::new(),
-        Some(v) => v
-            .as_object()
-            .context("notExpandable must map a property to why")?
-            .iter()
-            .map(|(k, why)| {
-                Ok((
-                    k.clone(),
-                    why.as_str()
-                        .context("notExpandable must map a property to why")?
-                        .to_owned(),
-                ))
-            })
-            .collect::<Result<_>>()?,
-    };
-    let props = all
-        .into_iter()
-        .map(|(wire, kind)| EntityProp {
-            filterable: filterable.contains(&wire),
-            wire,
-            kind,
-        })
-        .collect();
-    Ok(Entity {
-        wire: name.to_owned(),
-        props,
-        defaults,
-        not_expandable,
-    })
 }
 
 fn permissions(op: &openapiv3::Operation) -> Result<Permissions> {
@@ -543,7 +372,10 @@ fn collect_properties(
     Ok(())
 }
 
-fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Result<&'a Schema> {
+pub(crate) fn resolve<'a>(
+    spec: &'a OpenAPI,
+    schema: &'a ReferenceOr<Schema>,
+) -> Result<&'a Schema> {
     match schema {
         ReferenceOr::Item(s) => Ok(s),
         ReferenceOr::Reference { reference } => {
@@ -563,7 +395,7 @@ fn ty_of_ref<T>(r: &ReferenceOr<T>, inner: impl Fn(&T) -> Result<Ty>) -> Result<
     }
 }
 
-fn ty_of(schema: &Schema) -> Result<Ty> {
+pub(crate) fn ty_of(schema: &Schema) -> Result<Ty> {
     Ok(match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => match &s.format {
             VariantOrUnknownOrEmpty::Item(StringFormat::Binary) => Ty::Bytes,
