@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use teamsapp_fuzz::{app_caller, fresh_demo_world};
 use teamsapp_model::{ModelError, Query, demo};
+use teamsapp_types::Scope;
 use teamsapp_types::{
     AppInstallationId, BatchRequest, BatchResponse, ChatId, GraphError,
     InstalledAppsPostRequestBody, TeamsApp, TeamsAppCollectionResponse, TeamsAppDefinition,
@@ -120,12 +121,12 @@ fuzz_target!(|data: &[u8]| {
     let now = time::OffsetDateTime::UNIX_EPOCH;
     let query = Query::new();
     if let Some(body) = &upgrade {
-        answered(world.upgrade_chat_app(&caller, &chat, &installation, body, &query, now));
+        answered(world.upgrade_app(&caller, &Scope::from(&chat), &installation, body, &query, now));
     }
     if let Some(body) = &install {
-        answered(world.install_chat_app(&caller, &chat, body, &query, now));
+        answered(world.install_app(&caller, &Scope::from(&chat), body, &query, now));
         // A group chat of the demo without the app, so the install can go through.
         let other = ChatId::new(demo::group_chat_id(1)).unwrap();
-        answered(world.install_chat_app(&caller, &other, body, &query, now));
+        answered(world.install_app(&caller, &Scope::from(&other), body, &query, now));
     }
 });

@@ -33,7 +33,7 @@ use libfuzzer_sys::fuzz_target;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use teamsapp_fuzz::fresh_demo_world;
 use teamsapp_mock::teamsapp_model::demo;
-use teamsapp_mock::teamsapp_model::spec::ScopeKind;
+use teamsapp_mock::teamsapp_model::spec::InstallationScope;
 use teamsapp_mock::{AppState, EmulatorConfig, ManualClock, ThrottleConfig, TokenSpec, router};
 use teamsapp_model::Query;
 use teamsapp_types::permissions::{self, PermissionKind};
@@ -127,7 +127,7 @@ struct DemoIds {
 fn demo_ids() -> DemoIds {
     let world = fresh_demo_world();
     let installations = world.installations(demo::TENANT_ID);
-    let find = |scope: ScopeKind, scope_id: &str| {
+    let find = |scope: InstallationScope, scope_id: &str| {
         installations
             .iter()
             .find(|i| i.scope == scope && i.scope_id == scope_id)
@@ -136,8 +136,8 @@ fn demo_ids() -> DemoIds {
                 |i| i.id.clone(),
             )
     };
-    let team = find(ScopeKind::Team, demo::ENGINEERING_TEAM_ID);
-    let user = find(ScopeKind::User, demo::ADELE);
+    let team = find(InstallationScope::Team, demo::ENGINEERING_TEAM_ID);
+    let user = find(InstallationScope::User, demo::ADELE);
     let caller = teamsapp_fuzz::app_caller();
     let app = TeamsAppId::new(demo::TASKS_APP_ID).unwrap();
     let definitions = world
@@ -243,8 +243,7 @@ fn fixture() -> &'static Fixture {
         // Tokens holding every permission of the operations' tables (resource-specific ones
         // aside), so requests get past authorization to the code that reads them.
         let every = |kind: PermissionKind| {
-            let mut names: Vec<String> = permissions::TABLE
-                .iter()
+            let mut names: Vec<String> = permissions::all()
                 .flat_map(|op| op.allowed(kind).iter())
                 .filter(|name| !permissions::is_resource_specific(name))
                 .map(|&name| name.to_owned())

@@ -3,8 +3,8 @@
 //! documented in `teamsapp --help`), retry and rate knobs.
 
 use crate::cli::GlobalArgs;
-use crate::commands::auth::{Cached, TokenCache};
 use crate::embedded::{DEMO_USER, Embedded};
+use crate::token_cache::{Cached, TokenCache};
 use anyhow::{Context as _, Result, bail};
 use std::path::Path;
 use std::time::Duration;
@@ -14,20 +14,7 @@ use teamsapp_client::{
 };
 use teamsapp_types::cloud::NationalCloud;
 
-/// A usage problem: bad arguments, unreadable input. Exits 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct UsageError(pub(crate) String);
-
-/// A sign-in or credential problem: none at hand, malformed, expired or of the wrong kind. Exits 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct CredentialError(pub(crate) String);
-
-/// A named target (an app, an installation) that does not exist. Exits 1.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct NotFound(pub(crate) String);
+pub(crate) use crate::errors::{CredentialError, NotFound, UsageError};
 
 /// Fails with a [`UsageError`].
 pub(crate) fn usage<T>(message: impl Into<String>) -> Result<T> {

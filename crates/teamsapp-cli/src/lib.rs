@@ -9,10 +9,12 @@ pub mod cli;
 mod commands;
 mod context;
 mod embedded;
+mod errors;
 pub mod exit;
 mod fleet;
 pub mod output;
 mod resolve;
+mod token_cache;
 
 pub use cli::Cli;
 pub use exit::ExitStatus;

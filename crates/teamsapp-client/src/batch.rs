@@ -30,7 +30,7 @@ use teamsapp_types::operation::{OperationClass, Route};
 use teamsapp_types::{Batch, BatchRequest, BatchRequestStep, BatchResponse, Operation};
 use tokio::time::Instant;
 
-use crate::client::{decode, graph_error, is_idempotent, relative_url};
+use crate::client::{decode, graph_error, relative_url};
 use crate::error::excerpt;
 use crate::retry::retry_after_delay;
 use crate::{Client, Error};
@@ -165,7 +165,7 @@ impl BatchBuilder {
             url: relative_url(op),
             body,
             depends_on: Vec::new(),
-            idempotent: is_idempotent(route),
+            idempotent: route.idempotent,
         });
         Ok(BatchItem {
             id,

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -23,6 +23,8 @@ use crate::Error;
 use crate::credential::{AccessToken, Credential, DynCredential, TokenRequest};
 use crate::error::excerpt;
 use crate::retry::{RetryPolicy, retry_after_delay};
+pub use crate::stats::ClientStats;
+use crate::stats::Stats;
 use crate::throttle::{RateLimit, Throttle};
 
 /// The default `User-Agent`: `teamsapp/<version>`.
@@ -431,12 +433,6 @@ impl RawResponse {
     }
 }
 
-/// Whether repeating the operation cannot do harm: the fragment's fact (every method but POST,
-/// and the `upgrade` action), generated into the route.
-pub(crate) fn is_idempotent(route: &Route) -> bool {
-    route.idempotent
-}
-
 /// `name=value&…`, percent-encoded for a URL query.
 pub(crate) fn encode_query(pairs: &[(&'static str, String)]) -> String {
     let mut out = String::new();
@@ -540,7 +536,7 @@ impl Client {
     /// Refuses operations the configured cloud does not offer.
     pub(crate) fn check_cloud(&self, route: &'static Route) -> Result<(), Error> {
         match self.inner.cloud {
-            Some(cloud) if !cloud.supports(route.operation_id) => Err(Error::Unsupported {
+            Some(cloud) if !route.available_in(cloud) => Err(Error::Unsupported {
                 operation: route.operation_id,
                 cloud: cloud.name(),
             }),
@@ -566,7 +562,7 @@ impl Client {
             route,
             url,
             body,
-            idempotent: is_idempotent(route),
+            idempotent: route.idempotent,
             costs: vec![(route.class, 1)],
             gates: vec![route.class],
         })
@@ -908,134 +904,4 @@ pub(crate) fn graph_error(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http::Method;
-    use teamsapp_types::routes;
-
-    #[test]
-    fn query_encoding_keeps_odata_readable() {
-        let q = encode_query(&[
-            ("$filter", "teamsApp/externalId eq 'cf1b'".into()),
-            ("$expand", "teamsAppDefinition($expand=bot)".into()),
-            ("$select", "id,teamsApp".into()),
-            ("$skiptoken", "a+b/c=&d".into()),
-        ]);
-        assert_eq!(
-            q,
-            "$filter=teamsApp/externalId%20eq%20%27cf1b%27&$expand=teamsAppDefinition($expand%3Dbot)&$select=id,teamsApp&$skiptoken=a%2Bb/c%3D%26d"
-        );
-        assert_eq!(encode_query(&[]), "");
-    }
-
-    #[test]
-    fn idempotency() {
-        for route in routes::ALL {
-            let expected = route.method != Method::POST || route.template.ends_with("/upgrade");
-            assert_eq!(is_idempotent(route), expected, "{}", route.operation_id);
-        }
-    }
-
-    #[test]
-    fn non_json_error_bodies_still_make_a_graph_error() {
-        let e = graph_error(
-            StatusCode::BAD_GATEWAY,
-            b"<html>upstream down</html>",
-            Some("r-1".into()),
-            Some("c-1".into()),
-            None,
-        );
-        assert_eq!(e.code(), "BadGateway");
-        assert_eq!(e.message(), "<html>upstream down</html>");
-        assert_eq!(e.request_id(), Some("r-1"));
-        let e = graph_error(StatusCode::from_u16(599).unwrap(), b"", None, None, None);
-        assert_eq!(e.code(), "UnknownError");
-    }
-
-    #[test]
-    fn root_certificates_must_be_a_pem_bundle() {
-        for bad in [
-            &b""[..],
-            b"not pem",
-            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-        ] {
-            let err = Client::builder().root_certificates_pem(bad).unwrap_err();
-            assert!(matches!(err, Error::Config { .. }), "{err:?}");
-            assert!(err.to_string().contains("PEM"), "{err}");
-        }
-    }
-
-    #[test]
-    fn builder_defaults_and_validation() {
-        let c = Client::builder().build().unwrap();
-        assert_eq!(c.base_url(), "https://graph.microsoft.com/v1.0");
-        assert_eq!(c.authority(), "https://login.microsoftonline.com");
-        assert_eq!(c.inner.scopes, ["https://graph.microsoft.com/.default"]);
-        let c = Client::builder()
-            .cloud(NationalCloud::China)
-            .build()
-            .unwrap();
-        assert_eq!(c.base_url(), "https://microsoftgraph.chinacloudapi.cn/v1.0");
-        assert_eq!(c.authority(), "https://login.chinacloudapi.cn");
-        let c = Client::builder()
-            .base_url("http://127.0.0.1:8080/v1.0/")
-            .build()
-            .unwrap();
-        assert_eq!(c.base_url(), "http://127.0.0.1:8080/v1.0");
-        assert_eq!(c.inner.scopes, ["http://127.0.0.1:8080/.default"]);
-        assert_eq!(c.inner.cloud, None);
-        let c = Client::builder()
-            .base_url("https://graph.microsoft.us/v1.0")
-            .build()
-            .unwrap();
-        assert_eq!(c.inner.cloud, Some(NationalCloud::UsGovL4));
-        for bad in [
-            "not a url",
-            "ftp://x/v1.0",
-            "https://x/v1.0?a=b",
-            "mailto:a@b",
-        ] {
-            let err = Client::builder().base_url(bad).build().unwrap_err();
-            assert!(matches!(err, Error::Config { .. }), "{bad}: {err}");
-        }
-    }
-}
-
-/// Counters behind [`Client::stats`].
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub(crate) throttled: AtomicU64,
-    pub(crate) retries: AtomicU64,
-    waited_micros: AtomicU64,
-}
-
-impl Stats {
-    pub(crate) fn add_wait(&self, wait: Duration) {
-        if !wait.is_zero() {
-            let micros = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
-            self.waited_micros
-                .fetch_add(micros, AtomicOrdering::Relaxed);
-        }
-    }
-
-    fn snapshot(&self) -> ClientStats {
-        ClientStats {
-            throttled: self.throttled.load(AtomicOrdering::Relaxed),
-            retries: self.retries.load(AtomicOrdering::Relaxed),
-            waited: Duration::from_micros(self.waited_micros.load(AtomicOrdering::Relaxed)),
-        }
-    }
-}
-
-/// What a client met so far ([`Client::stats`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ClientStats {
-    /// `429 Too Many Requests` answers received (`$batch` items included).
-    pub throttled: u64,
-    /// Requests (and `$batch` items) sent again after a 429, 503, 504 or connection failure.
-    pub retries: u64,
-    /// Time spent waiting before sending: `Retry-After`, backoff, the throttle gate and the
-    /// rate limiter.
-    pub waited: Duration,
-}
+mod tests;

@@ -93,6 +93,7 @@ mod error;
 mod paging;
 pub mod retry;
 mod scope;
+mod stats;
 mod throttle;
 
 #[cfg(feature = "azure-identity")]

@@ -13,7 +13,7 @@ use teamsapp_types::{
     UserCollectionResponse, UserScopeTeamsAppInstallationCollectionResponse,
 };
 
-use crate::client::{Prepared, decode, is_idempotent};
+use crate::client::{Prepared, decode};
 use crate::credential::BoxFuture;
 use crate::error::bounded;
 use crate::{Client, Error};
@@ -157,7 +157,7 @@ where
             route: O::ROUTE,
             url,
             body: None,
-            idempotent: is_idempotent(O::ROUTE),
+            idempotent: O::ROUTE.idempotent,
             costs: vec![(O::ROUTE.class, 1)],
             gates: vec![O::ROUTE.class],
         })

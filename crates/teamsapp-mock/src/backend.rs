@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::query::ODataQuery;
 
 /// A boxed future, for the object-safe backend trait.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -51,7 +50,7 @@ pub(crate) struct GraphCall {
     /// Path parameters by template name, percent-decoded and validated.
     pub(crate) params: Vec<(&'static str, String)>,
     /// Validated query options.
-    pub(crate) query: ODataQuery,
+    pub(crate) query: teamsapp_model::Query,
     /// The body (empty when none was sent).
     pub(crate) body: Bytes,
     /// Who is calling (the verified token, shared with the token memo).

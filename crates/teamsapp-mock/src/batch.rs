@@ -26,7 +26,6 @@ use crate::auth;
 use crate::backend::ApiVersion;
 use crate::context::{BatchItem, CallMeta, RequestContext};
 use crate::error::{ApiError, ODATA_JSON};
-use crate::query::ODataQuery;
 use crate::state::AppState;
 
 /// Graph's limit on requests per batch.
@@ -71,7 +70,7 @@ async fn run(
     )?;
     meta.tenant = Some(Arc::clone(&caller.tenant));
     meta.app = Some(Arc::clone(&caller.app));
-    ODataQuery::parse(&routes::BATCH, parts.uri.query())?;
+    teamsapp_model::Query::for_route(&routes::BATCH, parts.uri.query())?;
     if let Some(sent) = parts.headers.get(header::CONTENT_TYPE) {
         let sent = sent.to_str().unwrap_or("");
         if !sent

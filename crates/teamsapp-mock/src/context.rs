@@ -23,7 +23,8 @@ use crate::error::{ApiError, ODATA_JSON, PendingError, graph_error_response};
 use crate::identity::GRAPH_APP_ID;
 use crate::journal::Record;
 pub(crate) use crate::request::{BatchItem, RequestContext};
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 
 /// The longest `client-request-id` echoed; longer ones are replaced.
 const MAX_CLIENT_REQUEST_ID: usize = 200;

@@ -75,26 +75,10 @@ pub enum ApiError {
     /// `401 InvalidAuthenticationToken`, with `WWW-Authenticate`.
     #[error("invalid authentication token: {0}")]
     InvalidToken(AuthFailure),
-    /// `400 BadRequest`: a `$`-option the operation does not support.
-    #[error("query option {option} is not allowed")]
-    QueryOptionNotAllowed {
-        /// The option as sent, e.g. `$orderby`.
-        option: String,
-    },
-    /// `400 BadRequest`: a `$`-option OData does not define.
-    #[error("query option {option} is not supported")]
-    UnknownQueryOption {
-        /// The option as sent, e.g. `$foo`.
-        option: String,
-    },
-    /// `400 BadRequest`: a query option's value is not valid (`$top=abc`).
-    #[error("invalid value for query option {option}")]
-    InvalidQueryValue {
-        /// The option, e.g. `$top`.
-        option: String,
-        /// The rejected value.
-        value: String,
-    },
+    /// `400 BadRequest`: a query string the operation does not take (an unknown or unsupported
+    /// `$`-option, an option given twice, a bad `$top`); the message is the model's.
+    #[error(transparent)]
+    Query(#[from] teamsapp_model::QueryError),
     /// `400 BadRequest`: a path parameter is not a valid id of its kind.
     #[error("invalid path parameter {param}")]
     InvalidId {
@@ -230,9 +214,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::QueryOptionNotAllowed { .. }
-            | Self::UnknownQueryOption { .. }
-            | Self::InvalidQueryValue { .. }
+            Self::Query(_)
             | Self::InvalidId { .. }
             | Self::UnknownSegment { .. }
             | Self::InvalidVersion { .. }
@@ -257,9 +239,7 @@ impl ApiError {
     pub fn code(&self) -> &str {
         match self {
             Self::InvalidToken(_) => "InvalidAuthenticationToken",
-            Self::QueryOptionNotAllowed { .. }
-            | Self::UnknownQueryOption { .. }
-            | Self::InvalidQueryValue { .. }
+            Self::Query(_)
             | Self::InvalidId { .. }
             | Self::UnknownSegment { .. }
             | Self::InvalidVersion { .. }
@@ -285,18 +265,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             Self::InvalidToken(failure) => failure.graph_message().to_owned(),
-            Self::QueryOptionNotAllowed { option } => format!(
-                "The query specified in the URI is not valid. Query option '{}' is not allowed. \
-                 To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or \
-                 QueryValidationSettings.",
-                crate::query::odata_option_name(option)
-            ),
-            Self::UnknownQueryOption { option } => {
-                format!("The query parameter '{option}' is not supported.")
-            }
-            Self::InvalidQueryValue { option, value } => {
-                format!("Invalid value '{value}' for query option '{option}'.")
-            }
+            Self::Query(error) => error.message(),
             Self::InvalidId { source, .. } => sentence(&source.to_string()),
             Self::UnknownSegment { segment } => {
                 format!("Resource not found for the segment '{segment}'.")
@@ -468,13 +437,20 @@ pub(crate) fn ceil_seconds(wait: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    /// The model's error for an option the operation does not take.
+    fn not_allowed(option: &str) -> teamsapp_model::QueryError {
+        teamsapp_model::Query::for_route(
+            &teamsapp_types::routes::LIST_CHAT_INSTALLED_APPS,
+            Some(&format!("{option}=x")),
+        )
+        .unwrap_err()
+    }
+
     #[test]
     fn every_variant_has_a_graph_code_and_message() {
         let errors = [
             ApiError::InvalidToken(AuthFailure::Expired),
-            ApiError::QueryOptionNotAllowed {
-                option: "$orderby".into(),
-            },
+            ApiError::Query(not_allowed("$orderby")),
             ApiError::MethodNotAllowed,
             ApiError::TooManyRequests {
                 retry_after: 2,
@@ -499,9 +475,7 @@ mod tests {
 
     #[test]
     fn query_option_message_names_the_option_as_odata_does() {
-        let error = ApiError::QueryOptionNotAllowed {
-            option: "$orderby".into(),
-        };
+        let error = ApiError::Query(not_allowed("$orderby"));
         assert!(
             error
                 .message()

@@ -34,8 +34,8 @@ use crate::backend::{ApiVersion, GraphCall, GraphReply};
 use crate::context::{CallMeta, RequestContext, graph_layer};
 use crate::error::{ApiError, ODATA_JSON, ceil_seconds};
 use crate::faults::{Fault, RequestFacts, Scenario, retry_key};
-use crate::query::ODataQuery;
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 
 /// The Graph routes (with `$batch` when `batch_items` is given: the router its items run
 /// through), their fallback and middleware.
@@ -441,7 +441,7 @@ async fn checked(
     }
 
     // 6. Query options and body.
-    let query = ODataQuery::parse(route, parts.uri.query())?;
+    let query = teamsapp_model::Query::for_route(route, parts.uri.query())?;
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let body = Bytes::from_request(Request::from_parts(parts, body), state)
         .await

@@ -80,6 +80,7 @@ mod builder;
 mod clock;
 mod config;
 mod context;
+mod device_codes;
 mod error;
 mod faults;
 mod graph;
@@ -87,11 +88,11 @@ mod identity;
 mod journal;
 mod model;
 mod oauth;
-mod query;
 mod request;
 mod server;
 mod state;
 mod store;
+mod sync;
 mod throttle;
 mod tls;
 
@@ -114,7 +115,6 @@ pub use identity::{
 };
 pub use journal::{JournalEntry, Metrics};
 pub use oauth::DEVICE_CODE_GRANT;
-pub use query::ODataQuery;
 pub use server::{Credentials, Emulator, router, serve};
 pub use state::{AppState, MintedToken, STORE_FILE_NAME, TokenSpec};
 pub use store::{EventStore, StoreError};

@@ -16,11 +16,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Value, json};
 use teamsapp_model::{
-    Caller as ModelCaller, Event, ModelError, Page, Query, TenantSpec, World, WorldConfig,
+    Caller as ModelCaller, Event, ModelError, Page, QueryOption, TenantSpec, World, WorldConfig,
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
-use teamsapp_types::{AppInstallationId, DecodeError, Request};
+use teamsapp_types::{AppInstallationId, DecodeError, Request, Scope};
 use time::OffsetDateTime;
 
 use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
@@ -29,9 +29,8 @@ use crate::error::{ApiError, Error};
 use crate::identity::{
     AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
 };
-use crate::query::ODataQuery;
-use crate::state::lock;
 use crate::store::EventStore;
+use crate::sync::lock;
 
 /// Query-string characters left as they are in `@odata.nextLink`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -188,14 +187,15 @@ impl ModelBackend {
         })?;
         let mut world = self.world.lock().await;
         let caller = model_caller(&world, &call);
-        let query = model_query(&call.query);
+        let query = &call.query;
         let now = self.now();
         let ctx = Ctx { call: &call };
 
+        let scope_of = request.scope();
         let (reply, events) = match request {
             // Reads.
             Request::ListChatInstalledApps { chat_id } => {
-                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, &query)?);
+                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, query)?);
             }
             Request::GetChatInstalledApp {
                 chat_id,
@@ -205,11 +205,11 @@ impl ModelBackend {
                     &caller,
                     &chat_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListTeamInstalledApps { team_id } => {
-                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, &query)?);
+                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, query)?);
             }
             Request::GetTeamInstalledApp {
                 team_id,
@@ -219,11 +219,11 @@ impl ModelBackend {
                     &caller,
                     &team_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListUserInstalledApps { user_id } => {
-                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, &query)?);
+                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, query)?);
             }
             Request::GetUserInstalledApp {
                 user_id,
@@ -233,7 +233,7 @@ impl ModelBackend {
                     &caller,
                     &user_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::GetUserInstalledAppChat {
@@ -244,20 +244,20 @@ impl ModelBackend {
                     &caller,
                     &user_id,
                     &installation_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::ListCatalogApps => {
-                return ctx.page(&world.list_catalog_apps(&caller, &query)?);
+                return ctx.page(&world.list_catalog_apps(&caller, query)?);
             }
             Request::GetCatalogApp { teams_app_id } => {
-                return ctx.entity(&world.get_catalog_app(&caller, &teams_app_id, &query)?);
+                return ctx.entity(&world.get_catalog_app(&caller, &teams_app_id, query)?);
             }
             Request::ListCatalogAppDefinitions { teams_app_id } => {
                 return ctx.page(&world.list_catalog_app_definitions(
                     &caller,
                     &teams_app_id,
-                    &query,
+                    query,
                 )?);
             }
             Request::GetCatalogAppDefinition {
@@ -268,99 +268,65 @@ impl ModelBackend {
                     &caller,
                     &teams_app_id,
                     &definition_id,
-                    &query,
+                    query,
                 )?);
             }
-            Request::ListUsers => return ctx.page(&world.list_users(&caller, &query)?),
+            Request::ListUsers => return ctx.page(&world.list_users(&caller, query)?),
             Request::ListUserChats { user_id } => {
-                return ctx.page(&world.list_user_chats(&caller, &user_id, &query)?);
+                return ctx.page(&world.list_user_chats(&caller, &user_id, query)?);
             }
             Request::GetChat { chat_id } => {
-                return ctx.entity(&world.get_chat(&caller, &chat_id, &query)?);
+                return ctx.entity(&world.get_chat(&caller, &chat_id, query)?);
             }
-            Request::ListTeams => return ctx.page(&world.list_teams(&caller, &query)?),
+            Request::ListTeams => return ctx.page(&world.list_teams(&caller, query)?),
 
             // Writes: the events are stored before the answer leaves.
-            Request::InstallChatApp { chat_id, body } => {
-                let o = world.install_chat_app(&caller, &chat_id, &body, &query, now)?;
-                (ctx.no_content(), o.events)
-            }
-            Request::InstallTeamApp { team_id, body } => {
-                let o = world.install_team_app(&caller, &team_id, &body, &query, now)?;
-                (ctx.no_content(), o.events)
-            }
-            Request::InstallUserApp { user_id, body } => {
-                let o = world.install_user_app(&caller, &user_id, &body, &query, now)?;
+            // One model method per operation over the scope the request names.
+            Request::InstallChatApp { body, .. }
+            | Request::InstallTeamApp { body, .. }
+            | Request::InstallUserApp { body, .. } => {
+                let o = world.install_app(&caller, &scope(scope_of)?, &body, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::UpgradeChatApp {
-                chat_id,
                 installation_id,
                 body,
-            } => {
-                let o = world.upgrade_chat_app(
-                    &caller,
-                    &chat_id,
-                    &installation_id,
-                    &body,
-                    &query,
-                    now,
-                )?;
-                (ctx.no_content(), o.events)
+                ..
             }
-            Request::UpgradeTeamApp {
-                team_id,
+            | Request::UpgradeTeamApp {
                 installation_id,
                 body,
-            } => {
-                let o = world.upgrade_team_app(
-                    &caller,
-                    &team_id,
-                    &installation_id,
-                    &body,
-                    &query,
-                    now,
-                )?;
-                (ctx.no_content(), o.events)
+                ..
             }
-            Request::UpgradeUserApp {
-                user_id,
+            | Request::UpgradeUserApp {
                 installation_id,
                 body,
+                ..
             } => {
-                let o = world.upgrade_user_app(
+                let o = world.upgrade_app(
                     &caller,
-                    &user_id,
+                    &scope(scope_of)?,
                     &installation_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 (ctx.no_content(), o.events)
             }
             Request::UninstallChatApp {
-                chat_id,
-                installation_id,
-            } => {
-                let o = world.uninstall_chat_app(&caller, &chat_id, &installation_id, &query)?;
-                (ctx.no_content(), o.events)
+                installation_id, ..
             }
-            Request::UninstallTeamApp {
-                team_id,
-                installation_id,
-            } => {
-                let o = world.uninstall_team_app(&caller, &team_id, &installation_id, &query)?;
-                (ctx.no_content(), o.events)
+            | Request::UninstallTeamApp {
+                installation_id, ..
             }
-            Request::UninstallUserApp {
-                user_id,
-                installation_id,
+            | Request::UninstallUserApp {
+                installation_id, ..
             } => {
-                let o = world.uninstall_user_app(&caller, &user_id, &installation_id, &query)?;
+                let o = world.uninstall_app(&caller, &scope(scope_of)?, &installation_id, query)?;
                 (ctx.no_content(), o.events)
             }
             Request::PublishCatalogApp { package } => {
-                let o = world.publish_catalog_app(&caller, &package, &query, now)?;
+                let o = world.publish_catalog_app(&caller, &package, query, now)?;
                 let id = o.value.id.clone().unwrap_or_default();
                 let mut reply = ctx.entity(&o.value)?;
                 let location = format!(
@@ -378,7 +344,7 @@ impl ModelBackend {
                 teams_app_id,
                 package,
             } => {
-                let o = world.update_catalog_app(&caller, &teams_app_id, &package, &query, now)?;
+                let o = world.update_catalog_app(&caller, &teams_app_id, &package, query, now)?;
                 (ctx.no_content(), o.events)
             }
             Request::ReviewCatalogAppDefinition {
@@ -391,7 +357,7 @@ impl ModelBackend {
                     &teams_app_id,
                     &definition_id,
                     &body,
-                    &query,
+                    query,
                     now,
                 )?;
                 let reply = ctx.entity_with_context(
@@ -404,7 +370,7 @@ impl ModelBackend {
                 (reply, o.events)
             }
             Request::DeleteCatalogApp { teams_app_id } => {
-                let o = world.delete_catalog_app(&caller, &teams_app_id, &query)?;
+                let o = world.delete_catalog_app(&caller, &teams_app_id, query)?;
                 (ctx.no_content(), o.events)
             }
             // `$batch` is answered by its own handler (`crate::batch`), which sends each of its
@@ -416,6 +382,11 @@ impl ModelBackend {
         self.persist(&mut world, events).await?;
         Ok(reply)
     }
+}
+
+/// The scope of an installation request (every one has a chat, team or user id first).
+fn scope(scope: Option<Scope>) -> Result<Scope, ApiError> {
+    scope.ok_or_else(|| ApiError::internal("an installation request without a scope"))
 }
 
 /// Loads `specs` into `world`; returns the events to store.
@@ -442,25 +413,6 @@ fn model_caller<'a>(world: &World, call: &'a GraphCall) -> Cow<'a, ModelCaller> 
         }
         _ => Cow::Borrowed(model),
     }
-}
-
-/// The model's query from the options the HTTP layer validated.
-fn model_query(options: &ODataQuery) -> Query {
-    let mut query = Query::new();
-    for (name, value) in options.iter() {
-        let value = Some(value.to_owned());
-        match name {
-            "$filter" => query.filter = value,
-            "$select" => query.select = value,
-            "$expand" => query.expand = value,
-            "$top" => query.top = value,
-            "$count" => query.count = value,
-            "$skiptoken" => query.skiptoken = value,
-            "requiresReview" => query.requires_review = value,
-            other => query.unsupported.push(other.to_owned()),
-        }
-    }
-    query
 }
 
 /// One call being rendered.
@@ -509,9 +461,9 @@ impl Ctx<'_> {
             }
         }
         let q = &self.call.query;
-        if let Some(select) = q.get("$select") {
+        if let Some(select) = q.select() {
             let _ = write!(out, "({select})");
-        } else if let Some(expand) = q.get("$expand") {
+        } else if let Some(expand) = q.expand() {
             let names: Vec<String> = split_top_level(expand)
                 .into_iter()
                 .map(|item| {
@@ -553,7 +505,15 @@ impl Ctx<'_> {
             body.insert("@odata.count".to_owned(), json!(count));
         }
         if let Some(token) = &page.next_skiptoken {
-            body.insert("@odata.nextLink".to_owned(), json!(self.next_link(token)));
+            // The route's generated paging fact (Graph's `x-ms-pageable` `nextLinkName`); only a
+            // pageable operation's model method returns a page.
+            let paging = self.call.route.paging.ok_or_else(|| {
+                ApiError::internal(format!(
+                    "{} returned a page but does not page",
+                    self.call.route.operation_id
+                ))
+            })?;
+            body.insert(paging.next_link.to_owned(), json!(self.next_link(token)));
         }
         body.insert(
             "value".to_owned(),
@@ -574,8 +534,14 @@ impl Ctx<'_> {
             .call
             .query
             .iter()
-            .filter(|(name, _)| *name != "$skiptoken")
-            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, QUERY_VALUE)))
+            .filter(|(option, _)| *option != QueryOption::Skiptoken)
+            .map(|(option, value)| {
+                format!(
+                    "{}={}",
+                    option.name(),
+                    utf8_percent_encode(value, QUERY_VALUE)
+                )
+            })
             .collect();
         query.push(format!(
             "$skiptoken={}",
@@ -730,7 +696,7 @@ impl GraphBackend for ModelBackend {
                     Some(json!({
                         "id": info.id,
                         "tenantId": tenant,
-                        "scope": info.scope.name(),
+                        "scope": info.scope.as_str(),
                         "scopeId": info.scope_id,
                         "teamsAppId": info.teams_app_id,
                         "version": info.version,

@@ -13,8 +13,6 @@
 //! `AADSTS` code and ending with trace id, correlation id and timestamp), `error_codes`,
 //! `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
 
-use std::time::Duration;
-
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,12 +26,13 @@ use serde_json::json;
 
 use crate::auth::{self, Principal, TokenRequest};
 use crate::context::{CallMeta, RequestContext, identity_layer};
+use crate::device_codes::{Approval, PendingCode};
 use crate::identity::{
     DirectoryUser, GRAPH_APP_ID, GRAPH_RESOURCE, IdentityRegistry, IdentityTenant,
     MULTI_TENANT_ALIASES,
 };
-use crate::query::parse_form;
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 
 /// The device code grant type.
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -155,10 +154,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
-    Some((
-        crate::query::decode_component(id),
-        crate::query::decode_component(secret),
-    ))
+    Some((decode_component(id), decode_component(secret)))
 }
 
 async fn read_form(request: Request) -> Result<(HeaderMap, Vec<(String, String)>), OAuthError> {
@@ -166,8 +162,17 @@ async fn read_form(request: Request) -> Result<(HeaderMap, Vec<(String, String)>
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
         OAuthError::new("invalid_request", 900_144, "The request body is too large.")
     })?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok((parts.headers, parse_form(&text)))
+    let form = form_urlencoded::parse(&bytes).into_owned().collect();
+    Ok((parts.headers, form))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component of a Basic credential (RFC 6749
+/// §2.3.1): `+` is a space, then percent-decoding; invalid UTF-8 is replaced, never rejected.
+fn decode_component(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The resource a scope names (`https://graph.microsoft.com/.default` → Graph), and the scope's
@@ -376,44 +381,6 @@ fn audience_for(resource: &str, origin: &str) -> Option<String> {
         Some(origin.to_owned())
     } else {
         None
-    }
-}
-
-/// One device code.
-#[derive(Debug, Clone)]
-struct PendingCode {
-    device_code: String,
-    user_code: String,
-    /// The tenant named in the URL (or `common`/`organizations`).
-    tenant_hint: String,
-    client_id: String,
-    /// Graph scopes requested (short names), and whether `.default` was asked.
-    scopes: Vec<String>,
-    default_scope: bool,
-    wants_openid: bool,
-    audience: String,
-    expires_at: Duration,
-    approval: Option<Approval>,
-}
-
-#[derive(Debug, Clone)]
-struct Approval {
-    tenant_id: String,
-    user: DirectoryUser,
-    scopes: Option<Vec<String>>,
-}
-
-/// Pending device codes.
-#[derive(Debug, Default)]
-pub(crate) struct DeviceCodes {
-    codes: Vec<PendingCode>,
-}
-
-impl DeviceCodes {
-    fn prune(&mut self, now: Duration) {
-        // Keep expired codes a while, so polls get `expired_token` rather than `invalid_grant`.
-        self.codes
-            .retain(|c| now < c.expires_at + Duration::from_hours(1));
     }
 }
 

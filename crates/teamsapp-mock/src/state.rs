@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use teamsapp_types::ids::is_guid;
 
@@ -13,13 +13,13 @@ use crate::auth::{self, Claims, Principal, SigningKeys, TokenRequest};
 use crate::backend::GraphBackend;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
+use crate::device_codes::DeviceCodes;
 use crate::error::{ApiError, Error};
 use crate::faults::{
     EarlyRetry, EarlyRetryTracker, FaultConfig, FaultInjector, Scenario, ScenarioBook,
 };
 use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
 use crate::journal::{Journal, JournalEntry, Metrics, Record};
-use crate::oauth::DeviceCodes;
 use crate::store::EventStore;
 use crate::throttle::{ThrottleConfig, Throttler};
 use crate::tls::TlsSetup;
@@ -63,11 +63,7 @@ pub(crate) struct Inner {
     pub(crate) admin_open: AtomicBool,
 }
 
-/// Locks `mutex`, recovering the data if a holder panicked (no lock here guards an invariant a
-/// panic could break halfway).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::sync::lock;
 
 /// What `POST /_emulator/token` (and [`AppState::mint_token`]) is asked for: an application token
 /// (`app` and `roles`) or, when `user` is given, a delegated one (`scopes`).

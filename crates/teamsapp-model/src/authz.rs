@@ -17,9 +17,10 @@
 //!    `Chat.Manage.Chat` permission ("… `ReadWriteSelfForChat`, … `ReadWriteForChat` … can't be used to
 //!    install apps that require consent to resource-specific permissions", §1.8.1).
 
+use teamsapp_types::Route;
 use teamsapp_types::permissions::{self, PermissionKind};
 
-use crate::spec::ScopeKind;
+use crate::spec::InstallationScope;
 use crate::state::{DefRec, ScopeKey, Tenant};
 use crate::{Caller, ModelError, World};
 
@@ -36,16 +37,10 @@ impl World {
     }
 }
 
-/// Step 1: the permissions of the caller that the operation's table accepts.
-pub(crate) fn check_token(
-    caller: &Caller,
-    operation_id: &str,
-) -> Result<Vec<&'static str>, ModelError> {
-    let Some(table) = permissions::for_operation(operation_id) else {
-        return Err(ModelError::forbidden(format!(
-            "The operation '{operation_id}' has no permission table."
-        )));
-    };
+/// Step 1: the permissions of the caller that the operation's table (generated into its route
+/// from the fragment's `x-teamsapp-permissions`) accepts.
+pub(crate) fn check_token(caller: &Caller, route: &Route) -> Result<Vec<&'static str>, ModelError> {
+    let table = &route.permissions;
     if caller.kind == PermissionKind::Delegated
         && caller.personal_account
         && !table.personal_account_supported
@@ -116,17 +111,17 @@ pub(crate) fn check_membership(
 ) -> Result<(), ModelError> {
     let Some(user) = user else { return Ok(()) };
     let member = match scope.kind {
-        ScopeKind::Chat => tenant.chat_has_member(scope.index, user),
-        ScopeKind::Team => tenant.team_has_member(scope.index, user),
-        ScopeKind::User => scope.index == user,
+        InstallationScope::Chat => tenant.chat_has_member(scope.index, user),
+        InstallationScope::Team => tenant.team_has_member(scope.index, user),
+        InstallationScope::User => scope.index == user,
     };
     if member {
         Ok(())
     } else {
         Err(ModelError::forbidden(match scope.kind {
-            ScopeKind::Chat => "The signed-in user is not a member of the chat.",
-            ScopeKind::Team => "The signed-in user is not a member of the team.",
-            ScopeKind::User => {
+            InstallationScope::Chat => "The signed-in user is not a member of the chat.",
+            InstallationScope::Team => "The signed-in user is not a member of the team.",
+            InstallationScope::User => {
                 "A delegated call can only manage the signed-in user's own personal apps."
             }
         }))
@@ -195,7 +190,7 @@ fn permission_allows(
     if permission.is_resource_specific() && !holds_rsc(tenant, caller, scope, name) {
         return Err(format!(
             "The resource-specific permission '{name}' was not consented to for the calling app in this {}.",
-            scope.kind.name()
+            scope.kind.as_str()
         ));
     }
     let app_rec = tenant.apps.get(app as usize);

@@ -1,6 +1,7 @@
 //! App catalog operations: list, get, publish, update, review and delete apps and their
 //! definitions (reference §1.4).
 
+use teamsapp_types::entities;
 use teamsapp_types::permissions::PermissionKind;
 use teamsapp_types::{
     TeamsApp, TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState, routes,
@@ -10,10 +11,9 @@ use time::OffsetDateTime;
 use crate::authz::check_token;
 use crate::error::echo;
 use crate::event::{DefinitionRecord, Event};
-use crate::filter;
 use crate::package::{AppPackage, parse_package};
 use crate::project::{AppView, DefView, app_wire, definition_wire};
-use crate::query::{self, ListKind, ListRequest, Page, Shape, get_shape, requires_review};
+use crate::query::{ListKind, ListRequest, Page, Shape, get_shape, requires_review};
 use crate::spec::{Distribution, PublishingState};
 use crate::state::{AppRec, Tenant};
 use crate::world::Outcome;
@@ -105,12 +105,11 @@ impl World {
         let request = ListRequest::parse(
             query,
             route,
-            &query::TEAMS_APP,
-            &filter::TEAMS_APP,
+            &entities::TEAMS_APP,
             ListKind::CatalogApps,
             self.config.page_size,
         )?;
-        check_token(caller, route.operation_id)?;
+        check_token(caller, route)?;
         let items = tenant
             .apps
             .iter()
@@ -132,8 +131,8 @@ impl World {
     ) -> Result<TeamsApp, ModelError> {
         let route = &routes::GET_CATALOG_APP;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &query::TEAMS_APP)?;
-        check_token(caller, route.operation_id)?;
+        let shape = get_shape(query, route, &entities::TEAMS_APP)?;
+        check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         Ok(app_wire(tenant, rec, &shape))
     }
@@ -150,12 +149,11 @@ impl World {
         let request = ListRequest::parse(
             query,
             route,
-            &query::DEFINITION,
-            &filter::DEFINITION,
+            &entities::TEAMS_APP_DEFINITION,
             ListKind::Definitions,
             self.config.page_size,
         )?;
-        check_token(caller, route.operation_id)?;
+        check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         let items = rec
             .defs
@@ -179,8 +177,8 @@ impl World {
     ) -> Result<TeamsAppDefinition, ModelError> {
         let route = &routes::GET_CATALOG_APP_DEFINITION;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &query::DEFINITION)?;
-        check_token(caller, route.operation_id)?;
+        let shape = get_shape(query, route, &entities::TEAMS_APP_DEFINITION)?;
+        check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         let index = find_definition(rec, definition)?;
         Ok(definition_wire(rec, &rec.defs[index as usize], &shape))
@@ -205,7 +203,7 @@ impl World {
         let route = &routes::PUBLISH_CATALOG_APP;
         let tenant = self.caller_tenant(caller)?;
         let review = requires_review(query, route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         if !review && submit_only(&matching) {
             return Err(ModelError::forbidden(
                 "Only Teams service admins can publish an app without review; with AppCatalog.Submit set requiresReview=true.",
@@ -237,7 +235,7 @@ impl World {
             .map(|i| &tenant.apps[i as usize])
             .ok_or_else(|| ModelError::event("the published app is missing"))?;
         Ok(Outcome {
-            value: app_wire(tenant, app, &Shape::default_for(&query::TEAMS_APP)),
+            value: app_wire(tenant, app, &Shape::default_for(&entities::TEAMS_APP)),
             events,
         })
     }
@@ -259,7 +257,7 @@ impl World {
         let route = &routes::UPDATE_CATALOG_APP;
         let tenant = self.caller_tenant(caller)?;
         let review = requires_review(query, route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         if rec.distribution == Distribution::Store {
             return Err(ModelError::bad_request(
@@ -317,7 +315,11 @@ impl World {
             .last()
             .ok_or_else(|| ModelError::event("the new definition is missing"))?;
         Ok(Outcome {
-            value: definition_wire(rec, def, &Shape::default_for(&query::DEFINITION)),
+            value: definition_wire(
+                rec,
+                def,
+                &Shape::default_for(&entities::TEAMS_APP_DEFINITION),
+            ),
             events,
         })
     }
@@ -337,7 +339,7 @@ impl World {
         let route = &routes::REVIEW_CATALOG_APP_DEFINITION;
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        check_token(caller, route.operation_id)?;
+        check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         let index = find_definition(rec, definition)?;
         let def = &rec.defs[index as usize];
@@ -371,7 +373,7 @@ impl World {
             value: definition_wire(
                 rec,
                 &rec.defs[index as usize],
-                &Shape::default_for(&query::DEFINITION),
+                &Shape::default_for(&entities::TEAMS_APP_DEFINITION),
             ),
             events,
         })
@@ -390,7 +392,7 @@ impl World {
         let route = &routes::DELETE_CATALOG_APP;
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (_, rec) = find_app(tenant, app)?;
         if rec.distribution != Distribution::Organization {
             return Err(ModelError::bad_request(format!(

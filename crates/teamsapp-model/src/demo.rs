@@ -26,8 +26,8 @@
 
 use crate::spec::{
     AppRegistrationSpec, CatalogAppSpec, ChatKind, ChatSpec, DefinitionSpec, DelegatedGrantSpec,
-    Distribution, InstallationSpec, OnlineMeetingSpec, PublishingState, RscPermission, RscType,
-    ScopeKind, TeamSpec, TenantSpec, UserSpec,
+    Distribution, InstallationScope, InstallationSpec, OnlineMeetingSpec, PublishingState,
+    RscPermission, RscType, TeamSpec, TenantSpec, UserSpec,
 };
 use teamsapp_types::{ChatId, TeamId, TeamsAppId};
 
@@ -371,7 +371,12 @@ fn teams() -> Vec<TeamSpec> {
     ]
 }
 
-fn installation(scope: ScopeKind, scope_id: &str, app: &str, version: &str) -> InstallationSpec {
+fn installation(
+    scope: InstallationScope,
+    scope_id: &str,
+    app: &str,
+    version: &str,
+) -> InstallationSpec {
     InstallationSpec {
         scope,
         scope_id: scope_id.to_owned(),
@@ -397,7 +402,7 @@ fn seed_installation() -> InstallationSpec {
     InstallationSpec {
         id: Some(SEED_INSTALLATION_ID.to_owned()),
         ..installation(
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             SEED_CHAT_ID,
             TASKS_APP_ID,
             TASKS_OLD_VERSION,
@@ -452,7 +457,7 @@ pub fn tenant() -> TenantSpec {
     let mut installations = vec![seed_installation()];
     for chat in chats.iter().skip(1) {
         installations.push(installation(
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             chat.id.as_str(),
             TASKS_APP_ID,
             TASKS_OLD_VERSION,
@@ -460,7 +465,7 @@ pub fn tenant() -> TenantSpec {
     }
     for team in [SALES_TEAM_ID, ENGINEERING_TEAM_ID, MARKETING_TEAM_ID] {
         installations.push(installation(
-            ScopeKind::Team,
+            InstallationScope::Team,
             team,
             TASKS_APP_ID,
             TASKS_OLD_VERSION,
@@ -468,7 +473,7 @@ pub fn tenant() -> TenantSpec {
     }
     for (user, _, _) in &USERS[..6] {
         installations.push(installation(
-            ScopeKind::User,
+            InstallationScope::User,
             user,
             TASKS_APP_ID,
             TASKS_OLD_VERSION,
@@ -476,7 +481,7 @@ pub fn tenant() -> TenantSpec {
     }
     for n in 0..3 {
         installations.push(installation(
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             &group_chat_id(n),
             POLLS_APP_ID,
             "1.0.0",
@@ -484,14 +489,14 @@ pub fn tenant() -> TenantSpec {
     }
     for n in 3..5 {
         installations.push(installation(
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             &group_chat_id(n),
             STANDUP_APP_ID,
             "1.0.0",
         ));
     }
     installations.push(installation(
-        ScopeKind::Team,
+        InstallationScope::Team,
         ENGINEERING_TEAM_ID,
         PLANNER_APP_ID,
         "2.3.0",
@@ -531,7 +536,7 @@ pub fn fleet(n: usize) -> TenantSpec {
     for i in 1..n {
         let id = fleet_chat_id(i);
         installations.push(InstallationSpec {
-            scope: ScopeKind::Chat,
+            scope: InstallationScope::Chat,
             scope_id: id.clone(),
             teams_app_id: tasks.clone(),
             version: TASKS_OLD_VERSION.to_owned(),

@@ -1,15 +1,15 @@
 //! Discovery operations a fleet tool uses to find installations: users, a user's chats, a chat,
 //! teams.
 
+use teamsapp_types::entities;
 use teamsapp_types::{Chat, ChatId, Team, User, UserId, routes};
 
 use crate::authz::{caller_user, check_membership, check_token};
 use crate::error::echo;
-use crate::filter;
 use crate::installations::resolve_scope;
 use crate::project::{ChatView, TeamView, UserView, chat_wire, team_wire, user_wire};
-use crate::query::{self, ListKind, ListRequest, Page, get_shape};
-use crate::spec::ScopeKind;
+use crate::query::{ListKind, ListRequest, Page, get_shape};
+use crate::spec::InstallationScope;
 use crate::{Caller, ModelError, Query, World};
 
 impl World {
@@ -21,12 +21,11 @@ impl World {
         let request = ListRequest::parse(
             query,
             route,
-            &query::USER,
-            &filter::USER,
+            &entities::USER,
             ListKind::Users,
             self.config.page_size,
         )?;
-        check_token(caller, route.operation_id)?;
+        check_token(caller, route)?;
         let items = tenant
             .users
             .iter()
@@ -52,13 +51,12 @@ impl World {
         let request = ListRequest::parse(
             query,
             route,
-            &query::CHAT,
-            &filter::CHAT,
+            &entities::CHAT,
             ListKind::Chats,
             self.config.page_size,
         )?;
-        check_token(caller, route.operation_id)?;
-        let scope = resolve_scope(tenant, ScopeKind::User, user.as_str())?;
+        check_token(caller, route)?;
+        let scope = resolve_scope(tenant, InstallationScope::User, user.as_str())?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let rec = &tenant.users[scope.index as usize];
         let items = rec
@@ -84,9 +82,9 @@ impl World {
     ) -> Result<Chat, ModelError> {
         let route = &routes::GET_CHAT;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &query::CHAT)?;
-        check_token(caller, route.operation_id)?;
-        let scope = resolve_scope(tenant, ScopeKind::Chat, chat.as_str())?;
+        let shape = get_shape(query, route, &entities::CHAT)?;
+        check_token(caller, route)?;
+        let scope = resolve_scope(tenant, InstallationScope::Chat, chat.as_str())?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let rec = tenant.chats.get(scope.index as usize).ok_or_else(|| {
             ModelError::not_found(format!("Chat '{}' was not found.", echo(chat.as_str())))
@@ -101,12 +99,11 @@ impl World {
         let request = ListRequest::parse(
             query,
             route,
-            &query::TEAM,
-            &filter::TEAM,
+            &entities::TEAM,
             ListKind::Teams,
             self.config.page_size,
         )?;
-        check_token(caller, route.operation_id)?;
+        check_token(caller, route)?;
         let items = tenant
             .teams
             .iter()

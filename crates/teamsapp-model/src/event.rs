@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::spec::{Distribution, PublishingState, RscPermission, ScopeKind, TenantSpec};
+use crate::spec::{Distribution, InstallationScope, PublishingState, RscPermission, TenantSpec};
 
 /// One change to the world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ pub enum Event {
         /// The tenant.
         tenant_id: String,
         /// The scope kind.
-        scope: ScopeKind,
+        scope: InstallationScope,
         /// The chat id, team id or user object id.
         scope_id: String,
         /// The catalog app.
@@ -51,7 +51,7 @@ pub enum Event {
         /// The tenant.
         tenant_id: String,
         /// The scope kind.
-        scope: ScopeKind,
+        scope: InstallationScope,
         /// The chat id, team id or user object id.
         scope_id: String,
         /// The catalog app.
@@ -71,7 +71,7 @@ pub enum Event {
         /// The tenant.
         tenant_id: String,
         /// The scope kind.
-        scope: ScopeKind,
+        scope: InstallationScope,
         /// The chat id, team id or user object id.
         scope_id: String,
         /// The catalog app.

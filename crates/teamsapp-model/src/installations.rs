@@ -5,8 +5,10 @@
 //! the scope (`404`), delegated membership (`403`), the installation (`404`), the app-level
 //! permission rules (`403`, see [`crate::authz`]), then Graph's rules (`409`, `400`).
 
+use teamsapp_types::entities;
+use teamsapp_types::entity::Entity;
 use teamsapp_types::{
-    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, TeamId,
+    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, Scope, TeamId,
     TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId,
     UserScopeTeamsAppInstallation, routes,
 };
@@ -15,27 +17,59 @@ use time::OffsetDateTime;
 use crate::authz::{caller_user, check_app, check_membership, check_token, may_see};
 use crate::error::echo;
 use crate::event::Event;
-use crate::filter;
 use crate::project::{installation_wire, user_installation_wire};
-use crate::query::{self, EntityType, ListKind, ListRequest, Page, Shape, get_shape};
-use crate::spec::{RscPermission, RscType, ScopeKind};
+use crate::query::{ListKind, ListRequest, Page, Shape, get_shape};
+use crate::spec::{InstallationScope, RscPermission, RscType};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
 use crate::{Caller, ModelError, Query, World};
 
 type Project<T> = fn(&Tenant, ScopeKey, &InstRec, &Shape) -> T;
 
+/// The routes of the write operations in one scope.
+struct WriteRoutes {
+    install: &'static Route,
+    upgrade: &'static Route,
+    uninstall: &'static Route,
+}
+
+/// The kind of `scope` and the routes of its write operations.
+fn scope_routes(scope: &Scope) -> (InstallationScope, &'static WriteRoutes) {
+    static CHAT: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_CHAT_APP,
+        upgrade: &routes::UPGRADE_CHAT_APP,
+        uninstall: &routes::UNINSTALL_CHAT_APP,
+    };
+    static TEAM: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_TEAM_APP,
+        upgrade: &routes::UPGRADE_TEAM_APP,
+        uninstall: &routes::UNINSTALL_TEAM_APP,
+    };
+    static USER: WriteRoutes = WriteRoutes {
+        install: &routes::INSTALL_USER_APP,
+        upgrade: &routes::UPGRADE_USER_APP,
+        uninstall: &routes::UNINSTALL_USER_APP,
+    };
+    let kind = scope.installation_scope();
+    let routes = match kind {
+        InstallationScope::Chat => &CHAT,
+        InstallationScope::Team => &TEAM,
+        InstallationScope::User => &USER,
+    };
+    (kind, routes)
+}
+
 /// Finds a scope, answering Graph's `404`s.
 pub(crate) fn resolve_scope(
     tenant: &Tenant,
-    kind: ScopeKind,
+    kind: InstallationScope,
     id: &str,
 ) -> Result<ScopeKey, ModelError> {
     tenant.scope_by_id(kind, id).ok_or_else(|| {
         ModelError::not_found(match kind {
-            ScopeKind::Chat => format!("Chat '{}' was not found.", echo(id)),
-            ScopeKind::Team => format!("No team found with Group Id {}.", echo(id)),
-            ScopeKind::User => format!(
+            InstallationScope::Chat => format!("Chat '{}' was not found.", echo(id)),
+            InstallationScope::Team => format!("No team found with Group Id {}.", echo(id)),
+            InstallationScope::User => format!(
                 "Resource '{}' does not exist or one of its queried reference-property objects are not present.",
                 echo(id)
             ),
@@ -43,11 +77,11 @@ pub(crate) fn resolve_scope(
     })
 }
 
-fn installation_not_found(kind: ScopeKind, id: &AppInstallationId) -> ModelError {
+fn installation_not_found(kind: InstallationScope, id: &AppInstallationId) -> ModelError {
     ModelError::not_found(format!(
         "The app installation '{}' was not found in this {}.",
         echo(id.as_str()),
-        kind.name()
+        kind.as_str()
     ))
 }
 
@@ -136,16 +170,16 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn list_in<T>(
         &self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         query: &Query,
         route: &Route,
-        entity: &'static EntityType,
+        entity: &'static Entity,
         project: Project<T>,
     ) -> Result<Page<T>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
@@ -153,11 +187,10 @@ impl World {
             query,
             route,
             entity,
-            &filter::INSTALLATION,
             ListKind::Installations,
             self.config.page_size,
         )?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let scope = resolve_scope(tenant, kind, scope_id)?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let visible = tenant.installed(scope).iter().filter(|rec| {
@@ -181,7 +214,7 @@ impl World {
     fn locate<'t>(
         tenant: &'t Tenant,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
     ) -> Result<(ScopeKey, &'t InstRec, &'t DefRec), ModelError> {
@@ -201,22 +234,22 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn get_in<T>(
         &self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         query: &Query,
         route: &Route,
-        entity: &'static EntityType,
+        entity: &'static Entity,
         project: Project<T>,
     ) -> Result<T, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         let shape = get_shape(query, route, entity)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         Ok(project(tenant, scope, rec, &shape))
@@ -224,12 +257,12 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn install_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         body: &InstalledAppsPostRequestBody,
         query: &Query,
@@ -238,7 +271,7 @@ impl World {
     ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let scope = resolve_scope(tenant, kind, scope_id)?;
         check_membership(tenant, caller_user(tenant, caller)?, scope)?;
         let app_id = bound_app_id(&body.teams_app_odata_bind)?;
@@ -270,7 +303,7 @@ impl World {
                 format!(
                     "The app '{}' is already installed in this {}.",
                     app.id,
-                    kind.name()
+                    kind.as_str()
                 ),
                 None,
             ));
@@ -301,12 +334,12 @@ impl World {
 
     #[expect(
         clippy::too_many_arguments,
-        reason = "the shared body of three public per-scope operations"
+        reason = "the shared body of one operation in three scopes"
     )]
     fn upgrade_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         body: &UpgradePostRequestBody,
@@ -316,7 +349,7 @@ impl World {
     ) -> Result<Outcome<UpgradeReport>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, current) = Self::locate(tenant, caller, kind, scope_id, id)?;
         let app = &tenant.apps[rec.app as usize];
         // Never to an older, rejected or submitted definition: only the latest published one,
@@ -387,7 +420,7 @@ impl World {
     fn uninstall_in(
         &mut self,
         caller: &Caller,
-        kind: ScopeKind,
+        kind: InstallationScope,
         scope_id: &str,
         id: &AppInstallationId,
         query: &Query,
@@ -395,7 +428,7 @@ impl World {
     ) -> Result<Outcome<()>, ModelError> {
         let tenant = self.caller_tenant(caller)?;
         query.check_allowed(route)?;
-        let matching = check_token(caller, route.operation_id)?;
+        let matching = check_token(caller, route)?;
         let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         let event = Event::AppUninstalled {
@@ -406,6 +439,71 @@ impl World {
         };
         let events = self.commit(vec![event])?;
         Ok(Outcome { value: (), events })
+    }
+
+    // --- writes, one method per operation over the scope ----------------------------------------
+
+    /// `POST /{chats|teams|users}/{id}/installedApps` (`chats.CreateInstalledApps`,
+    /// `teams.CreateInstalledApps`, `users.teamwork.CreateInstalledApps`): installs the latest
+    /// published definition of the bound catalog app in `scope`. `409` when the app is already
+    /// installed there; `400` when the consented permissions do not match the definition's RSC
+    /// permissions. Returns the new installation (Graph answers `201` for a chat and `200` for a
+    /// team, both without a body).
+    pub fn install_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        body: &InstalledAppsPostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.install_in(caller, kind, scope.id(), body, query, now, routes.install)
+    }
+
+    /// `POST /{chats|teams|users}/{id}/installedApps/{id}/upgrade`: moves the installation to the
+    /// latest published definition of its app (never backwards, never to a submitted or rejected
+    /// one). Already current: per [`WorldConfig::already_current`](crate::WorldConfig). Every
+    /// success counts in [`World::upgrade_count`].
+    pub fn upgrade_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        body: &UpgradePostRequestBody,
+        query: &Query,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<UpgradeReport>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.upgrade_in(
+            caller,
+            kind,
+            scope.id(),
+            installation,
+            body,
+            query,
+            now,
+            routes.upgrade,
+        )
+    }
+
+    /// `DELETE /{chats|teams|users}/{id}/installedApps/{id}` (`chats.DeleteInstalledApps`, …).
+    pub fn uninstall_app(
+        &mut self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<Outcome<()>, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        self.uninstall_in(
+            caller,
+            kind,
+            scope.id(),
+            installation,
+            query,
+            routes.uninstall,
+        )
     }
 
     // --- chats -------------------------------------------------------------------------------
@@ -424,11 +522,11 @@ impl World {
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             chat.as_str(),
             query,
             &routes::LIST_CHAT_INSTALLED_APPS,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -444,79 +542,13 @@ impl World {
     ) -> Result<TeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::Chat,
+            InstallationScope::Chat,
             chat.as_str(),
             installation,
             query,
             &routes::GET_CHAT_INSTALLED_APP,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
-        )
-    }
-
-    /// `POST /chats/{chat-id}/installedApps` (`chats.CreateInstalledApps`): installs the latest
-    /// published definition of the bound catalog app. `409` when the app is already installed in
-    /// the chat; `400` when the consented permissions do not match the definition's RSC
-    /// permissions. Returns the new installation's id (Graph answers `201` without a body).
-    pub fn install_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_CHAT_APP,
-        )
-    }
-
-    /// `POST /chats/{chat-id}/installedApps/{id}/upgrade`: moves the installation to the latest
-    /// published definition of its app (never backwards, never to a submitted or rejected one).
-    /// Already current: per [`WorldConfig::already_current`](crate::WorldConfig). Every success
-    /// counts in [`World::upgrade_count`].
-    pub fn upgrade_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_CHAT_APP,
-        )
-    }
-
-    /// `DELETE /chats/{chat-id}/installedApps/{id}` (`chats.DeleteInstalledApps`).
-    pub fn uninstall_chat_app(
-        &mut self,
-        caller: &Caller,
-        chat: &ChatId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::Chat,
-            chat.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_CHAT_APP,
         )
     }
 
@@ -532,11 +564,11 @@ impl World {
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::Team,
+            InstallationScope::Team,
             team.as_str(),
             query,
             &routes::LIST_TEAM_INSTALLED_APPS,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
         )
     }
@@ -551,75 +583,13 @@ impl World {
     ) -> Result<TeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::Team,
+            InstallationScope::Team,
             team.as_str(),
             installation,
             query,
             &routes::GET_TEAM_INSTALLED_APP,
-            &query::INSTALLATION,
+            &entities::TEAMS_APP_INSTALLATION,
             installation_wire,
-        )
-    }
-
-    /// `POST /teams/{team-id}/installedApps` (`teams.CreateInstalledApps`; Graph answers `200`
-    /// without a body).
-    pub fn install_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_TEAM_APP,
-        )
-    }
-
-    /// `POST /teams/{team-id}/installedApps/{id}/upgrade`; as
-    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
-    pub fn upgrade_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_TEAM_APP,
-        )
-    }
-
-    /// `DELETE /teams/{team-id}/installedApps/{id}` (`teams.DeleteInstalledApps`).
-    pub fn uninstall_team_app(
-        &mut self,
-        caller: &Caller,
-        team: &TeamId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::Team,
-            team.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_TEAM_APP,
         )
     }
 
@@ -634,11 +604,11 @@ impl World {
     ) -> Result<Page<UserScopeTeamsAppInstallation>, ModelError> {
         self.list_in(
             caller,
-            ScopeKind::User,
+            InstallationScope::User,
             user.as_str(),
             query,
             &routes::LIST_USER_INSTALLED_APPS,
-            &query::USER_INSTALLATION,
+            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
             user_installation_wire,
         )
     }
@@ -653,74 +623,13 @@ impl World {
     ) -> Result<UserScopeTeamsAppInstallation, ModelError> {
         self.get_in(
             caller,
-            ScopeKind::User,
+            InstallationScope::User,
             user.as_str(),
             installation,
             query,
             &routes::GET_USER_INSTALLED_APP,
-            &query::USER_INSTALLATION,
+            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
             user_installation_wire,
-        )
-    }
-
-    /// `POST /users/{user-id | upn}/teamwork/installedApps` (Graph answers `201` without a body).
-    pub fn install_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        body: &InstalledAppsPostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<TeamsAppInstallation>, ModelError> {
-        self.install_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            body,
-            query,
-            now,
-            &routes::INSTALL_USER_APP,
-        )
-    }
-
-    /// `POST /users/{user-id | upn}/teamwork/installedApps/{id}/upgrade`; as
-    /// [`upgrade_chat_app`](Self::upgrade_chat_app).
-    pub fn upgrade_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        installation: &AppInstallationId,
-        body: &UpgradePostRequestBody,
-        query: &Query,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<UpgradeReport>, ModelError> {
-        self.upgrade_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            installation,
-            body,
-            query,
-            now,
-            &routes::UPGRADE_USER_APP,
-        )
-    }
-
-    /// `DELETE /users/{user-id | upn}/teamwork/installedApps/{id}`.
-    pub fn uninstall_user_app(
-        &mut self,
-        caller: &Caller,
-        user: &UserId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<Outcome<()>, ModelError> {
-        self.uninstall_in(
-            caller,
-            ScopeKind::User,
-            user.as_str(),
-            installation,
-            query,
-            &routes::UNINSTALL_USER_APP,
         )
     }
 
@@ -736,10 +645,15 @@ impl World {
     ) -> Result<Chat, ModelError> {
         let route = &routes::GET_USER_INSTALLED_APP_CHAT;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &query::CHAT)?;
-        let matching = check_token(caller, route.operation_id)?;
-        let (scope, rec, def) =
-            Self::locate(tenant, caller, ScopeKind::User, user.as_str(), installation)?;
+        let shape = get_shape(query, route, &entities::CHAT)?;
+        let matching = check_token(caller, route)?;
+        let (scope, rec, def) = Self::locate(
+            tenant,
+            caller,
+            InstallationScope::User,
+            user.as_str(),
+            installation,
+        )?;
         check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
         let Some(bot) = &def.bot_id else {
             return Err(ModelError::not_found(

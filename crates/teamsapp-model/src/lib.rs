@@ -15,9 +15,10 @@
 //!
 //! - Build the world: [`World::new`], then [`World::load_tenant`] with [`demo::tenant`], a
 //!   [`demo::fleet`] or a [`TenantSpec`] read with [`TenantSpec::from_json`].
-//! - Per request: [`Query::parse`] the raw query string, build a [`Caller`] from the verified token,
-//!   call the operation's method (named after the generated request type: `UpgradeChatApp` →
-//!   [`World::upgrade_chat_app`]), pass the current time to mutations.
+//! - Per request: [`Query::for_route`] the raw query string, build a [`Caller`] from the verified
+//!   token, call the operation's method (one per operation over the scope: `UpgradeChatApp`,
+//!   `UpgradeTeamApp` and `UpgradeUserApp` → [`World::upgrade_app`]), pass the current time to
+//!   mutations.
 //! - Errors: [`ModelError::status`], [`ModelError::code`], [`ModelError::message`], or the whole
 //!   envelope with [`ModelError::to_graph_error`] (add the trace fields).
 //! - Lists: [`Page::next_skiptoken`] goes into `@odata.nextLink`; [`Page::count`] into
@@ -46,7 +47,7 @@
 //!
 //! ```
 //! use teamsapp_model::{Caller, Query, World, WorldConfig, demo};
-//! use teamsapp_types::{AppInstallationId, ChatId, UpgradePostRequestBody};
+//! use teamsapp_types::{AppInstallationId, ChatId, Scope, UpgradePostRequestBody};
 //!
 //! let mut world = World::new(WorldConfig::default());
 //! world.load_tenant(demo::tenant())?;
@@ -58,8 +59,13 @@
 //! let chat = ChatId::new(demo::SEED_CHAT_ID)?;
 //! let installation = AppInstallationId::new(demo::SEED_INSTALLATION_ID)?;
 //! let now = time::OffsetDateTime::UNIX_EPOCH;
-//! let outcome = world.upgrade_chat_app(
-//!     &caller, &chat, &installation, &UpgradePostRequestBody::default(), &Query::new(), now,
+//! let outcome = world.upgrade_app(
+//!     &caller,
+//!     &Scope::Chat(chat),
+//!     &installation,
+//!     &UpgradePostRequestBody::default(),
+//!     &Query::new(),
+//!     now,
 //! )?;
 //! assert_eq!(outcome.value.to_version, "1.1.0");
 //! assert_eq!(world.upgrade_count(demo::CREDENTIALS.tenant_id, &installation), Some(1));
@@ -75,6 +81,7 @@ mod error;
 mod event;
 pub mod filter;
 mod installations;
+mod options;
 mod project;
 mod query;
 /// Teams app packages (the `teamsapp-package` crate): what the catalog reads when an app is
@@ -87,7 +94,8 @@ mod world;
 pub use caller::Caller;
 pub use error::{ModelError, PackageProblem};
 pub use event::{DefinitionRecord, Event};
-pub use query::{Page, Query};
+pub use options::{Query, QueryError, QueryOption};
+pub use query::Page;
 pub use spec::TenantSpec;
 pub use teamsapp_types::version::AppVersion;
 pub use world::{

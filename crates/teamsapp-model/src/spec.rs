@@ -43,6 +43,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+pub use teamsapp_types::permissions::InstallationScope;
 use teamsapp_types::{
     ChatId, ChatType, TeamId, TeamsAppDistributionMethod, TeamsAppId, TeamsAppPermissionSet,
     TeamsAppPublishingState,
@@ -363,7 +364,7 @@ pub(crate) fn permission_set(permissions: &[RscPermission]) -> TeamsAppPermissio
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstallationSpec {
     /// Where it is installed.
-    pub scope: ScopeKind,
+    pub scope: InstallationScope,
     /// The chat id, team id or user object id.
     pub scope_id: String,
     /// The catalog id of the app.
@@ -378,29 +379,6 @@ pub struct InstallationSpec {
     /// The RSC permissions consented to; by default those the installed definition requires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consented_permissions: Option<Vec<RscPermission>>,
-}
-
-/// The kind of scope an app is installed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ScopeKind {
-    /// A chat (group, one-on-one or meeting).
-    Chat,
-    /// A team.
-    Team,
-    /// A user's personal scope.
-    User,
-}
-
-impl ScopeKind {
-    /// `chat`, `team` or `user`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Chat => "chat",
-            Self::Team => "team",
-            Self::User => "user",
-        }
-    }
 }
 
 fn yes() -> bool {

@@ -7,7 +7,7 @@ use teamsapp_types::AppInstallationId;
 use crate::ModelError;
 use crate::error::echo;
 use crate::event::Event;
-use crate::spec::{AppRegistrationSpec, ScopeKind, TenantSpec};
+use crate::spec::{AppRegistrationSpec, InstallationScope, TenantSpec};
 use crate::state::Tenant;
 
 /// What upgrading an installation that already runs the latest published version answers.
@@ -101,7 +101,7 @@ pub struct InstallationInfo {
     /// The installation id.
     pub id: String,
     /// The scope kind.
-    pub scope: ScopeKind,
+    pub scope: InstallationScope,
     /// The chat id, team id or user object id.
     pub scope_id: String,
     /// The catalog app.
@@ -393,9 +393,9 @@ impl World {
         };
         let mut all = Vec::new();
         let kinds = [
-            (ScopeKind::Chat, tenant.chats.len()),
-            (ScopeKind::Team, tenant.teams.len()),
-            (ScopeKind::User, tenant.users.len()),
+            (InstallationScope::Chat, tenant.chats.len()),
+            (InstallationScope::Team, tenant.teams.len()),
+            (InstallationScope::User, tenant.users.len()),
         ];
         for (kind, len) in kinds {
             for index in 0..len {

@@ -1,8 +1,10 @@
 //! National clouds: where Graph and the sign-in endpoint live, and which operations each offers.
 //!
-//! Availability follows the national-cloud tables of each operation's documentation: chat
-//! installation operations exist in all four clouds; team installation operations, user-scope
-//! install and uninstall, and catalog publish and update do not exist in China (21Vianet).
+//! Availability follows the national-cloud tables of each operation's documentation, written once
+//! in the fragment's `x-teamsapp-national-clouds` and generated into
+//! [`Route::clouds`](crate::Route::clouds): chat installation operations exist in all four
+//! clouds; team installation operations, user-scope install and uninstall, and catalog publish
+//! and update do not exist in China (21Vianet).
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,22 +30,6 @@ pub enum NationalCloud {
 
 /// The names [`NationalCloud::from_str`] accepts, for error messages.
 const EXPECTED: &str = "global, usgov, usgovl4, usgovdod, usgovl5, dod, china";
-
-/// Operations the documentation marks unavailable in China (21Vianet).
-const NOT_IN_CHINA: &[&str] = &[
-    // Team scope: list, get, add, upgrade, uninstall.
-    "teams.ListInstalledApps",
-    "teams.GetInstalledApps",
-    "teams.CreateInstalledApps",
-    "teams.team.installedApps.teamsAppInstallation.upgrade",
-    "teams.DeleteInstalledApps",
-    // User scope: add and uninstall (list, get and upgrade are assumed available).
-    "users.teamwork.CreateInstalledApps",
-    "users.teamwork.DeleteInstalledApps",
-    // Catalog: publish, and update (upload a new version).
-    "appCatalogs.CreateTeamsApps",
-    "appCatalogs.teamsApps.CreateAppDefinitions",
-];
 
 /// Characters kept as they are in a tenant path segment; everything else is percent-encoded.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -126,19 +112,23 @@ impl NationalCloud {
             .find(|cloud| cloud.graph_host().eq_ignore_ascii_case(host))
     }
 
-    /// Whether the operation with this `operationId` is available in this cloud.
+    /// Whether the operation with this `operationId` is available in this cloud (its route's
+    /// [`clouds`](crate::Route::clouds)).
     ///
     /// Operation ids this crate does not know are assumed available everywhere.
     pub fn supports(self, operation_id: &str) -> bool {
-        self != Self::China || !NOT_IN_CHINA.contains(&operation_id)
+        crate::routes::ALL
+            .iter()
+            .find(|route| route.operation_id == operation_id)
+            .is_none_or(|route| route.available_in(self))
     }
 
-    /// The `operationId`s this cloud does not offer.
-    pub fn unsupported_operations(self) -> &'static [&'static str] {
-        match self {
-            Self::China => NOT_IN_CHINA,
-            Self::Global | Self::UsGovL4 | Self::UsGovL5Dod => &[],
-        }
+    /// The `operationId`s this cloud does not offer, in the fragment's order.
+    pub fn unsupported_operations(self) -> impl Iterator<Item = &'static str> {
+        crate::routes::ALL
+            .iter()
+            .filter(move |route| !route.available_in(self))
+            .map(|route| route.operation_id)
     }
 }
 
@@ -271,14 +261,26 @@ mod tests {
             assert!(!NationalCloud::China.supports(op));
             assert!(NationalCloud::UsGovL5Dod.supports(op));
         }
-        assert_eq!(NationalCloud::China.unsupported_operations().len(), 9);
-        assert!(NationalCloud::Global.unsupported_operations().is_empty());
+        assert_eq!(
+            NationalCloud::China
+                .unsupported_operations()
+                .collect::<Vec<_>>(),
+            NOT_IN_CHINA
+        );
+        assert_eq!(NationalCloud::Global.unsupported_operations().count(), 0);
     }
 
-    #[test]
-    fn every_unavailable_operation_is_known() {
-        for op in NOT_IN_CHINA {
-            assert!(crate::permissions::for_operation(op).is_some(), "{op}");
-        }
-    }
+    /// The documentation's national-cloud tables: what China (21Vianet) does not offer, in the
+    /// fragment's order. The generated routes must say the same.
+    const NOT_IN_CHINA: &[&str] = &[
+        "teams.ListInstalledApps",
+        "teams.CreateInstalledApps",
+        "teams.GetInstalledApps",
+        "teams.DeleteInstalledApps",
+        "teams.team.installedApps.teamsAppInstallation.upgrade",
+        "users.teamwork.CreateInstalledApps",
+        "users.teamwork.DeleteInstalledApps",
+        "appCatalogs.CreateTeamsApps",
+        "appCatalogs.teamsApps.CreateAppDefinitions",
+    ];
 }

@@ -5,8 +5,11 @@
 //! - [`ids`]: validated id newtypes (chat, team, user, app, app definition, installation);
 //! - [`GraphError`]: Graph's error envelope, with a `Display` that shows what a
 //!   support ticket needs;
-//! - [`cloud`]: national clouds, their hosts and which operations each supports;
-//! - [`permissions`]: the permission tables of this API family, as data;
+//! - [`cloud`]: national clouds and their hosts (which operations each offers is generated into
+//!   each [`Route`]);
+//! - [`permissions`]: what a permission name grants; the tables themselves are generated into
+//!   each [`Route`] from the fragment's `x-teamsapp-permissions`;
+//! - [`entity`]: entity types as data (the tables are generated into [`entities`]);
 //! - [`Scope`]: a chat, team or user's personal scope with its typed id;
 //! - [`version`]: [`AppVersion`](version::AppVersion), the one manifest version type, shared by
 //!   the catalog rules and fleet planning.
@@ -35,6 +38,7 @@
 //! (for methods and status codes) and small encoding crates.
 
 pub mod cloud;
+pub mod entity;
 mod error;
 #[rustfmt::skip]
 #[allow(clippy::doc_markdown, reason = "descriptions are Graph's own prose, which names camelCase properties")]
@@ -54,7 +58,7 @@ pub use ids::{
     TeamId, TeamsAppDefinitionId, TeamsAppId, UserId,
 };
 
-pub use operation::{DecodeError, Operation, RequestBody, Route};
+pub use operation::{DecodeError, Operation, Paging, RequestBody, Route};
 pub use scope::Scope;
 
 /// The README's examples, compiled and run as doctests.

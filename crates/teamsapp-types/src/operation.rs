@@ -9,7 +9,9 @@ use http::{Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::RequestKind;
+use crate::cloud::NationalCloud;
 use crate::ids::IdKind;
+use crate::permissions::OperationPermissions;
 
 /// Characters left as they are in a path segment; everything else is percent-encoded.
 ///
@@ -53,11 +55,22 @@ pub enum ResponseShape {
     MaybeJson,
 }
 
+/// How a list operation pages (Graph's `x-ms-pageable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// The property that links to the next page (`@odata.nextLink`).
+    pub next_link: &'static str,
+    /// The largest `$top` the operation serves (the `$top` parameter's `maximum`).
+    pub max_top: u32,
+}
+
 /// One operation of the API, as described by the OpenAPI fragment.
 ///
 /// Every field is generated from the fragment: Graph's own annotations where they exist
 /// (`x-ms-docs-key-type` for [`path_param_kinds`](Self::path_param_kinds),
-/// `x-ms-docs-operation-type` for [`action`](Self::action)), `x-teamsapp-*` extensions where not.
+/// `x-ms-docs-operation-type` for [`action`](Self::action), `x-ms-pageable` and the `$top`
+/// parameter's `maximum` for [`paging`](Self::paging)), `x-teamsapp-*` extensions where not
+/// ([`permissions`](Self::permissions), [`clouds`](Self::clouds), [`idempotent`](Self::idempotent)).
 #[derive(Debug, Clone)]
 pub struct Route {
     /// Graph's `operationId`.
@@ -98,6 +111,13 @@ pub struct Route {
     /// the fragment marks `x-teamsapp-idempotent` (the `upgrade` action, which moves an
     /// installation to the catalog's latest version however often it runs).
     pub idempotent: bool,
+    /// The permissions that allow the operation, least privileged first
+    /// (`x-teamsapp-permissions`).
+    pub permissions: OperationPermissions,
+    /// The national clouds that offer the operation (`x-teamsapp-national-clouds`).
+    pub clouds: &'static [NationalCloud],
+    /// How the operation pages, if it is a paged list.
+    pub paging: Option<Paging>,
     /// A one-line summary.
     pub summary: &'static str,
 }
@@ -129,6 +149,11 @@ impl Route {
         }
         out.push_str(rest);
         out
+    }
+
+    /// Whether `cloud` offers the operation.
+    pub fn available_in(&self, cloud: NationalCloud) -> bool {
+        self.clouds.contains(&cloud)
     }
 
     /// Whether `status` is one a client should treat as success for this operation.

@@ -1,8 +1,9 @@
-//! The permission tables of this API family, as data.
+//! The permissions of this API family, as data.
 //!
-//! The emulator uses them to answer `403` naming the permissions that would have allowed a call;
-//! the CLI uses them for an offline preflight of a token's scopes or roles. Both read [`TABLE`]
-//! through [`for_operation`].
+//! The tables are written once, in the fragment's `x-teamsapp-permissions`, and generated into
+//! each operation's [`Route::permissions`](crate::Route::permissions). The emulator uses them to
+//! answer `403` naming the permissions that would have allowed a call; the CLI uses them for an
+//! offline preflight of a token's scopes or roles. [`for_operation`] finds one by `operationId`.
 //!
 //! Each list starts with the least privileged permission Microsoft documents for the operation;
 //! the rest follow in the documentation's order (its "higher privileged" column, which Microsoft
@@ -135,9 +136,12 @@ impl OperationPermissions {
 
 /// The permissions of the operation with this `operationId`, if it is one of this API family's.
 pub fn for_operation(operation_id: &str) -> Option<&'static OperationPermissions> {
-    TABLE
-        .iter()
-        .find(|entry| entry.operation_id == operation_id)
+    all().find(|entry| entry.operation_id == operation_id)
+}
+
+/// The permissions of every operation, in the fragment's order.
+pub fn all() -> impl Iterator<Item = &'static OperationPermissions> {
+    crate::routes::ALL.iter().map(|route| &route.permissions)
 }
 
 /// Whether `name` is a resource-specific consent (RSC) permission, granted per chat, team or user
@@ -151,438 +155,6 @@ pub fn is_resource_specific(name: &str) -> bool {
                 .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
     })
 }
-
-const fn entry(
-    operation_id: &'static str,
-    delegated: &'static [&'static str],
-    application: &'static [&'static str],
-) -> OperationPermissions {
-    OperationPermissions {
-        operation_id,
-        delegated,
-        application,
-        personal_account_supported: false,
-        requires_permission: true,
-    }
-}
-
-// --- chat scope (reference §1.8.1, "Chat") ---------------------------------------------------
-
-const CHAT_LIST_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadForChat",
-    "TeamsAppInstallation.ReadWriteSelfForChat",
-    "TeamsAppInstallation.ManageSelectedForChat",
-    "TeamsAppInstallation.ReadWriteAndConsentForChat",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
-    "TeamsAppInstallation.ReadWriteForChat",
-];
-const CHAT_LIST_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadForChat.All",
-    "TeamsAppInstallation.ReadWriteSelfForChat.All",
-    "Chat.Manage.Chat",
-    "TeamsAppInstallation.ManageSelectedForChat.All",
-    "TeamsAppInstallation.Read.Chat",
-    "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
-    "TeamsAppInstallation.ReadWriteForChat.All",
-];
-const CHAT_GET_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadForChat",
-    "TeamsAppInstallation.ReadWriteSelfForChat",
-    "TeamsAppInstallation.ManageSelectedForChat",
-    "TeamsAppInstallation.ReadWriteForChat",
-];
-const CHAT_GET_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadForChat.All",
-    "TeamsAppInstallation.ReadWriteSelfForChat.All",
-    "Chat.Manage.Chat",
-    "TeamsAppInstallation.ManageSelectedForChat.All",
-    "TeamsAppInstallation.Read.All",
-    "TeamsAppInstallation.Read.Chat",
-    "TeamsAppInstallation.ReadWriteForChat.All",
-];
-/// Add and upgrade share one table.
-const CHAT_WRITE_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForChat",
-    "TeamsAppInstallation.ManageSelectedForChat",
-    "TeamsAppInstallation.ReadWriteAndConsentForChat",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
-    "TeamsAppInstallation.ReadWriteForChat",
-];
-const CHAT_WRITE_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForChat.All",
-    "Chat.Manage.Chat",
-    "TeamsAppInstallation.ManageSelectedForChat.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
-    "TeamsAppInstallation.ReadWriteForChat.All",
-];
-const CHAT_DELETE_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForChat",
-    "TeamsAppInstallation.ManageSelectedForChat",
-    "TeamsAppInstallation.ReadWriteForChat",
-];
-const CHAT_DELETE_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForChat.All",
-    "Chat.Manage.Chat",
-    "TeamsAppInstallation.ManageSelectedForChat.All",
-    "TeamsAppInstallation.ReadWriteForChat.All",
-];
-
-// --- team scope (reference §1.8.1, "Team") ---------------------------------------------------
-
-const TEAM_LIST_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadForTeam",
-    "TeamsAppInstallation.ReadWriteSelfForTeam",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
-    "TeamsAppInstallation.ReadWriteForTeam",
-];
-const TEAM_LIST_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.Read.Group",
-    "TeamsAppInstallation.ReadWriteSelfForTeam.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam.All",
-    "TeamsAppInstallation.Read.All",
-    "TeamsAppInstallation.ReadForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
-    "TeamsAppInstallation.ReadWriteForTeam.All",
-];
-/// The documented table names `ReadWriteSelfForTeam` as least privileged and lists `ReadForTeam`
-/// among the higher ones (its order looks auto-generated); `ReadForTeam` comes first here. It also
-/// lists `ReadForUser`, kept as documented.
-const TEAM_GET_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadForTeam",
-    "TeamsAppInstallation.ReadWriteSelfForTeam",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ReadForUser",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
-    "TeamsAppInstallation.ReadWriteForTeam",
-];
-/// The documented table also lists the delegated name `ReadWriteSelfForTeam` (no `.All`) among
-/// application permissions; it is left out here.
-const TEAM_GET_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.Read.Group",
-    "TeamsAppInstallation.ReadWriteSelfForTeam.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-    "Group.Read.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ReadForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
-    "TeamsAppInstallation.ReadWriteForTeam.All",
-];
-/// Documented least to most privileged in one list. `Group.ReadWrite.All` and
-/// `Directory.ReadWrite.All` are "supported only for backward compatibility".
-/// `ReadWriteAndConsentForTeam` is not in the documented delegated list but is in the
-/// application list and in the upgrade table; it is added here (inference).
-const TEAM_ADD_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam",
-    "TeamsAppInstallation.ReadWriteForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const TEAM_ADD_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam.All",
-    "TeamsAppInstallation.ReadWriteForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
-    "Group.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-const TEAM_UPGRADE_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam",
-    "Directory.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
-    "TeamsAppInstallation.ReadWriteForTeam",
-];
-const TEAM_UPGRADE_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam.All",
-    "Directory.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
-    "TeamsAppInstallation.ReadWriteForTeam.All",
-];
-const TEAM_DELETE_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam",
-    "Directory.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam",
-    "TeamsAppInstallation.ReadWriteForTeam",
-];
-const TEAM_DELETE_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForTeam.All",
-    "Directory.ReadWrite.All",
-    "Group.ReadWrite.All",
-    "TeamsAppInstallation.ManageSelectedForTeam.All",
-    "TeamsAppInstallation.ReadWriteForTeam.All",
-];
-
-// --- user (personal) scope (reference §1.8.1, "User") ----------------------------------------
-
-/// List; also used for get and for the installation's chat. The only get table found is older
-/// (`ReadForUser`, `ReadWriteSelfForUser`, `ReadWriteForUser` and their `.All` forms) and
-/// predates the `AndConsent` and "Selected" permissions, so get uses the current list table
-/// (inference).
-const USER_READ_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadForUser",
-    "TeamsAppInstallation.ReadWriteSelfForUser",
-    "TeamsAppInstallation.ReadWriteAndConsentForUser",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
-    "TeamsAppInstallation.ReadWriteForUser",
-    "TeamsAppInstallation.ReadWriteSelectedForUser",
-];
-const USER_READ_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadForUser.All",
-    "TeamsAppInstallation.ReadWriteSelfForUser.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
-    "TeamsAppInstallation.ReadWriteForUser.All",
-    "TeamsAppInstallation.ReadWriteSelectedForUser.All",
-];
-/// Add, upgrade and delete share one table.
-const USER_WRITE_DELEGATED: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForUser",
-    "TeamsAppInstallation.ManageSelectedForUser",
-    "TeamsAppInstallation.ReadWriteAndConsentForUser",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
-    "TeamsAppInstallation.ReadWriteForUser",
-    "TeamsAppInstallation.ReadWriteSelectedForUser",
-];
-const USER_WRITE_APPLICATION: &[&str] = &[
-    "TeamsAppInstallation.ReadWriteSelfForUser.All",
-    "TeamsAppInstallation.ManageSelectedForUser.All",
-    "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
-    "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
-    "TeamsAppInstallation.ReadWriteForUser.All",
-    "TeamsAppInstallation.ReadWriteSelectedForUser.All",
-];
-
-// --- app catalog (reference §1.8.1, "App catalog") -------------------------------------------
-
-/// List and get apps and app definitions. `Directory.*` are for backward compatibility only.
-const CATALOG_READ_DELEGATED: &[&str] = &[
-    "AppCatalog.Submit",
-    "AppCatalog.Read.All",
-    "AppCatalog.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const CATALOG_READ_APPLICATION: &[&str] = &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"];
-/// Publish, update (upload a new version) and delete. `AppCatalog.Submit` deletes only an app
-/// the caller submitted for review.
-const CATALOG_WRITE_DELEGATED: &[&str] = &[
-    "AppCatalog.Submit",
-    "AppCatalog.ReadWrite.All",
-    "Directory.ReadWrite.All",
-];
-/// Review (approve or reject a submitted version): admins only, so not `AppCatalog.Submit`.
-const CATALOG_REVIEW_DELEGATED: &[&str] = &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"];
-/// Delete and review by an app alone. No table documents these operations' application
-/// permissions; this is inferred from the catalog's other tables.
-const CATALOG_ADMIN_APPLICATION: &[&str] = &["AppCatalog.ReadWrite.All"];
-
-// --- discovery --------------------------------------------------------------------------------
-
-const USER_LIST_DELEGATED: &[&str] = &[
-    "User.ReadBasic.All",
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const USER_LIST_APPLICATION: &[&str] = &[
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-const CHAT_READ_DELEGATED: &[&str] = &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"];
-const CHATS_LIST_APPLICATION: &[&str] =
-    &["Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"];
-const CHAT_GET_CHAT_APPLICATION: &[&str] = &[
-    "ChatSettings.Read.Chat",
-    "Chat.ReadBasic.All",
-    "Chat.Read.All",
-    "Chat.ReadWrite.All",
-];
-const TEAM_LIST_TEAM_APPLICATION: &[&str] = &[
-    "Team.ReadBasic.All",
-    "TeamSettings.Read.All",
-    "TeamSettings.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
-
-/// Every operation of this API family and the permissions that allow it.
-pub static TABLE: &[OperationPermissions] = &[
-    // Chat scope.
-    entry(
-        "chats.ListInstalledApps",
-        CHAT_LIST_DELEGATED,
-        CHAT_LIST_APPLICATION,
-    ),
-    entry(
-        "chats.GetInstalledApps",
-        CHAT_GET_DELEGATED,
-        CHAT_GET_APPLICATION,
-    ),
-    entry(
-        "chats.CreateInstalledApps",
-        CHAT_WRITE_DELEGATED,
-        CHAT_WRITE_APPLICATION,
-    ),
-    entry(
-        "chats.chat.installedApps.teamsAppInstallation.upgrade",
-        CHAT_WRITE_DELEGATED,
-        CHAT_WRITE_APPLICATION,
-    ),
-    entry(
-        "chats.DeleteInstalledApps",
-        CHAT_DELETE_DELEGATED,
-        CHAT_DELETE_APPLICATION,
-    ),
-    // Team scope.
-    entry(
-        "teams.ListInstalledApps",
-        TEAM_LIST_DELEGATED,
-        TEAM_LIST_APPLICATION,
-    ),
-    entry(
-        "teams.GetInstalledApps",
-        TEAM_GET_DELEGATED,
-        TEAM_GET_APPLICATION,
-    ),
-    entry(
-        "teams.CreateInstalledApps",
-        TEAM_ADD_DELEGATED,
-        TEAM_ADD_APPLICATION,
-    ),
-    entry(
-        "teams.team.installedApps.teamsAppInstallation.upgrade",
-        TEAM_UPGRADE_DELEGATED,
-        TEAM_UPGRADE_APPLICATION,
-    ),
-    entry(
-        "teams.DeleteInstalledApps",
-        TEAM_DELETE_DELEGATED,
-        TEAM_DELETE_APPLICATION,
-    ),
-    // User (personal) scope.
-    entry(
-        "users.teamwork.ListInstalledApps",
-        USER_READ_DELEGATED,
-        USER_READ_APPLICATION,
-    ),
-    entry(
-        "users.teamwork.GetInstalledApps",
-        USER_READ_DELEGATED,
-        USER_READ_APPLICATION,
-    ),
-    entry(
-        "users.teamwork.CreateInstalledApps",
-        USER_WRITE_DELEGATED,
-        USER_WRITE_APPLICATION,
-    ),
-    entry(
-        "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
-        USER_WRITE_DELEGATED,
-        USER_WRITE_APPLICATION,
-    ),
-    entry(
-        "users.teamwork.DeleteInstalledApps",
-        USER_WRITE_DELEGATED,
-        USER_WRITE_APPLICATION,
-    ),
-    entry(
-        "users.teamwork.installedApps.GetChat",
-        USER_READ_DELEGATED,
-        USER_READ_APPLICATION,
-    ),
-    // App catalog.
-    entry(
-        "appCatalogs.ListTeamsApps",
-        CATALOG_READ_DELEGATED,
-        CATALOG_READ_APPLICATION,
-    ),
-    entry(
-        "appCatalogs.GetTeamsApps",
-        CATALOG_READ_DELEGATED,
-        CATALOG_READ_APPLICATION,
-    ),
-    entry("appCatalogs.CreateTeamsApps", CATALOG_WRITE_DELEGATED, &[]),
-    entry(
-        "appCatalogs.DeleteTeamsApps",
-        CATALOG_WRITE_DELEGATED,
-        CATALOG_ADMIN_APPLICATION,
-    ),
-    entry(
-        "appCatalogs.teamsApps.ListAppDefinitions",
-        CATALOG_READ_DELEGATED,
-        CATALOG_READ_APPLICATION,
-    ),
-    entry(
-        "appCatalogs.teamsApps.GetAppDefinitions",
-        CATALOG_READ_DELEGATED,
-        CATALOG_READ_APPLICATION,
-    ),
-    entry(
-        "appCatalogs.teamsApps.CreateAppDefinitions",
-        CATALOG_WRITE_DELEGATED,
-        &[],
-    ),
-    entry(
-        "appCatalogs.teamsApps.UpdateAppDefinitions",
-        CATALOG_REVIEW_DELEGATED,
-        CATALOG_ADMIN_APPLICATION,
-    ),
-    // Discovery.
-    entry(
-        "users.user.ListUser",
-        USER_LIST_DELEGATED,
-        USER_LIST_APPLICATION,
-    ),
-    entry(
-        "users.ListChats",
-        CHAT_READ_DELEGATED,
-        CHATS_LIST_APPLICATION,
-    ),
-    entry(
-        "chats.chat.GetChat",
-        CHAT_READ_DELEGATED,
-        CHAT_GET_CHAT_APPLICATION,
-    ),
-    entry("teams.team.ListTeam", &[], TEAM_LIST_TEAM_APPLICATION),
-    // JSON batching: no permission of its own.
-    OperationPermissions {
-        operation_id: "batch",
-        delegated: &[],
-        application: &[],
-        personal_account_supported: false,
-        requires_permission: false,
-    },
-];
 
 // ---------------------------------------------------------------------------------------------
 // Classification of `TeamsAppInstallation.*` names.
@@ -642,8 +214,15 @@ impl InstallationAccess {
     }
 }
 
-/// The installation scope a permission covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An installation scope: the kind of place an app is installed in, and the scope a permission
+/// covers. The one scope-kind enum of the project: the model's installations and events, the
+/// permission rules and fleet discovery all use it; [`Scope`](crate::Scope) pairs it with an id.
+///
+/// Serialized as `chat`, `team` or `user`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum InstallationScope {
     /// Apps installed in chats (and so in meetings).
     Chat,
@@ -659,6 +238,15 @@ impl InstallationScope {
         ("Team", Self::Team),
         ("User", Self::User),
     ];
+
+    /// `chat`, `team` or `user`, as messages, events and command lines write it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Team => "team",
+            Self::User => "user",
+        }
+    }
 
     /// The scope as it appears in permission names, e.g. `Chat`.
     pub const fn name(self) -> &'static str {
@@ -887,7 +475,7 @@ mod tests {
     const CHAT_UPGRADE: &str = "chats.chat.installedApps.teamsAppInstallation.upgrade";
 
     fn all_names() -> impl Iterator<Item = (PermissionKind, &'static str)> {
-        TABLE.iter().flat_map(|entry| {
+        all().flat_map(|entry| {
             PermissionKind::ALL
                 .into_iter()
                 .flat_map(move |kind| entry.allowed(kind).iter().map(move |name| (kind, *name)))
@@ -897,20 +485,16 @@ mod tests {
     #[test]
     fn every_operation_has_exactly_one_entry() {
         for op in OPERATION_IDS {
-            assert_eq!(
-                TABLE.iter().filter(|e| e.operation_id == *op).count(),
-                1,
-                "{op}"
-            );
+            assert_eq!(all().filter(|e| e.operation_id == *op).count(), 1, "{op}");
             assert!(for_operation(op).is_some(), "{op}");
         }
-        assert_eq!(TABLE.len(), OPERATION_IDS.len());
+        assert_eq!(all().count(), OPERATION_IDS.len());
         assert!(for_operation("chats.UpdateInstalledApps").is_none());
     }
 
     #[test]
     fn lists_have_no_duplicates() {
-        for entry in TABLE {
+        for entry in all() {
             for kind in PermissionKind::ALL {
                 let list = entry.allowed(kind);
                 let unique: HashSet<String> = list.iter().map(|n| n.to_ascii_lowercase()).collect();
@@ -948,7 +532,7 @@ mod tests {
 
     #[test]
     fn nobody_supports_personal_accounts() {
-        assert!(TABLE.iter().all(|e| !e.personal_account_supported));
+        assert!(all().all(|e| !e.personal_account_supported));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Where an installation lives: a chat, a team or a user's personal scope, with its typed id.
 
 use crate::ids::{ChatId, TeamId, UserId};
+use crate::permissions::InstallationScope;
 use std::fmt;
 
 /// Where an installation lives.
@@ -32,10 +33,15 @@ impl Scope {
 
     /// `chat`, `team` or `user`.
     pub fn kind(&self) -> &'static str {
+        self.installation_scope().as_str()
+    }
+
+    /// The kind of scope, without its id.
+    pub fn installation_scope(&self) -> InstallationScope {
         match self {
-            Self::Chat(_) => "chat",
-            Self::Team(_) => "team",
-            Self::User(_) => "user",
+            Self::Chat(_) => InstallationScope::Chat,
+            Self::Team(_) => InstallationScope::Team,
+            Self::User(_) => InstallationScope::User,
         }
     }
 
@@ -73,6 +79,24 @@ impl From<UserId> for Scope {
     }
 }
 
+impl From<&ChatId> for Scope {
+    fn from(id: &ChatId) -> Self {
+        Self::Chat(id.clone())
+    }
+}
+
+impl From<&TeamId> for Scope {
+    fn from(id: &TeamId) -> Self {
+        Self::Team(id.clone())
+    }
+}
+
+impl From<&UserId> for Scope {
+    fn from(id: &UserId) -> Self {
+        Self::User(id.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +128,29 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown scope")
         );
+    }
+
+    #[test]
+    fn requests_name_their_scope() {
+        let team = "6903fa93-605b-43ef-920e-77c4729f8258";
+        let request = crate::Request::decode(
+            crate::RequestKind::UpgradeTeamApp,
+            &[
+                team,
+                "NjkwM2ZhOTMtNjA1Yi00M2VmLTkyMGUtNzdjNDcyOWY4MjU4IyMxMjM=",
+            ],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            request.scope(),
+            Some(Scope::Team(TeamId::new(team).unwrap()))
+        );
+        let catalog =
+            crate::Request::decode(crate::RequestKind::ListCatalogApps, &[] as &[&str], b"")
+                .unwrap();
+        assert_eq!(catalog.scope(), None);
+        let chat = ChatId::new("19:ea28e88c00e94c7786b065394a61f296@thread.v2").unwrap();
+        assert_eq!(Scope::from(&chat), Scope::Chat(chat));
     }
 }

@@ -1,5 +1,6 @@
 //! Turns the model into Rust tokens.
 
+use super::entities::{Entity, entity_ident, entity_tokens};
 use super::model::{Body, Enum, Model, Op, Shape, Struct, Ty};
 use anyhow::{Result, bail};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -44,7 +45,7 @@ fn doc(text: &str) -> TokenStream {
     quote!(#(#[doc = #lines])*)
 }
 
-pub(crate) fn file(model: &Model) -> Result<TokenStream> {
+pub(crate) fn file(model: &Model, entities: &[Entity]) -> Result<TokenStream> {
     let enums = model.enums.iter().map(enum_tokens);
     let enum_names: Vec<&str> = model.enums.iter().map(|e| e.name.as_str()).collect();
     let structs = model.structs.iter().map(|s| struct_tokens(s, &enum_names));
@@ -63,6 +64,10 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         .iter()
         .map(|o| format_ident!("{}", route_ident(o)));
     let dispatch = request_enum_tokens(&model.ops);
+    let entity_items = entities.iter().map(entity_tokens);
+    let all_entities = entities
+        .iter()
+        .map(|e| format_ident!("{}", entity_ident(&e.wire)));
     Ok(quote! {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
         use crate::ids::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
@@ -78,14 +83,27 @@ pub(crate) fn file(model: &Model) -> Result<TokenStream> {
         /// Written once here; the client renders these templates and the emulator routes on them.
         pub mod routes {
             use crate::RequestKind;
+            use crate::cloud::NationalCloud;
             use crate::ids::IdKind;
-            use crate::operation::{OperationClass, ResponseShape, Route};
+            use crate::operation::{OperationClass, Paging, ResponseShape, Route};
+            use crate::permissions::OperationPermissions;
             use http::{Method, StatusCode};
 
             #(#routes)*
 
             /// Every route, in the fragment's order.
             pub static ALL: &[&Route] = &[#(&#all),*];
+        }
+
+        /// The entity types of the fragment (schemas with `x-teamsapp-projection`): what
+        /// `$select`, `$expand` and `$filter` may name, and what each returns by default.
+        pub mod entities {
+            use crate::entity::{Entity, Property, PropertyKind};
+
+            #(#entity_items)*
+
+            /// Every entity type, in the fragment's order.
+            pub static ALL: &[&Entity] = &[#(&#all_entities),*];
         }
     })
 }
@@ -260,6 +278,18 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
     };
     let summary = &op.summary;
     let docs = doc(&format!("`{} {}`: {}.", op.method, op.template, op.summary));
+    let delegated = &op.permissions.delegated;
+    let application = &op.permissions.application;
+    let requires_permission = op.permissions.required;
+    let clouds = op.clouds.iter().map(|c| format_ident!("{}", c));
+    let paging = op.paging.as_ref().map_or_else(
+        || quote!(None),
+        |p| {
+            let next_link = &p.next_link;
+            let max_top = p.max_top;
+            quote!(Some(Paging { next_link: #next_link, max_top: #max_top }))
+        },
+    );
     Ok(quote! {
         #docs
         pub static #name: Route = Route {
@@ -280,6 +310,15 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
             class: #class,
             action: #action,
             idempotent: #idempotent,
+            permissions: OperationPermissions {
+                operation_id: #operation_id,
+                delegated: &[#(#delegated),*],
+                application: &[#(#application),*],
+                personal_account_supported: false,
+                requires_permission: #requires_permission,
+            },
+            clouds: &[#(NationalCloud::#clouds),*],
+            paging: #paging,
             summary: #summary,
         };
     })
@@ -563,6 +602,31 @@ fn request_enum_tokens(ops: &[Op]) -> TokenStream {
     });
     let mut variants = Vec::new();
     let mut decoders = Vec::new();
+    // `Request::scope`: one or-pattern per scope kind, one for requests without a scope.
+    let mut by_kind: Vec<(String, Ident, Vec<Ident>)> = Vec::new();
+    let mut unscoped = Vec::new();
+    for op in ops {
+        let name = ident(&op.request);
+        match op.path_params.first() {
+            Some(p) if matches!(p.id_kind.as_str(), "Chat" | "Team" | "User") => {
+                match by_kind.iter_mut().find(|(k, _, _)| *k == p.id_kind) {
+                    Some((_, _, names)) => names.push(name),
+                    None => by_kind.push((p.id_kind.clone(), ident(&p.rust), vec![name])),
+                }
+            }
+            _ => unscoped.push(name),
+        }
+    }
+    let mut scopes: Vec<TokenStream> = by_kind
+        .iter()
+        .map(|(kind, field, names)| {
+            let kind = format_ident!("{}", kind);
+            quote!(#(Self::#names { #field, .. })|* => Some(crate::Scope::#kind(#field.clone())),)
+        })
+        .collect();
+    if !unscoped.is_empty() {
+        scopes.push(quote!(#(Self::#unscoped { .. })|* => None,));
+    }
     for op in ops {
         let name = ident(&op.request);
         let vdoc = doc(&format!(
@@ -696,6 +760,14 @@ fn request_enum_tokens(ops: &[Op]) -> TokenStream {
                 Ok(match kind {
                     #(#decoders)*
                 })
+            }
+
+            /// The chat, team or user the request is addressed to: its first path parameter,
+            /// when that is a chat, team or user id (`x-ms-docs-key-type`).
+            pub fn scope(&self) -> Option<crate::Scope> {
+                match self {
+                    #(#scopes)*
+                }
             }
 
             /// The operation this request is for.

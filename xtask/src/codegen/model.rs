@@ -1,4 +1,5 @@
-//! Reads the OpenAPI fragment into a small model of what to generate: structs, enums and operations.
+//! Reads the OpenAPI fragment into a small model of what to generate: structs, enums, operations
+//! (with their permissions, clouds and paging). Entities are read by `super::entities`.
 
 use anyhow::{Context, Result, anyhow, bail};
 use openapiv3::{
@@ -100,6 +101,25 @@ pub(crate) struct Op {
     pub(crate) action: Option<String>,
     /// Safe to repeat: every method but POST, and POSTs marked `x-teamsapp-idempotent`.
     pub(crate) idempotent: bool,
+    /// `x-teamsapp-permissions`.
+    pub(crate) permissions: Permissions,
+    /// The `NationalCloud` variants of `x-teamsapp-national-clouds`.
+    pub(crate) clouds: Vec<&'static str>,
+    /// Graph's `x-ms-pageable`: the next-link property and the `$top` parameter's `maximum`.
+    pub(crate) paging: Option<Paging>,
+}
+
+/// The permissions that allow an operation, least privileged first.
+pub(crate) struct Permissions {
+    pub(crate) delegated: Vec<String>,
+    pub(crate) application: Vec<String>,
+    pub(crate) required: bool,
+}
+
+/// How a list operation pages.
+pub(crate) struct Paging {
+    pub(crate) next_link: String,
+    pub(crate) max_top: u32,
 }
 
 pub(crate) struct Model {
@@ -161,7 +181,7 @@ pub(crate) fn pascal(wire: &str) -> String {
         .collect()
 }
 
-fn ref_name(reference: &str) -> Result<&str> {
+pub(crate) fn ref_name(reference: &str) -> Result<&str> {
     reference
         .strip_prefix("#/components/schemas/")
         .ok_or_else(|| {
@@ -247,6 +267,67 @@ pub(crate) fn build(spec: &OpenAPI) -> Result<Model> {
     })
 }
 
+pub(crate) fn string_list(value: Option<&serde_json::Value>, what: &str) -> Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .as_array()
+        .with_context(|| format!("{what} must be an array of strings"))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("{what} must be an array of strings"))
+        })
+        .collect()
+}
+
+fn permissions(op: &openapiv3::Operation) -> Result<Permissions> {
+    let value = op
+        .extensions
+        .get("x-teamsapp-permissions")
+        .context("operation without x-teamsapp-permissions")?;
+    let required = match value.get("requiresPermission") {
+        None => true,
+        Some(v) => v
+            .as_bool()
+            .context("requiresPermission must be a boolean")?,
+    };
+    let delegated = string_list(value.get("delegated"), "delegated")?;
+    let application = string_list(value.get("application"), "application")?;
+    if required && delegated.is_empty() && application.is_empty() {
+        bail!("x-teamsapp-permissions lists no permission; set requiresPermission: false");
+    }
+    Ok(Permissions {
+        delegated,
+        application,
+        required,
+    })
+}
+
+fn clouds(op: &openapiv3::Operation) -> Result<Vec<&'static str>> {
+    string_list(
+        Some(
+            op.extensions
+                .get("x-teamsapp-national-clouds")
+                .context("operation without x-teamsapp-national-clouds")?,
+        ),
+        "x-teamsapp-national-clouds",
+    )?
+    .iter()
+    .map(|name| {
+        Ok(match name.as_str() {
+            "global" => "Global",
+            "usgov" => "UsGovL4",
+            "usgovdod" => "UsGovL5Dod",
+            "china" => "China",
+            other => bail!("unknown national cloud {other:?}"),
+        })
+    })
+    .collect()
+}
+
 type RawField = (String, Ty, String);
 
 fn collect_properties(
@@ -291,7 +372,10 @@ fn collect_properties(
     Ok(())
 }
 
-fn resolve<'a>(spec: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Result<&'a Schema> {
+pub(crate) fn resolve<'a>(
+    spec: &'a OpenAPI,
+    schema: &'a ReferenceOr<Schema>,
+) -> Result<&'a Schema> {
     match schema {
         ReferenceOr::Item(s) => Ok(s),
         ReferenceOr::Reference { reference } => {
@@ -311,7 +395,7 @@ fn ty_of_ref<T>(r: &ReferenceOr<T>, inner: impl Fn(&T) -> Result<Ty>) -> Result<
     }
 }
 
-fn ty_of(schema: &Schema) -> Result<Ty> {
+pub(crate) fn ty_of(schema: &Schema) -> Result<Ty> {
     Ok(match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => match &s.format {
             VariantOrUnknownOrEmpty::Item(StringFormat::Binary) => Ty::Bytes,
@@ -397,6 +481,7 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
 
     let mut path_params = Vec::new();
     let mut query = Vec::new();
+    let mut top_max = None;
     for p in &op.parameters {
         let p = match p {
             ReferenceOr::Item(p) => p,
@@ -441,6 +526,14 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
                     bail!("query parameter {} without a schema", d.name);
                 };
                 let ty = ty_of_ref(schema, ty_of)?;
+                if d.name == "$top"
+                    && let ReferenceOr::Item(Schema {
+                        schema_kind: SchemaKind::Type(Type::Integer(i)),
+                        ..
+                    }) = schema
+                {
+                    top_max = i.maximum.map(u32::try_from).transpose()?;
+                }
                 query.push(QueryParam {
                     rust: snake(d.name.trim_start_matches('$')),
                     wire: d.name.clone(),
@@ -544,8 +637,22 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
             .context("x-teamsapp-idempotent must be a boolean")?,
     };
     let idempotent = method != "post" || marked_idempotent;
+    let paging = match op.extensions.get("x-ms-pageable") {
+        None => None,
+        Some(pageable) => Some(Paging {
+            next_link: pageable
+                .get("nextLinkName")
+                .and_then(serde_json::Value::as_str)
+                .context("x-ms-pageable without nextLinkName")?
+                .to_owned(),
+            max_top: top_max.context("a pageable operation's $top needs a maximum")?,
+        }),
+    };
 
     Ok(Op {
+        permissions: permissions(op)?,
+        clouds: clouds(op)?,
+        paging,
         action,
         idempotent,
         operation_id,

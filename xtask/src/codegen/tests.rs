@@ -184,3 +184,26 @@ fn fragment_covers_the_api_family() {
         );
     }
 }
+
+/// Graph's `x-ms-pageable` marks exactly the operations that answer a collection, and every
+/// operation states its permissions and national clouds (codegen refuses one that does not).
+#[test]
+fn collections_page_and_every_operation_states_its_facts() {
+    let doc = fragment();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            let schema = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .unwrap_or("");
+            let collection = schema.ends_with("CollectionResponse");
+            assert_eq!(
+                op.get("x-ms-pageable").is_some(),
+                collection,
+                "{method} {path} ({id}): x-ms-pageable and a collection response go together"
+            );
+            assert!(op.get("x-teamsapp-permissions").is_some(), "{id}");
+            assert!(op.get("x-teamsapp-national-clouds").is_some(), "{id}");
+        }
+    }
+}

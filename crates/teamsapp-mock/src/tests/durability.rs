@@ -104,7 +104,8 @@ fn chat_installations() -> Vec<(String, String)> {
         .installations(demo::TENANT_ID)
         .into_iter()
         .filter(|i| {
-            i.scope == teamsapp_model::spec::ScopeKind::Chat && i.teams_app_id == demo::TASKS_APP_ID
+            i.scope == teamsapp_types::permissions::InstallationScope::Chat
+                && i.teams_app_id == demo::TASKS_APP_ID
         })
         .map(|i| (i.scope_id, i.id))
         .collect()

@@ -62,7 +62,7 @@ impl GraphBackend for Echo {
                     "operationId": call.route.operation_id,
                     "version": call.version.segment(),
                     "params": call.params.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
-                    "query": call.query.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+                    "query": call.query.iter().map(|(n, v)| json!([n.name(), v])).collect::<Vec<_>>(),
                     "caller": {
                         "tenant": call.caller.caller.tenant_id,
                         "app": call.caller.caller.client_id,

@@ -30,7 +30,7 @@ use teamsapp_types::{ChatId, TeamId, TeamsAppId};
 
 use super::{
     AppRegistrationSpec, CatalogAppSpec, ChatKind, ChatSpec, DefinitionSpec, Distribution,
-    InstallationSpec, PublishingState, ScopeKind, TeamSpec, TenantSpec, UserSpec,
+    InstallationScope, InstallationSpec, PublishingState, TeamSpec, TenantSpec, UserSpec,
 };
 
 impl TenantSpec {
@@ -185,7 +185,7 @@ impl InstallationSpec {
         teams_app_id: &str,
         version: &str,
     ) -> Result<Self, teamsapp_types::Error> {
-        Self::new(ScopeKind::Chat, chat_id, teams_app_id, version)
+        Self::new(InstallationScope::Chat, chat_id, teams_app_id, version)
     }
 
     /// An app installed in a team.
@@ -194,7 +194,7 @@ impl InstallationSpec {
         teams_app_id: &str,
         version: &str,
     ) -> Result<Self, teamsapp_types::Error> {
-        Self::new(ScopeKind::Team, team_id, teams_app_id, version)
+        Self::new(InstallationScope::Team, team_id, teams_app_id, version)
     }
 
     /// An app installed in a user's personal scope.
@@ -203,11 +203,11 @@ impl InstallationSpec {
         teams_app_id: &str,
         version: &str,
     ) -> Result<Self, teamsapp_types::Error> {
-        Self::new(ScopeKind::User, user_id, teams_app_id, version)
+        Self::new(InstallationScope::User, user_id, teams_app_id, version)
     }
 
     fn new(
-        scope: ScopeKind,
+        scope: InstallationScope,
         scope_id: &str,
         teams_app_id: &str,
         version: &str,

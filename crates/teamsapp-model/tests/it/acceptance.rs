@@ -2,6 +2,7 @@
 
 use teamsapp_model::demo::{self, CREDENTIALS};
 use teamsapp_model::{AlreadyCurrent, Query, WorldConfig};
+use teamsapp_types::Scope;
 use teamsapp_types::UpgradePostRequestBody;
 
 use crate::common::*;
@@ -33,9 +34,9 @@ fn the_seed_request_upgrades_with_read_write_for_chat() {
     assert_eq!(version(&before), demo::TASKS_OLD_VERSION);
 
     let outcome = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &caller,
-            &chat,
+            &Scope::from(&chat),
             &id,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -63,9 +64,9 @@ fn the_seed_request_upgrades_with_read_write_for_chat() {
 fn the_seed_request_is_forbidden_to_another_apps_self_permission() {
     let mut world = demo_world();
     let err = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &standup(),
-            &chat(demo::SEED_CHAT_ID),
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
             &installation_id(demo::SEED_INSTALLATION_ID),
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -94,9 +95,9 @@ fn the_seed_id_works_unpadded_and_the_built_id_does_not() {
     let mut world = demo_world();
     let unpadded = installation_id(demo::SEED_INSTALLATION_ID.trim_end_matches('='));
     world
-        .upgrade_chat_app(
+        .upgrade_app(
             &fleet(),
-            &chat(demo::SEED_CHAT_ID),
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
             &unpadded,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -120,10 +121,10 @@ fn upgrading_twice_counts_twice_and_the_second_is_current() {
     );
     let body = UpgradePostRequestBody::default();
     world
-        .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+        .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
         .unwrap();
     let second = world
-        .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+        .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
         .unwrap();
     assert!(second.value.already_current);
     assert_eq!(second.value.to_version, demo::TASKS_LATEST_VERSION);
@@ -143,10 +144,10 @@ fn already_current_is_configurable() {
         );
         let body = UpgradePostRequestBody::default();
         world
-            .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap();
         let err = world
-            .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap_err();
         assert_eq!(err.status(), status);
         assert_eq!(world.upgrade_count(CREDENTIALS.tenant_id, &id), Some(1));
@@ -164,7 +165,7 @@ fn the_demo_has_forty_installations_of_contoso_tasks() {
     assert_eq!(tasks.len(), 40);
     assert!(tasks.iter().all(|i| i.version == demo::TASKS_OLD_VERSION));
     for kind in ["chat", "team", "user"] {
-        assert!(tasks.iter().any(|i| i.scope.name() == kind), "{kind}");
+        assert!(tasks.iter().any(|i| i.scope.as_str() == kind), "{kind}");
     }
     let stats = world.stats(CREDENTIALS.tenant_id).unwrap();
     assert_eq!(stats.installations, all.len() as u64);
@@ -228,7 +229,7 @@ fn a_fleet_of_two_thousand_upgrades_one_by_one() {
         assert_eq!(page.items.len(), 1);
         let id = installation_id(page.items[0].id.as_deref().unwrap());
         world
-            .upgrade_chat_app(&caller, &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&caller, &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap();
         upgraded += 1;
     }

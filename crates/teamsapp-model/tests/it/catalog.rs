@@ -2,6 +2,7 @@
 
 use teamsapp_model::demo::{self, CREDENTIALS};
 use teamsapp_model::{Event, ModelError, Query};
+use teamsapp_types::Scope;
 use teamsapp_types::{
     TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState,
     UpgradePostRequestBody,
@@ -169,7 +170,13 @@ fn publish_update_install_upgrade() {
 
     let c = chat(demo::SEED_CHAT_ID);
     world
-        .install_chat_app(&fleet(), &c, &bind(app_id.as_str()), &Query::new(), now())
+        .install_app(
+            &fleet(),
+            &Scope::from(&c),
+            &bind(app_id.as_str()),
+            &Query::new(),
+            now(),
+        )
         .unwrap();
     let err = world
         .publish_catalog_app(
@@ -225,9 +232,9 @@ fn publish_update_install_upgrade() {
     );
     let id = built(demo::SEED_CHAT_ID, app_id.as_str());
     let report = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &id,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -289,7 +296,13 @@ fn review_flow_and_submit_permissions() {
     let c = chat(demo::SEED_CHAT_ID);
     assert_eq!(
         world
-            .install_chat_app(&fleet(), &c, &bind(app_id.as_str()), &Query::new(), now())
+            .install_app(
+                &fleet(),
+                &Scope::from(&c),
+                &bind(app_id.as_str()),
+                &Query::new(),
+                now()
+            )
             .unwrap_err()
             .status(),
         400
@@ -375,7 +388,13 @@ fn review_flow_and_submit_permissions() {
         400
     );
     world
-        .install_chat_app(&fleet(), &c, &bind(app_id.as_str()), &Query::new(), now())
+        .install_app(
+            &fleet(),
+            &Scope::from(&c),
+            &bind(app_id.as_str()),
+            &Query::new(),
+            now(),
+        )
         .unwrap();
 
     // Alex may delete only what Alex submitted.
@@ -486,7 +505,7 @@ fn published_rsc_apps_need_consent_to_install() {
     let mut body = bind(app.id.as_deref().unwrap());
     assert_eq!(
         world
-            .install_chat_app(&fleet(), &c, &body, &Query::new(), now())
+            .install_app(&fleet(), &Scope::from(&c), &body, &Query::new(), now())
             .unwrap_err()
             .status(),
         403
@@ -495,7 +514,7 @@ fn published_rsc_apps_need_consent_to_install() {
         Some(permission_set(&[("ChatMember.Read.Chat", "Application")]));
     let consenting = app_with(&["TeamsAppInstallation.ReadWriteAndConsentForChat.All"]);
     let id = world
-        .install_chat_app(&consenting, &c, &body, &Query::new(), now())
+        .install_app(&consenting, &Scope::from(&c), &body, &Query::new(), now())
         .unwrap()
         .value
         .id

@@ -24,7 +24,7 @@ fn users() {
     assert_eq!(one.items[0].user_type.as_deref(), Some("Member"));
     assert!(one.items[0].display_name.is_none());
     let paged = world
-        .list_users(&fleet(), &Query::new().with_top("3").with_count("true"))
+        .list_users(&fleet(), &Query::new().with_top(3).with_count(true))
         .unwrap();
     assert_eq!((paged.items.len(), paged.count), (3, Some(8)));
     assert!(paged.next_skiptoken.is_some());

@@ -2,6 +2,7 @@
 
 use teamsapp_model::demo::{self, CREDENTIALS};
 use teamsapp_model::{Event, Query, World, WorldConfig};
+use teamsapp_types::Scope;
 use teamsapp_types::UpgradePostRequestBody;
 
 use crate::common::*;
@@ -14,7 +15,7 @@ pub(crate) fn snapshot(world: &World) -> String {
             &reader,
             &Query::new()
                 .with_expand("appDefinitions($expand=bot)")
-                .with_top("999"),
+                .with_top(999),
         )
         .map(|p| serde_json::to_string(&p.items).unwrap())
         .unwrap_or_default();
@@ -33,9 +34,9 @@ fn events_round_trip_through_json_and_replay() {
     let admin = delegated(demo::ADELE, &["AppCatalog.ReadWrite.All"]);
     log.extend(
         world
-            .upgrade_chat_app(
+            .upgrade_app(
                 &fleet(),
-                &c,
+                &Scope::from(&c),
                 &installation_id(demo::SEED_INSTALLATION_ID),
                 &UpgradePostRequestBody::default(),
                 &Query::new(),
@@ -61,15 +62,21 @@ fn events_round_trip_through_json_and_replay() {
     log.extend(published.events);
     log.extend(
         world
-            .install_chat_app(&fleet(), &c, &bind(&app_id), &Query::new(), now())
+            .install_app(
+                &fleet(),
+                &Scope::from(&c),
+                &bind(&app_id),
+                &Query::new(),
+                now(),
+            )
             .unwrap()
             .events,
     );
     log.extend(
         world
-            .uninstall_chat_app(
+            .uninstall_app(
                 &fleet(),
-                &chat(&demo::group_chat_id(1)),
+                &Scope::from(&chat(&demo::group_chat_id(1))),
                 &built(&demo::group_chat_id(1), demo::TASKS_APP_ID),
                 &Query::new(),
             )
@@ -125,7 +132,7 @@ fn events_that_do_not_fit_are_errors_not_panics() {
     let mut world = demo_world();
     let event = Event::AppUninstalled {
         tenant_id: CREDENTIALS.tenant_id.to_owned(),
-        scope: teamsapp_model::spec::ScopeKind::Chat,
+        scope: teamsapp_types::permissions::InstallationScope::Chat,
         scope_id: demo::SEED_CHAT_ID.to_owned(),
         teams_app_id: demo::POLLS_APP_ID.to_owned(),
     };

@@ -2,6 +2,7 @@
 
 use teamsapp_model::demo::{self, CREDENTIALS};
 use teamsapp_model::{Caller, Query};
+use teamsapp_types::Scope;
 use teamsapp_types::{
     TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState,
     UpgradePostRequestBody,
@@ -107,7 +108,7 @@ fn bad_queries_are_400s() {
             Query::new().with_expand("chat"),
             "navigation property named 'chat'",
         ),
-        (Query::new().with_top("0"), "$top"),
+        (Query::new().with_top(0), "$top"),
         (Query::new().with_skiptoken("garbage"), "$skiptoken"),
         (Query::parse("$orderby=id"), "$orderby"),
         (Query::new().with_requires_review(true), "requiresReview"),
@@ -123,7 +124,7 @@ fn bad_queries_are_400s() {
             &fleet(),
             &c,
             &built(&polls_chat(), demo::TASKS_APP_ID),
-            &Query::new().with_top("1"),
+            &Query::new().with_top(1),
         )
         .unwrap_err();
     assert_eq!(err.status(), 400);
@@ -137,30 +138,26 @@ fn paging_is_stable_across_changes() {
     // Adele has Tasks; give her Standup and Planner too, then page one by one.
     for app in [demo::STANDUP_APP_ID, demo::PLANNER_APP_ID] {
         world
-            .install_user_app(&caller, &u, &bind(app), &Query::new(), now())
+            .install_app(&caller, &Scope::from(&u), &bind(app), &Query::new(), now())
             .unwrap();
     }
     let first = world
-        .list_user_installed_apps(&caller, &u, &Query::new().with_top("1").with_count("true"))
+        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_count(true))
         .unwrap();
     assert_eq!(first.items.len(), 1);
     assert_eq!(first.count, Some(3));
     let token = first.next_skiptoken.unwrap();
     // Removing the first item does not shift the next page.
     world
-        .uninstall_user_app(
+        .uninstall_app(
             &caller,
-            &u,
+            &Scope::from(&u),
             &teamsapp_types::AppInstallationId::new(first.items[0].id.clone().unwrap()).unwrap(),
             &Query::new(),
         )
         .unwrap();
     let second = world
-        .list_user_installed_apps(
-            &caller,
-            &u,
-            &Query::new().with_top("1").with_skiptoken(token),
-        )
+        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_skiptoken(token))
         .unwrap();
     assert_eq!(
         second.items[0].id.as_deref(),
@@ -171,7 +168,7 @@ fn paging_is_stable_across_changes() {
             &caller,
             &u,
             &Query::new()
-                .with_top("1")
+                .with_top(1)
                 .with_skiptoken(second.next_skiptoken.unwrap()),
         )
         .unwrap();
@@ -217,9 +214,9 @@ fn unknown_scopes_and_installations_are_404s() {
         );
         assert_eq!(
             world
-                .upgrade_chat_app(
+                .upgrade_app(
                     &fleet(),
-                    &c,
+                    &Scope::from(&c),
                     &id,
                     &UpgradePostRequestBody::default(),
                     &Query::new(),
@@ -231,7 +228,7 @@ fn unknown_scopes_and_installations_are_404s() {
         );
         assert_eq!(
             world
-                .uninstall_chat_app(&fleet(), &c, &id, &Query::new())
+                .uninstall_app(&fleet(), &Scope::from(&c), &id, &Query::new())
                 .unwrap_err()
                 .status(),
             404
@@ -244,9 +241,9 @@ fn missing_permissions_are_named_like_graph() {
     let mut world = demo_world();
     let caller = app_with(&["User.Read.All", "TeamsAppInstallation.ReadForChat.All"]);
     let err = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &caller,
-            &chat(demo::SEED_CHAT_ID),
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
             &installation_id(demo::SEED_INSTALLATION_ID),
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -311,9 +308,9 @@ fn install_conflicts_and_binds() {
     let mut world = demo_world();
     let c = chat(demo::SEED_CHAT_ID);
     let err = world
-        .install_chat_app(
+        .install_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &bind(demo::TASKS_APP_ID),
             &Query::new(),
             now(),
@@ -321,9 +318,9 @@ fn install_conflicts_and_binds() {
         .unwrap_err();
     assert_eq!((err.status(), err.code()), (409, "Conflict"));
     let err = world
-        .install_chat_app(
+        .install_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &bind("11111111-2222-4333-8444-555555555555"),
             &Query::new(),
             now(),
@@ -334,16 +331,16 @@ fn install_conflicts_and_binds() {
     bad.teams_app_odata_bind = demo::STANDUP_APP_ID.to_owned();
     assert_eq!(
         world
-            .install_chat_app(&fleet(), &c, &bad, &Query::new(), now())
+            .install_app(&fleet(), &Scope::from(&c), &bad, &Query::new(), now())
             .unwrap_err()
             .status(),
         400
     );
 
     let outcome = world
-        .install_chat_app(
+        .install_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &bind(demo::STANDUP_APP_ID),
             &Query::new(),
             now(),
@@ -358,9 +355,9 @@ fn install_conflicts_and_binds() {
     assert_eq!(info.version, "1.0.1");
     assert_eq!(
         world
-            .install_chat_app(
+            .install_app(
                 &fleet(),
-                &c,
+                &Scope::from(&c),
                 &bind(demo::STANDUP_APP_ID),
                 &Query::new(),
                 now()
@@ -370,7 +367,12 @@ fn install_conflicts_and_binds() {
         409
     );
     world
-        .uninstall_chat_app(&fleet(), &c, &installation_id(&id), &Query::new())
+        .uninstall_app(
+            &fleet(),
+            &Scope::from(&c),
+            &installation_id(&id),
+            &Query::new(),
+        )
         .unwrap();
     assert!(
         world
@@ -378,9 +380,9 @@ fn install_conflicts_and_binds() {
             .is_none()
     );
     world
-        .install_chat_app(
+        .install_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &bind(demo::STANDUP_APP_ID),
             &Query::new(),
             now(),
@@ -394,9 +396,9 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
     let c = chat(demo::SEED_CHAT_ID);
     // Polls 2.0.0 needs a delegated and an application RSC permission.
     let err = world
-        .install_chat_app(
+        .install_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &bind(demo::POLLS_APP_ID),
             &Query::new(),
             now(),
@@ -411,9 +413,9 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
 
     let consenting = app_with(&["TeamsAppInstallation.ReadWriteAndConsentForChat.All"]);
     let err = world
-        .install_chat_app(
+        .install_app(
             &consenting,
-            &c,
+            &Scope::from(&c),
             &bind(demo::POLLS_APP_ID),
             &Query::new(),
             now(),
@@ -427,7 +429,7 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
     )]));
     assert_eq!(
         world
-            .install_chat_app(&consenting, &c, &body, &Query::new(), now())
+            .install_app(&consenting, &Scope::from(&c), &body, &Query::new(), now())
             .unwrap_err()
             .status(),
         400
@@ -437,7 +439,7 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
         ("onlinemeeting.readbasic.chat", "delegated"),
     ]));
     world
-        .install_chat_app(&consenting, &c, &body, &Query::new(), now())
+        .install_app(&consenting, &Scope::from(&c), &body, &Query::new(), now())
         .unwrap();
 
     // Upgrading Polls 1.0.0 → 2.0.0 elsewhere: same rules.
@@ -446,14 +448,28 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
     let empty = UpgradePostRequestBody::default();
     assert_eq!(
         world
-            .upgrade_chat_app(&fleet(), &other, &id, &empty, &Query::new(), now())
+            .upgrade_app(
+                &fleet(),
+                &Scope::from(&other),
+                &id,
+                &empty,
+                &Query::new(),
+                now()
+            )
             .unwrap_err()
             .status(),
         403
     );
     assert_eq!(
         world
-            .upgrade_chat_app(&consenting, &other, &id, &empty, &Query::new(), now())
+            .upgrade_app(
+                &consenting,
+                &Scope::from(&other),
+                &id,
+                &empty,
+                &Query::new(),
+                now()
+            )
             .unwrap_err()
             .status(),
         400
@@ -464,16 +480,37 @@ fn rsc_apps_need_consent_permissions_and_a_matching_consent() {
     };
     let managed = app_with(&["TeamsAppInstallation.ManageSelectedForChat.All"]);
     let err = world
-        .upgrade_chat_app(&managed, &other, &id, &with, &Query::new(), now())
+        .upgrade_app(
+            &managed,
+            &Scope::from(&other),
+            &id,
+            &with,
+            &Query::new(),
+            now(),
+        )
         .unwrap_err();
     assert!(err.message().contains("selected"), "{err}");
     let report = world
-        .upgrade_chat_app(&consenting, &other, &id, &with, &Query::new(), now())
+        .upgrade_app(
+            &consenting,
+            &Scope::from(&other),
+            &id,
+            &with,
+            &Query::new(),
+            now(),
+        )
         .unwrap();
     assert_eq!(report.value.to_version, "2.0.0");
     // 2.1.0 was rejected: 2.0.0 stays current.
     let again = world
-        .upgrade_chat_app(&consenting, &other, &id, &empty, &Query::new(), now())
+        .upgrade_app(
+            &consenting,
+            &Scope::from(&other),
+            &id,
+            &empty,
+            &Query::new(),
+            now(),
+        )
         .unwrap();
     assert!(again.value.already_current);
     assert_eq!(again.value.to_version, "2.0.0");
@@ -498,9 +535,9 @@ fn self_permissions_manage_only_their_own_app() {
         403
     );
     let report = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &standup(),
-            &c,
+            &Scope::from(&c),
             &own,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -510,18 +547,18 @@ fn self_permissions_manage_only_their_own_app() {
     assert_eq!(report.value.to_version, "1.0.1");
     assert_eq!(
         world
-            .uninstall_chat_app(&standup(), &c, &other, &Query::new())
+            .uninstall_app(&standup(), &Scope::from(&c), &other, &Query::new())
             .unwrap_err()
             .status(),
         403
     );
     world
-        .uninstall_chat_app(&standup(), &c, &own, &Query::new())
+        .uninstall_app(&standup(), &Scope::from(&c), &own, &Query::new())
         .unwrap();
     world
-        .install_chat_app(
+        .install_app(
             &standup(),
-            &c,
+            &Scope::from(&c),
             &bind(demo::STANDUP_APP_ID),
             &Query::new(),
             now(),
@@ -529,9 +566,9 @@ fn self_permissions_manage_only_their_own_app() {
         .unwrap();
     assert_eq!(
         world
-            .install_chat_app(
+            .install_app(
                 &standup(),
-                &chat(demo::SEED_CHAT_ID),
+                &Scope::from(&chat(demo::SEED_CHAT_ID)),
                 &bind(demo::POLLS_APP_ID),
                 &Query::new(),
                 now()
@@ -552,9 +589,9 @@ fn selected_permissions_follow_the_registration() {
     let u = user(demo::DIEGO);
     let id = built(demo::DIEGO, demo::TASKS_APP_ID);
     world
-        .upgrade_user_app(
+        .upgrade_app(
             &caller,
-            &u,
+            &Scope::from(&u),
             &id,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -562,9 +599,9 @@ fn selected_permissions_follow_the_registration() {
         )
         .unwrap();
     let err = world
-        .install_user_app(
+        .install_app(
             &caller,
-            &u,
+            &Scope::from(&u),
             &bind(demo::STANDUP_APP_ID),
             &Query::new(),
             now(),
@@ -608,9 +645,9 @@ fn resource_specific_permissions_hold_only_where_consented() {
     let c = chat(&polls_chat());
     let tasks = built(&polls_chat(), demo::TASKS_APP_ID);
     world
-        .upgrade_chat_app(
+        .upgrade_app(
             &manager,
-            &c,
+            &Scope::from(&c),
             &tasks,
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -619,9 +656,9 @@ fn resource_specific_permissions_hold_only_where_consented() {
         .unwrap();
     let elsewhere = chat(demo::SEED_CHAT_ID);
     let err = world
-        .upgrade_chat_app(
+        .upgrade_app(
             &manager,
-            &elsewhere,
+            &Scope::from(&elsewhere),
             &installation_id(demo::SEED_INSTALLATION_ID),
             &UpgradePostRequestBody::default(),
             &Query::new(),
@@ -648,19 +685,19 @@ fn delegated_calls_need_membership_and_a_work_account() {
     let id = installation_id(demo::SEED_INSTALLATION_ID);
     let body = UpgradePostRequestBody::default();
     let err = world
-        .upgrade_chat_app(&lee, &c, &id, &body, &Query::new(), now())
+        .upgrade_app(&lee, &Scope::from(&c), &id, &body, &Query::new(), now())
         .unwrap_err();
     assert_eq!(err.status(), 403);
     assert!(err.message().contains("not a member"), "{err}");
     world
-        .upgrade_chat_app(&adele, &c, &id, &body, &Query::new(), now())
+        .upgrade_app(&adele, &Scope::from(&c), &id, &body, &Query::new(), now())
         .unwrap();
     // Personal scope: only one's own.
     let diego = user(demo::DIEGO);
     let err = world
-        .upgrade_user_app(
+        .upgrade_app(
             &adele,
-            &diego,
+            &Scope::from(&diego),
             &built(demo::DIEGO, demo::TASKS_APP_ID),
             &body,
             &Query::new(),
@@ -669,9 +706,9 @@ fn delegated_calls_need_membership_and_a_work_account() {
         .unwrap_err();
     assert_eq!(err.status(), 403);
     world
-        .upgrade_user_app(
+        .upgrade_app(
             &adele,
-            &user("ADELE@contoso.example"),
+            &Scope::from(&user("ADELE@contoso.example")),
             &built(demo::ADELE, demo::TASKS_APP_ID),
             &body,
             &Query::new(),
@@ -715,7 +752,7 @@ fn team_and_user_scopes_work_end_to_end() {
     );
     let body = UpgradePostRequestBody::default();
     world
-        .upgrade_team_app(&caller, &t, &id, &body, &Query::new(), now())
+        .upgrade_app(&caller, &Scope::from(&t), &id, &body, &Query::new(), now())
         .unwrap();
     assert_eq!(
         world
@@ -726,10 +763,16 @@ fn team_and_user_scopes_work_end_to_end() {
         Some(built(demo::ENGINEERING_TEAM_ID, demo::TASKS_APP_ID).as_str())
     );
     world
-        .uninstall_team_app(&caller, &t, &id, &Query::new())
+        .uninstall_app(&caller, &Scope::from(&t), &id, &Query::new())
         .unwrap();
     world
-        .install_team_app(&caller, &t, &bind(demo::TASKS_APP_ID), &Query::new(), now())
+        .install_app(
+            &caller,
+            &Scope::from(&t),
+            &bind(demo::TASKS_APP_ID),
+            &Query::new(),
+            now(),
+        )
         .unwrap();
 
     let u = user("diego@contoso.example");
@@ -760,10 +803,10 @@ fn team_and_user_scopes_work_end_to_end() {
     );
     assert!(teamsapp_types::ChatId::new(chat.id.unwrap()).is_ok());
     world
-        .upgrade_user_app(&caller, &u, &id, &body, &Query::new(), now())
+        .upgrade_app(&caller, &Scope::from(&u), &id, &body, &Query::new(), now())
         .unwrap();
     world
-        .uninstall_user_app(&caller, &u, &id, &Query::new())
+        .uninstall_app(&caller, &Scope::from(&u), &id, &Query::new())
         .unwrap();
     assert_eq!(
         world
@@ -784,7 +827,7 @@ fn upgrades_follow_reviews_and_never_go_to_submitted_versions() {
     let body = UpgradePostRequestBody::default();
     assert_eq!(
         world
-            .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap()
             .value
             .to_version,
@@ -793,7 +836,7 @@ fn upgrades_follow_reviews_and_never_go_to_submitted_versions() {
     // 1.2.0 is submitted: still current.
     assert!(
         world
-            .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap()
             .value
             .already_current
@@ -811,7 +854,7 @@ fn upgrades_follow_reviews_and_never_go_to_submitted_versions() {
         .unwrap();
     assert_eq!(
         world
-            .upgrade_chat_app(&fleet(), &c, &id, &body, &Query::new(), now())
+            .upgrade_app(&fleet(), &Scope::from(&c), &id, &body, &Query::new(), now())
             .unwrap()
             .value
             .to_version,

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 use teamsapp_model::demo;
 use teamsapp_model::{AppVersion, Caller, Event, Query, World, WorldConfig};
+use teamsapp_types::Scope;
 use teamsapp_types::{
     AppInstallationId, TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId,
     TeamsAppPublishingState, UpgradePostRequestBody,
@@ -86,18 +87,24 @@ fn run(world: &mut World, op: &Op, step: usize) -> Vec<Event> {
         Op::Install(s, a) => {
             let body = bind(APPS[a]);
             let result = match scopes[s].0 {
-                "chat" => world.install_chat_app(&caller, &chat(&scopes[s].1), &body, &q, now()),
-                "team" => world.install_team_app(&caller, &team(&scopes[s].1), &body, &q, now()),
-                _ => world.install_user_app(&caller, &user(&scopes[s].1), &body, &q, now()),
+                "chat" => {
+                    world.install_app(&caller, &Scope::from(&chat(&scopes[s].1)), &body, &q, now())
+                }
+                "team" => {
+                    world.install_app(&caller, &Scope::from(&team(&scopes[s].1)), &body, &q, now())
+                }
+                _ => {
+                    world.install_app(&caller, &Scope::from(&user(&scopes[s].1)), &body, &q, now())
+                }
             };
             result.map(|o| o.events).unwrap_or_default()
         }
         Op::Uninstall(s, a) => {
             let id = explicit(s, a);
             let result = match scopes[s].0 {
-                "chat" => world.uninstall_chat_app(&caller, &chat(&scopes[s].1), &id, &q),
-                "team" => world.uninstall_team_app(&caller, &team(&scopes[s].1), &id, &q),
-                _ => world.uninstall_user_app(&caller, &user(&scopes[s].1), &id, &q),
+                "chat" => world.uninstall_app(&caller, &Scope::from(&chat(&scopes[s].1)), &id, &q),
+                "team" => world.uninstall_app(&caller, &Scope::from(&team(&scopes[s].1)), &id, &q),
+                _ => world.uninstall_app(&caller, &Scope::from(&user(&scopes[s].1)), &id, &q),
             };
             result.map(|o| o.events).unwrap_or_default()
         }
@@ -105,13 +112,30 @@ fn run(world: &mut World, op: &Op, step: usize) -> Vec<Event> {
             let id = explicit(s, a);
             let body = UpgradePostRequestBody::default();
             let result = match scopes[s].0 {
-                "chat" => {
-                    world.upgrade_chat_app(&caller, &chat(&scopes[s].1), &id, &body, &q, now())
-                }
-                "team" => {
-                    world.upgrade_team_app(&caller, &team(&scopes[s].1), &id, &body, &q, now())
-                }
-                _ => world.upgrade_user_app(&caller, &user(&scopes[s].1), &id, &body, &q, now()),
+                "chat" => world.upgrade_app(
+                    &caller,
+                    &Scope::from(&chat(&scopes[s].1)),
+                    &id,
+                    &body,
+                    &q,
+                    now(),
+                ),
+                "team" => world.upgrade_app(
+                    &caller,
+                    &Scope::from(&team(&scopes[s].1)),
+                    &id,
+                    &body,
+                    &q,
+                    now(),
+                ),
+                _ => world.upgrade_app(
+                    &caller,
+                    &Scope::from(&user(&scopes[s].1)),
+                    &id,
+                    &body,
+                    &q,
+                    now(),
+                ),
             };
             match result {
                 Ok(outcome) => {

@@ -1,0 +1,321 @@
+//! Building a [`Tenant`] from its [`TenantSpec`], checking every reference.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use teamsapp_types::AppInstallationId;
+use teamsapp_types::ids::is_guid;
+use teamsapp_types::version::AppVersion;
+
+use super::{
+    AppRec, ChatRec, DefRec, TeamRec, Tenant, UserRec, index_u32, parse_time, same_permissions,
+};
+use crate::ModelError;
+use crate::error::echo;
+use crate::spec::TenantSpec;
+
+impl Tenant {
+    /// Builds a tenant from its description, checking every reference.
+    pub(crate) fn from_spec(spec: &TenantSpec) -> Result<Self, ModelError> {
+        if !is_guid(&spec.tenant_id) {
+            return Err(ModelError::spec(format!(
+                "tenantId: \"{}\" is not a GUID",
+                echo(&spec.tenant_id)
+            )));
+        }
+        let mut tenant = Self {
+            id: spec.tenant_id.to_ascii_lowercase(),
+            display_name: spec.display_name.clone(),
+            users: Vec::with_capacity(spec.users.len()),
+            user_index: HashMap::with_capacity(spec.users.len()),
+            upn_index: HashMap::with_capacity(spec.users.len()),
+            chats: Vec::with_capacity(spec.chats.len()),
+            chat_index: HashMap::with_capacity(spec.chats.len()),
+            teams: Vec::with_capacity(spec.teams.len()),
+            team_index: HashMap::with_capacity(spec.teams.len()),
+            registrations: spec.app_registrations.clone(),
+            grants: spec.delegated_grants.clone(),
+            apps: Vec::with_capacity(spec.catalog.len()),
+            app_index: HashMap::with_capacity(spec.catalog.len()),
+            external_index: HashMap::with_capacity(spec.catalog.len()),
+            explicit_ids: HashMap::new(),
+            next_seq: 0,
+            installation_count: 0,
+        };
+        for (i, user) in spec.users.iter().enumerate() {
+            let path = format!("users[{i}]");
+            if !is_guid(&user.id) {
+                return Err(ModelError::spec(format!(
+                    "{path}.id: \"{}\" is not a GUID",
+                    echo(&user.id)
+                )));
+            }
+            let valid_upn = teamsapp_types::UserId::new(user.user_principal_name.as_str())
+                .is_ok_and(|u| u.is_upn());
+            if !valid_upn {
+                return Err(ModelError::spec(format!(
+                    "{path}.userPrincipalName: \"{}\" is not a user principal name (name@domain)",
+                    echo(&user.user_principal_name)
+                )));
+            }
+            let index = index_u32(tenant.users.len(), "users")?;
+            if tenant
+                .user_index
+                .insert(user.id.to_ascii_lowercase(), index)
+                .is_some()
+            {
+                return Err(ModelError::spec(format!(
+                    "{path}.id: duplicate user id {}",
+                    user.id
+                )));
+            }
+            if tenant
+                .upn_index
+                .insert(user.user_principal_name.to_ascii_lowercase(), index)
+                .is_some()
+            {
+                return Err(ModelError::spec(format!(
+                    "{path}.userPrincipalName: duplicate {}",
+                    echo(&user.user_principal_name)
+                )));
+            }
+            tenant.users.push(UserRec {
+                id: user.id.to_ascii_lowercase(),
+                upn: user.user_principal_name.clone(),
+                display_name: user.display_name.clone(),
+                mail: user.mail.clone(),
+                user_type: user.user_type.clone(),
+                account_enabled: user.account_enabled,
+                personal_account: user.personal_account,
+                chats: Vec::new(),
+                installed: Vec::new(),
+            });
+        }
+        for (i, chat) in spec.chats.iter().enumerate() {
+            let path = format!("chats[{i}]");
+            let members = tenant.members(&chat.members, &path)?;
+            let index = index_u32(tenant.chats.len(), "chats")?;
+            let id: Arc<str> = Arc::from(chat.id.as_str());
+            if tenant.chat_index.insert(id.clone(), index).is_some() {
+                return Err(ModelError::spec(format!(
+                    "{path}.id: duplicate chat id {}",
+                    chat.id
+                )));
+            }
+            for member in &members {
+                tenant.users[*member as usize].chats.push(index);
+            }
+            tenant.chats.push(ChatRec {
+                id,
+                kind: chat.chat_type,
+                topic: chat.topic.as_deref().map(Box::from),
+                members: members.into_boxed_slice(),
+                meeting: chat.online_meeting_info.clone().map(Box::new),
+                created: parse_time(
+                    chat.created_date_time.as_deref(),
+                    &format!("{path}.createdDateTime"),
+                )?,
+                installed: Vec::new(),
+            });
+        }
+        for (i, team) in spec.teams.iter().enumerate() {
+            let path = format!("teams[{i}]");
+            let members = tenant.members(&team.members, &path)?;
+            let index = index_u32(tenant.teams.len(), "teams")?;
+            if tenant
+                .team_index
+                .insert(team.id.as_str().to_ascii_lowercase(), index)
+                .is_some()
+            {
+                return Err(ModelError::spec(format!(
+                    "{path}.id: duplicate team id {}",
+                    team.id
+                )));
+            }
+            tenant.teams.push(TeamRec {
+                id: team.id.as_str().to_ascii_lowercase(),
+                display_name: team.display_name.clone(),
+                description: team.description.clone(),
+                members: members.into_boxed_slice(),
+                installed: Vec::new(),
+            });
+        }
+        for (i, reg) in spec.app_registrations.iter().enumerate() {
+            if !is_guid(&reg.client_id) {
+                return Err(ModelError::spec(format!(
+                    "appRegistrations[{i}].clientId: \"{}\" is not a GUID",
+                    echo(&reg.client_id)
+                )));
+            }
+            if spec.app_registrations[..i]
+                .iter()
+                .any(|r| r.client_id.eq_ignore_ascii_case(&reg.client_id))
+            {
+                return Err(ModelError::spec(format!(
+                    "appRegistrations[{i}].clientId: duplicate {}",
+                    reg.client_id
+                )));
+            }
+        }
+        for (i, grant) in spec.delegated_grants.iter().enumerate() {
+            if tenant.user(&grant.user_id).is_none() {
+                return Err(ModelError::spec(format!(
+                    "delegatedGrants[{i}].userId: unknown user {}",
+                    echo(&grant.user_id)
+                )));
+            }
+        }
+        for (i, app) in spec.catalog.iter().enumerate() {
+            let path = format!("catalog[{i}]");
+            let index = index_u32(tenant.apps.len(), "apps")?;
+            if tenant
+                .app_index
+                .insert(app.id.as_str().to_ascii_lowercase(), index)
+                .is_some()
+            {
+                return Err(ModelError::spec(format!(
+                    "{path}.id: duplicate app id {}",
+                    app.id
+                )));
+            }
+            if let Some(external) = &app.external_id
+                && tenant
+                    .external_index
+                    .insert(external.to_ascii_lowercase(), index)
+                    .is_some()
+            {
+                return Err(ModelError::spec(format!(
+                    "{path}.externalId: duplicate {}",
+                    echo(external)
+                )));
+            }
+            if app.app_definitions.is_empty() {
+                return Err(ModelError::spec(format!(
+                    "{path}.appDefinitions: an app needs at least one definition"
+                )));
+            }
+            let mut defs: Vec<DefRec> = Vec::with_capacity(app.app_definitions.len());
+            for (j, def) in app.app_definitions.iter().enumerate() {
+                let dpath = format!("{path}.appDefinitions[{j}]");
+                let version = AppVersion::parse(&def.version).ok_or_else(|| {
+                    ModelError::spec(format!(
+                        "{dpath}.version: \"{}\" is not a dotted numeric version",
+                        echo(&def.version)
+                    ))
+                })?;
+                if defs.iter().any(|d| d.version == version) {
+                    return Err(ModelError::spec(format!(
+                        "{dpath}.version: duplicate version {version}"
+                    )));
+                }
+                defs.push(DefRec {
+                    version,
+                    state: def.publishing_state,
+                    display_name: def
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| app.display_name.clone()),
+                    short_description: def.short_description.clone(),
+                    description: def.description.clone(),
+                    client_app_id: def.client_app_id.clone(),
+                    rsc: def.resource_specific_permissions.clone().into(),
+                    bot_id: def.bot_id.clone(),
+                    last_modified: parse_time(
+                        def.last_modified_date_time.as_deref(),
+                        &format!("{dpath}.lastModifiedDateTime"),
+                    )?,
+                    created_by: def.created_by.clone(),
+                });
+            }
+            let mut rec = AppRec {
+                id: app.id.clone(),
+                external_id: app.external_id.clone(),
+                display_name: app.display_name.clone(),
+                distribution: app.distribution_method,
+                defs,
+                latest_published: None,
+                installed: 0,
+                deleted: false,
+            };
+            rec.refresh_latest();
+            tenant.apps.push(rec);
+        }
+        for (i, inst) in spec.installations.iter().enumerate() {
+            let path = format!("installations[{i}]");
+            let scope = tenant
+                .scope_by_id(inst.scope, &inst.scope_id)
+                .ok_or_else(|| {
+                    ModelError::spec(format!(
+                        "{path}.scopeId: no {} with id {}",
+                        inst.scope.as_str(),
+                        echo(&inst.scope_id)
+                    ))
+                })?;
+            let app = tenant
+                .app_by_id(inst.teams_app_id.as_str())
+                .ok_or_else(|| {
+                    ModelError::spec(format!(
+                        "{path}.teamsAppId: no catalog app {}",
+                        inst.teams_app_id
+                    ))
+                })?;
+            let def = AppVersion::parse(&inst.version)
+                .and_then(|v| tenant.apps[app as usize].def_by_version(&v))
+                .ok_or_else(|| {
+                    ModelError::spec(format!(
+                        "{path}.version: app {} has no version \"{}\"",
+                        inst.teams_app_id,
+                        echo(&inst.version)
+                    ))
+                })?;
+            if tenant.installed(scope).iter().any(|r| r.app == app) {
+                return Err(ModelError::spec(format!(
+                    "{path}: app {} is already installed in {} {}",
+                    inst.teams_app_id,
+                    inst.scope.as_str(),
+                    echo(&inst.scope_id)
+                )));
+            }
+            let explicit = match &inst.id {
+                None => None,
+                Some(raw) => {
+                    let id = AppInstallationId::new(raw.as_str())
+                        .map_err(|e| ModelError::spec(format!("{path}.id: {e}")))?
+                        .canonical();
+                    let built = tenant.built_installation_id(scope, app);
+                    if built.as_deref() == Some(id.as_str()) {
+                        None
+                    } else {
+                        if tenant.explicit_ids.contains_key(id.as_str()) {
+                            return Err(ModelError::spec(format!(
+                                "{path}.id: duplicate installation id {id}"
+                            )));
+                        }
+                        Some(id.into_inner().into_boxed_str())
+                    }
+                }
+            };
+            let definition = &tenant.apps[app as usize].defs[def as usize];
+            let consent = match &inst.consented_permissions {
+                None => definition.rsc.clone(),
+                Some(list) if same_permissions(list, &definition.rsc) => definition.rsc.clone(),
+                Some(list) => list.clone().into(),
+            };
+            tenant.insert_installation(scope, app, def, consent, explicit);
+        }
+        Ok(tenant)
+    }
+
+    fn members(&self, ids: &[String], path: &str) -> Result<Vec<u32>, ModelError> {
+        let mut members = Vec::with_capacity(ids.len());
+        for (j, id) in ids.iter().enumerate() {
+            let index = self.user(id).ok_or_else(|| {
+                ModelError::spec(format!("{path}.members[{j}]: unknown user {}", echo(id)))
+            })?;
+            if !members.contains(&index) {
+                members.push(index);
+            }
+        }
+        Ok(members)
+    }
+}
