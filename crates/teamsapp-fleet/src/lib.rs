@@ -62,9 +62,9 @@ mod event;
 pub mod journal;
 mod limits;
 mod plan;
-pub mod report;
 #[cfg(feature = "rehearse")]
 pub mod rehearse;
+pub mod report;
 mod run;
 pub mod snapshot;
 mod targets;
@@ -158,7 +158,9 @@ fn permissions_of(token: &str) -> Option<TokenPermissions> {
     let (kind, mut permissions) = match claims.get("scp").and_then(|s| s.as_str()) {
         Some(scp) => (
             "delegated",
-            scp.split_whitespace().map(str::to_owned).collect::<Vec<_>>(),
+            scp.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
         ),
         None => (
             "application",

@@ -739,7 +739,9 @@ impl Reader<'_> {
                             .try_collect()
                             .await;
                         let listed = match listed {
-                            Ok(chats) => Ok(chats.into_iter().filter_map(|c| self.chat(c)).collect()),
+                            Ok(chats) => {
+                                Ok(chats.into_iter().filter_map(|c| self.chat(c)).collect())
+                            }
                             // The user left the directory meanwhile.
                             Err(e) if e.is_not_found() => Ok(Vec::new()),
                             Err(e) => Err(e),
@@ -909,7 +911,11 @@ impl Reader<'_> {
 
 /// An installation as the tenant file has it; the id only when Graph's differs from the one
 /// the emulator would form.
-fn installation(kind: ScopeKind, scope_id: &str, i: &TeamsAppInstallation) -> Option<InstallationSpec> {
+fn installation(
+    kind: ScopeKind,
+    scope_id: &str,
+    i: &TeamsAppInstallation,
+) -> Option<InstallationSpec> {
     let app = i.teams_app.as_ref()?.id.clone()?;
     let version = i.teams_app_definition.as_ref()?.version.clone()?;
     let id = i.id.clone()?;
@@ -947,7 +953,10 @@ fn catalog_app(app: &TeamsApp) -> Option<CatalogAppSpec> {
                 display_name: d.display_name.clone().filter(|n| *n != name),
                 short_description: d.short_description.clone(),
                 description: d.description.clone(),
-                client_app_id: d.authorization.as_ref().and_then(|a| a.client_app_id.clone()),
+                client_app_id: d
+                    .authorization
+                    .as_ref()
+                    .and_then(|a| a.client_app_id.clone()),
                 resource_specific_permissions: d
                     .authorization
                     .as_ref()

@@ -156,10 +156,13 @@ fn comparable(spec: &TenantSpec, names: bool) -> Value {
 /// The first difference between two JSON values, for a readable failure.
 fn diff(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) => x
-            .keys()
-            .chain(y.keys())
-            .find_map(|k| diff(&x[k], y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))),
+        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
+            diff(
+                &x[k],
+                y.get(k).unwrap_or(&Value::Null),
+                &format!("{path}.{k}"),
+            )
+        }),
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()
             .zip(y)
@@ -215,7 +218,10 @@ async fn the_demo_tenant_round_trips_through_a_snapshot() {
     // A second emulator on the snapshot holds the same state: read it back the same way.
     let second = emulator_with_demo_apps(loaded).await;
     let again = take(&second, &SnapshotOptions::all_apps(), dir.path()).await;
-    assert_same(&comparable(&again.spec, true), &comparable(&snap.spec, true));
+    assert_same(
+        &comparable(&again.spec, true),
+        &comparable(&snap.spec, true),
+    );
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 }
@@ -247,11 +253,14 @@ async fn pseudonyms_replace_names_and_keep_ids() {
     }
     // Only the chosen app's installations, and the same ones, by id.
     let mut expected = original.clone();
-    expected.installations.retain(|i| {
-        i.teams_app_id.as_str() == "0d820ecd-def2-4297-adad-78056cde7c78"
-    });
+    expected
+        .installations
+        .retain(|i| i.teams_app_id.as_str() == "0d820ecd-def2-4297-adad-78056cde7c78");
     assert_eq!(snap.spec.installations.len(), 40);
-    assert_same(&comparable(&snap.spec, false), &comparable(&expected, false));
+    assert_same(
+        &comparable(&snap.spec, false),
+        &comparable(&expected, false),
+    );
     // The same key gives the same pseudonyms.
     let mut options = SnapshotOptions::new(["Contoso Tasks"]);
     options.pseudonymise = Some(key());
@@ -267,9 +276,15 @@ async fn an_interrupted_snapshot_resumes_without_reading_again() {
     let dir = tempfile::tempdir().unwrap();
     let full_path = dir.path().join("full.jsonl");
     let options = SnapshotOptions::new(["Contoso Tasks"]);
-    let full = snapshot(&tenant(&emulator), &options, &full_path, Resume::New, &ignore())
-        .await
-        .unwrap();
+    let full = snapshot(
+        &tenant(&emulator),
+        &options,
+        &full_path,
+        Resume::New,
+        &ignore(),
+    )
+    .await
+    .unwrap();
     let requests_full = emulator.state().metrics().requests_total;
 
     // As if killed part way: half the scopes journaled, then half a line.
@@ -283,11 +298,20 @@ async fn an_interrupted_snapshot_resumes_without_reading_again() {
     std::fs::write(&path, cut).unwrap();
 
     let before = emulator.state().metrics().requests_total;
-    let resumed = snapshot(&tenant(&emulator), &options, &path, Resume::Continue, &ignore())
-        .await
-        .unwrap();
+    let resumed = snapshot(
+        &tenant(&emulator),
+        &options,
+        &path,
+        Resume::Continue,
+        &ignore(),
+    )
+    .await
+    .unwrap();
     let requests_resumed = emulator.state().metrics().requests_total - before;
-    assert_same(&comparable(&resumed.spec, true), &comparable(&full.spec, true));
+    assert_same(
+        &comparable(&resumed.spec, true),
+        &comparable(&full.spec, true),
+    );
     assert!(resumed.scopes_resumed > 0);
     assert_eq!(
         resumed.scopes_read + resumed.scopes_resumed,
@@ -299,9 +323,15 @@ async fn an_interrupted_snapshot_resumes_without_reading_again() {
         "{requests_resumed} requests resumed vs {requests_full} in full"
     );
     // The progress file is whole again: a second resume reads no scope.
-    let third = snapshot(&tenant(&emulator), &options, &path, Resume::Continue, &ignore())
-        .await
-        .unwrap();
+    let third = snapshot(
+        &tenant(&emulator),
+        &options,
+        &path,
+        Resume::Continue,
+        &ignore(),
+    )
+    .await
+    .unwrap();
     assert_eq!(third.scopes_read, 0);
     assert_eq!(third.scopes_resumed, full.scopes_read);
     emulator.shutdown().await.unwrap();
@@ -338,7 +368,16 @@ async fn foreign_or_damaged_progress_files_are_refused() {
     // Another pseudonym choice.
     let mut pseudo = SnapshotOptions::new(["Contoso Tasks"]);
     pseudo.pseudonymise = Some(PseudonymKey::new(vec![7u8; 32]).unwrap());
-    let e = refused(snapshot(&tenant(&emulator), &pseudo, &path, Resume::Continue, &ignore()).await);
+    let e = refused(
+        snapshot(
+            &tenant(&emulator),
+            &pseudo,
+            &path,
+            Resume::Continue,
+            &ignore(),
+        )
+        .await,
+    );
     assert!(e.contains("keeps names"), "{e}");
     // A damaged line in the middle.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -346,13 +385,34 @@ async fn foreign_or_damaged_progress_files_are_refused() {
     lines[2] = "{\"record\":\"scope\",\"sco".to_owned();
     let damaged = dir.path().join("damaged.jsonl");
     std::fs::write(&damaged, lines.join("\n") + "\n").unwrap();
-    let e = refused(snapshot(&tenant(&emulator), &tasks, &damaged, Resume::Continue, &ignore()).await);
+    let e = refused(
+        snapshot(
+            &tenant(&emulator),
+            &tasks,
+            &damaged,
+            Resume::Continue,
+            &ignore(),
+        )
+        .await,
+    );
     assert!(e.contains("line 3 is damaged"), "{e}");
-    assert_eq!(std::fs::read_to_string(&damaged).unwrap(), lines.join("\n") + "\n");
+    assert_eq!(
+        std::fs::read_to_string(&damaged).unwrap(),
+        lines.join("\n") + "\n"
+    );
     // A fleet journal is not a snapshot progress file.
     let foreign = dir.path().join("fleet.jsonl");
     std::fs::write(&foreign, "{\"record\":\"run\",\"format\":1}\n").unwrap();
-    let e = refused(snapshot(&tenant(&emulator), &tasks, &foreign, Resume::Continue, &ignore()).await);
+    let e = refused(
+        snapshot(
+            &tenant(&emulator),
+            &tasks,
+            &foreign,
+            Resume::Continue,
+            &ignore(),
+        )
+        .await,
+    );
     assert!(e.contains("not a snapshot progress file"), "{e}");
     emulator.shutdown().await.unwrap();
 }
@@ -378,8 +438,16 @@ async fn a_ten_thousand_installation_fleet_round_trips() {
     assert_same(&comparable(&snap.spec, true), &comparable(&expected, true));
     let loaded = TenantSpec::from_json(&snap.spec.to_json()).unwrap();
     let second = emulator_with_demo_apps(loaded).await;
-    let again = take(&second, &SnapshotOptions::new(["Contoso Tasks"]), dir.path()).await;
-    assert_same(&comparable(&again.spec, true), &comparable(&snap.spec, true));
+    let again = take(
+        &second,
+        &SnapshotOptions::new(["Contoso Tasks"]),
+        dir.path(),
+    )
+    .await;
+    assert_same(
+        &comparable(&again.spec, true),
+        &comparable(&snap.spec, true),
+    );
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 }
