@@ -4,3 +4,4 @@ pub(crate) mod apps;
 pub(crate) mod auth;
 pub(crate) mod catalog;
 pub(crate) mod mock;
+pub(crate) mod tenant;
