@@ -286,7 +286,8 @@ impl Rehearsal {
         let verification_reads = upgrades.max(summary.outcomes.len() as u64);
         let secs = |n: u64, per: f64| {
             if per.is_finite() && per > 0.0 {
-                n as f64 / per
+                // Counts above 4 billion saturate: far beyond any tenant.
+                f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / per
             } else {
                 0.0
             }
@@ -353,13 +354,15 @@ fn made_up_secret() -> String {
     h.update(now.as_nanos().to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     h.update(format!("{:p}", &now).as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::snapshot::hex(&h.finalize())
 }
+
+/// A failure group: cause, fix, status, code.
+type CauseKey = (String, String, Option<u16>, Option<String>);
 
 /// The failures of a run, grouped by cause, most frequent first.
 pub fn causes(summary: &Summary) -> Vec<FailureCause> {
-    let mut groups: BTreeMap<(String, String, Option<u16>, Option<String>), Vec<Target>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<CauseKey, Vec<Target>> = BTreeMap::new();
     for o in summary.outcomes.iter().filter(|o| o.state == State::Failed) {
         let status = o.error.as_ref().and_then(|e| e.status);
         let code = o.error.as_ref().and_then(|e| e.code.clone());

@@ -107,16 +107,24 @@ impl PseudonymKey {
 
     /// 12 hex digits (48 bits) naming `value` of `kind`.
     fn pseudonym(&self, kind: &str, value: &str) -> String {
-        self.mac(kind, value)[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&self.mac(kind, value)[..6])
     }
 
     /// A fingerprint that tells keys apart without revealing them.
     fn fingerprint(&self) -> String {
         self.pseudonym("fingerprint", "teamsapp")
     }
+}
+
+/// Lowercase hex digits of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl std::fmt::Debug for PseudonymKey {
@@ -166,7 +174,7 @@ impl SnapshotOptions {
     }
 
     fn check(&self) -> Result<(), Error> {
-        if self.all_apps == !self.apps.is_empty() {
+        if self.all_apps != self.apps.is_empty() {
             return Err(Error::Options(
                 "name the apps whose installations to read, or ask for all apps (not both)".into(),
             ));
@@ -469,27 +477,25 @@ pub async fn snapshot(
         progress: Progress::new(&tenant.id, events),
         unreadable: Mutex::new(Vec::new()),
     };
-    let users = match known.users {
-        Some(users) => users,
-        None => {
-            let users = reader.users().await?;
-            file.write(&Record::Users {
-                users: users.clone(),
-            })?;
-            users
-        }
+    let users = if let Some(users) = known.users {
+        users
+    } else {
+        let users = reader.users().await?;
+        file.write(&Record::Users {
+            users: users.clone(),
+        })?;
+        users
     };
     reader.progress.users.store(users.len(), Ordering::Relaxed);
     let chats = reader.chats(&users, known.chats).await?;
-    let teams = match known.teams {
-        Some(teams) => teams,
-        None => {
-            let teams = reader.teams().await?;
-            file.write(&Record::Teams {
-                teams: teams.clone(),
-            })?;
-            teams
-        }
+    let teams = if let Some(teams) = known.teams {
+        teams
+    } else {
+        let teams = reader.teams().await?;
+        file.write(&Record::Teams {
+            teams: teams.clone(),
+        })?;
+        teams
     };
     reader.progress.teams.store(teams.len(), Ordering::Relaxed);
     let mut scopes: Vec<(ScopeKind, String)> = Vec::new();
@@ -1007,7 +1013,7 @@ mod tests {
     #[test]
     fn the_mac_is_hmac_sha256() {
         // Python: hmac.new(b"Jefe", b"what do ya want for nothing?\x00", hashlib.sha256)
-        let hex = |m: [u8; 32]| m.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex = |m: [u8; 32]| hex(&m);
         let key = PseudonymKey(SecretSlice::from(b"Jefe".to_vec()));
         assert_eq!(
             hex(key.mac("what do ya want for nothing?", "")),

@@ -77,6 +77,7 @@ fn output(cmd: &mut assert_cmd::Command) -> (Option<i32>, serde_json::Value, Str
     (out.status.code(), json, stderr)
 }
 
+#[cfg(feature = "emulator")]
 #[test]
 fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
     let emu = Emu::start(EmulatorConfig {
@@ -160,6 +161,7 @@ fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
     assert_eq!(emu.upgrade_requests(), 3);
 }
 
+#[cfg(feature = "emulator")]
 #[test]
 fn damaged_foreign_or_unversioned_files_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,13 +307,11 @@ fn a_large_snapshot_at_the_read_limit_is_killed_resumed_and_loads() {
         .spawn()
         .unwrap();
     let scopes_journaled = |path: &Path| {
-        std::fs::read_to_string(path)
-            .map(|t| {
-                t.lines()
-                    .filter(|l| l.contains("\"record\":\"scope\""))
-                    .count()
-            })
-            .unwrap_or(0)
+        std::fs::read_to_string(path).map_or(0, |t| {
+            t.lines()
+                .filter(|l| l.contains("\"record\":\"scope\""))
+                .count()
+        })
     };
     let deadline = Instant::now() + Duration::from_mins(3);
     while scopes_journaled(&progress) < CHATS / 4 {
@@ -360,14 +360,12 @@ fn a_large_snapshot_at_the_read_limit_is_killed_resumed_and_loads() {
         "{} 429s in {reads} reads",
         metrics.throttled
     );
+    // Less one second's burst on each side of the kill.
     let floor =
-        Duration::from_secs_f64((reads - u64::from(READ_RATE) * 2) as f64 / f64::from(READ_RATE));
+        Duration::from_millis((reads - u64::from(READ_RATE) * 2) * 1000 / u64::from(READ_RATE));
     assert!(
         elapsed >= floor,
         "{reads} reads in {elapsed:?}: faster than {READ_RATE}/s"
-    );
-    eprintln!(
-        "{reads} reads of a {CHATS}-chat tenant in {elapsed:?} at {READ_RATE}/s, killed once"
     );
 
     // The file loads in an emulator: the same installations.
