@@ -369,11 +369,6 @@ pub enum TenantCommand {
     /// users, chats (members as ids), teams, and the installations of the chosen apps. Never
     /// secrets, never message content. Progress is journaled: after a crash or kill, run the
     /// same command with --resume.
-    ///
-    /// Examples:
-    ///   teamsapp tenant snapshot --app "Contoso Tasks" --out contoso.json
-    ///   TEAMSAPP_PSEUDONYM_KEY=... teamsapp tenant snapshot --all-apps --pseudonymise --out t.json
-    ///   teamsapp tenant snapshot --app "Contoso Tasks" --out contoso.json --resume
     Snapshot(TenantSnapshotArgs),
 }
 
@@ -600,11 +595,15 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "fleet plan",
-        "teamsapp fleet plan --app \"Contoso Tasks\"\n  teamsapp --emulator fleet plan --app \"Contoso Tasks\" --scope chats,teams -o csv",
+        "teamsapp fleet plan --app \"Contoso Tasks\"\n  teamsapp --emulator fleet plan --app \"Contoso Tasks\" --scope chats,teams -o csv\n  teamsapp fleet plan --app \"Contoso Tasks\" --rehearse --snapshot contoso.json",
     ),
     (
         "fleet upgrade",
-        "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes",
+        "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5 --rehearse",
+    ),
+    (
+        "tenant snapshot",
+        "teamsapp tenant snapshot --app \"Contoso Tasks\" --out contoso.json\n  TEAMSAPP_PSEUDONYM_KEY=... teamsapp tenant snapshot --all-apps --pseudonymise --out contoso.json\n  teamsapp tenant snapshot --app \"Contoso Tasks\" --out contoso.json --resume\n  teamsapp --emulator tenant snapshot --app \"Contoso Tasks\" --out demo.json",
     ),
     (
         "fleet report",

@@ -438,21 +438,18 @@ pub async fn snapshot(
     options.check()?;
     let client = &tenant.client;
     let catalog = read_catalog(client).await?;
+    // The apps named (none with all apps: every installation is read).
     let mut chosen: BTreeSet<String> = BTreeSet::new();
-    if options.all_apps {
-        chosen.extend(catalog.iter().filter_map(|a| a.id.clone()));
-    } else {
-        for name in &options.apps {
-            let app = pick_app(&catalog, name).map_err(|e| match e {
-                Error::AppNotFound { name, known, .. } => Error::AppNotFound {
-                    name,
-                    tenant: Some(tenant.id.clone()),
-                    known,
-                },
-                other => other,
-            })?;
-            chosen.extend(app.id.clone());
-        }
+    for name in &options.apps {
+        let app = pick_app(&catalog, name).map_err(|e| match e {
+            Error::AppNotFound { name, known, .. } => Error::AppNotFound {
+                name,
+                tenant: Some(tenant.id.clone()),
+                known,
+            },
+            other => other,
+        })?;
+        chosen.extend(app.id.clone());
     }
     let key = options.pseudonymise.as_ref();
     let header = Header {
@@ -506,10 +503,12 @@ pub async fn snapshot(
         .iter()
         .filter(|s| known.scopes.contains_key(s))
         .count();
-    let (installations, scopes_read) = reader.installations(scopes, known.scopes, &chosen).await?;
+    let (installations, scopes_read) = reader
+        .installations(scopes, known.scopes, (!options.all_apps).then_some(&chosen))
+        .await?;
     reader.progress.emit(true);
 
-    let catalog: Vec<CatalogAppSpec> = catalog.iter().filter_map(catalog_app).collect();
+    let mut catalog: Vec<CatalogAppSpec> = catalog.iter().filter_map(catalog_app).collect();
     let mut skipped = Vec::new();
     let installations: Vec<InstallationSpec> = installations
         .into_iter()
@@ -530,6 +529,12 @@ pub async fn snapshot(
             known
         })
         .collect();
+    // The tenant's own apps, and the store apps named or installed (not the whole store).
+    catalog.retain(|a| {
+        a.distribution_method != Distribution::Store
+            || chosen.contains(a.id.as_str())
+            || installations.iter().any(|i| i.teams_app_id == a.id)
+    });
     let unreadable = reader
         .unreadable
         .into_inner()
@@ -836,13 +841,11 @@ impl Reader<'_> {
         &self,
         scopes: Vec<(ScopeKind, String)>,
         mut known: HashMap<(ScopeKind, String), Vec<InstallationSpec>>,
-        chosen: &BTreeSet<String>,
+        chosen: Option<&BTreeSet<String>>,
     ) -> Result<(Vec<InstallationSpec>, usize), Error> {
         let client = &self.tenant.client;
         let mut query = ListQuery::new().expand(["teamsApp", "teamsAppDefinition"]);
-        if let [only] = chosen.iter().collect::<Vec<_>>().as_slice()
-            && !self.options.all_apps
-        {
+        if let Some([only]) = chosen.map(|c| c.iter().collect::<Vec<_>>()).as_deref() {
             query = query.filter(format!("teamsApp/id eq '{only}'"));
         }
         let query = &query;
@@ -870,7 +873,7 @@ impl Reader<'_> {
                         Ok(list) => Ok(list
                             .iter()
                             .filter_map(|i| installation(kind, &id, i))
-                            .filter(|i| chosen.contains(i.teams_app_id.as_str()))
+                            .filter(|i| chosen.is_none_or(|c| c.contains(i.teams_app_id.as_str())))
                             .collect::<Vec<_>>()),
                         Err(e) if e.is_not_found() => Ok(Vec::new()),
                         Err(e) => Err(e),
