@@ -140,6 +140,35 @@ fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
         "the rehearsal sent the tenant nothing"
     );
 
+    // The run's own options are rehearsed: a canary of 1 stops at its failure.
+    let (code, canary, stderr) = output(
+        teamsapp()
+            .current_dir(emu.dir.path())
+            .args(["--rate", "0", "-o", "json", "fleet", "upgrade"])
+            .args(["--app", "Contoso Polls", "--canary", "1", "--rehearse"])
+            .args(["--snapshot", "snap.json", "--journal", "canary.jsonl"]),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let count = |v: &serde_json::Value, outcome: &str| -> u64 {
+        v["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["outcome"] == outcome)
+            .map(|o| o["targets"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(count(&canary, "failed"), 1, "{canary:#}");
+    assert_eq!(count(&canary, "not started"), 2, "{canary:#}");
+    assert!(
+        stderr.contains("the run would stop early: the canary failed"),
+        "{stderr}"
+    );
+    assert!(
+        emu.dir.path().join("canary.jsonl").exists(),
+        "--journal names the rehearsal's"
+    );
+
     // The real run fails the same 3 targets.
     let (code, real, stderr) = output(emu.cmd().args([
         "-o",
@@ -159,6 +188,47 @@ fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
         .count();
     assert_eq!(real_failed, 3);
     assert_eq!(emu.upgrade_requests(), 3);
+}
+
+#[cfg(feature = "emulator")]
+#[test]
+fn plan_rehearse_takes_a_snapshot_first_and_keeps_it() {
+    let emu = Emu::start(EmulatorConfig {
+        throttle: ThrottleConfig::disabled(),
+        ..EmulatorConfig::demo()
+    });
+    let (code, predicted, stderr) = output(emu.cmd().args([
+        "--rate",
+        "0",
+        "-o",
+        "json",
+        "fleet",
+        "plan",
+        "--app",
+        "Contoso Tasks",
+        "--rehearse",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let upgraded = predicted["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["outcome"] == "upgraded and verified")
+        .unwrap();
+    assert_eq!(upgraded["targets"], 40, "{predicted:#}");
+    assert_eq!(predicted["estimate"]["upgrades"], 40);
+    assert_eq!(emu.upgrade_requests(), 0, "the tenant was only read");
+    // The snapshot it took is kept, to rehearse on again with --snapshot.
+    let kept: Vec<_> = std::fs::read_dir(emu.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("teamsapp-snapshot-contoso-tasks-") && n.ends_with(".json"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let spec =
+        TenantSpec::from_json(&std::fs::read_to_string(emu.dir.path().join(&kept[0])).unwrap())
+            .unwrap();
+    assert_eq!(spec.installations.len(), 40);
 }
 
 #[cfg(feature = "emulator")]
