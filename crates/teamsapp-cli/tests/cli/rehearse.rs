@@ -222,7 +222,10 @@ fn plan_rehearse_takes_a_snapshot_first_and_keeps_it() {
     let kept: Vec<_> = std::fs::read_dir(emu.dir.path())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("teamsapp-snapshot-contoso-tasks-") && n.ends_with(".json"))
+        .filter(|n| {
+            n.starts_with("teamsapp-snapshot-contoso-tasks-")
+                && Path::new(n).extension().is_some_and(|e| e == "json")
+        })
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     let spec =
