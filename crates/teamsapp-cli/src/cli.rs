@@ -359,6 +359,10 @@ pub struct RehearseArgs {
     /// sign-in.
     #[arg(long, value_name = "FILE", requires = "rehearse")]
     pub snapshot: Option<PathBuf>,
+    /// Rehearse without throttling: minutes instead of the hours a large run takes. The
+    /// estimate still uses the real limits; 429s and waits are not rehearsed.
+    #[arg(long, requires = "rehearse")]
+    pub fast: bool,
 }
 
 /// `tenant …`.

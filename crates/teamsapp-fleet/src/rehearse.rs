@@ -41,6 +41,7 @@ pub struct Rehearsal {
     throttle: ThrottleConfig,
     rate: RateLimit,
     scenarios: Vec<Scenario>,
+    fast: bool,
 }
 
 /// What the real run would do, as rehearsed.
@@ -122,6 +123,7 @@ impl Rehearsal {
             throttle: ThrottleConfig::default(),
             rate: RateLimit::teams_defaults(),
             scenarios: Vec::new(),
+            fast: false,
         })
     }
 
@@ -152,6 +154,16 @@ impl Rehearsal {
     #[must_use]
     pub fn with_scenarios(mut self, scenarios: Vec<Scenario>) -> Self {
         self.scenarios = scenarios;
+        self
+    }
+
+    /// Runs the rehearsal without throttling (the emulator's and the client's), so a large
+    /// tenant is rehearsed in minutes rather than in the hours the real run takes; the
+    /// [`Estimate`] still uses the real limits ([`Rehearsal::with_throttle`],
+    /// [`Rehearsal::with_rate`]). Throttling itself (429s and waits) is then not rehearsed.
+    #[must_use]
+    pub fn fast(mut self, fast: bool) -> Self {
+        self.fast = fast;
         self
     }
 
@@ -204,7 +216,11 @@ impl Rehearsal {
         let tenant_id = spec.tenant_id.clone();
         let emulator = Emulator::start(EmulatorConfig {
             tenants: vec![spec],
-            throttle: self.throttle.clone(),
+            throttle: if self.fast {
+                ThrottleConfig::disabled()
+            } else {
+                self.throttle.clone()
+            },
             scenarios: self.scenarios.clone(),
             ..EmulatorConfig::default()
         })
@@ -246,7 +262,11 @@ impl Rehearsal {
         let client = Client::builder()
             .base_url(emulator.graph_url())
             .authority(emulator.authority())
-            .rate_limit(self.rate.clone())
+            .rate_limit(if self.fast {
+                RateLimit::disabled()
+            } else {
+                self.rate.clone()
+            })
             .credential(
                 ClientSecretCredential::new(tenant_id, client_id, secret)
                     .with_authority(emulator.authority()),
@@ -374,13 +394,17 @@ pub fn causes(summary: &Summary) -> Vec<FailureCause> {
     }
     let mut out: Vec<FailureCause> = groups
         .into_iter()
-        .map(|((cause, fix, status, code), targets)| FailureCause {
-            cause,
-            fix,
-            status,
-            code,
-            targets: targets.len(),
-            examples: targets.into_iter().take(3).collect(),
+        .map(|((cause, fix, status, code), mut targets)| {
+            // In the plan's order, whatever order they finished in.
+            targets.sort();
+            FailureCause {
+                cause,
+                fix,
+                status,
+                code,
+                targets: targets.len(),
+                examples: targets.into_iter().take(3).collect(),
+            }
         })
         .collect();
     out.sort_by(|a, b| b.targets.cmp(&a.targets).then(a.cause.cmp(&b.cause)));

@@ -109,6 +109,17 @@ async fn a_rehearsal_predicts_the_real_runs_outcomes() {
         .filter(|(op, _)| op.contains("upgrade"))
         .count();
     assert_eq!(writes_before, 0, "a snapshot sends no upgrade");
+    let fast = Rehearsal::new(snap.spec.clone())
+        .unwrap()
+        .with_scenarios(scenarios.clone())
+        .fast(true)
+        .run(
+            Options::new(POLLS),
+            &dir.path().join("fast.jsonl"),
+            ignore(),
+        )
+        .await
+        .unwrap();
     let prediction = Rehearsal::new(snap.spec)
         .unwrap()
         .with_scenarios(scenarios)
@@ -195,6 +206,10 @@ async fn a_rehearsal_predicts_the_real_runs_outcomes() {
     assert_eq!(e.discovery_reads, 53, "{e:?}");
     let expected = 53.0 / 30.0 + 12.0 / 30.0;
     assert!((e.duration.as_secs_f64() - expected).abs() < 1e-6, "{e:?}");
+    // Unthrottled, the same prediction and the same estimate at the real limits.
+    assert_eq!(fast.counts(), prediction.counts());
+    assert_eq!(fast.causes, prediction.causes);
+    assert_eq!(fast.estimate, prediction.estimate);
     // The report of the rehearsal's journal.
     assert_eq!(prediction.report.totals.get(State::Failed), 5);
     real.shutdown().await.unwrap();

@@ -62,6 +62,7 @@ pub(super) async fn run(
         );
     }
     let progress = render::Progress::new(global.quiet);
+    let rehearsal_fast = rehearsal.fast;
     let (spec, snapshot_path) = match &rehearsal.snapshot {
         Some(path) => (load(path)?, path.clone()),
         None => take(ctx, global, &options.app, &progress).await?,
@@ -74,7 +75,9 @@ pub(super) async fn run(
             "jsonl",
         ),
     };
-    let mut rehearsal = Rehearsal::new(spec).map_err(fleet_error)?;
+    let mut rehearsal = Rehearsal::new(spec)
+        .map_err(fleet_error)?
+        .fast(rehearsal.fast);
     if let Some(rps) = global.rate {
         rehearsal = rehearsal.with_rate(if rps == 0 {
             RateLimit::disabled()
@@ -83,8 +86,13 @@ pub(super) async fn run(
         });
     }
     tracing::info!(
-        "rehearsing on the embedded emulator loaded with {} at Graph's Teams throttle limits; nothing is sent to the tenant",
-        snapshot_path.display()
+        "rehearsing on the embedded emulator loaded with {} {}; nothing is sent to the tenant",
+        snapshot_path.display(),
+        if rehearsal_fast {
+            "without throttling (--fast)"
+        } else {
+            "at Graph's Teams throttle limits"
+        }
     );
     let prediction = rehearsal
         .run(options, &journal, progress.sink())

@@ -140,6 +140,18 @@ fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
         "the rehearsal sent the tenant nothing"
     );
 
+    // --fast: unthrottled, the same prediction and the same estimate at the real limits.
+    let (code, fast, stderr) = output(
+        teamsapp()
+            .current_dir(emu.dir.path())
+            .args(["-o", "json", "fleet", "upgrade", "--app", "Contoso Polls"])
+            .args(["--rehearse", "--fast", "--snapshot", "snap.json"]),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("without throttling (--fast)"), "{stderr}");
+    assert_eq!(fast["outcomes"], predicted["outcomes"]);
+    assert_eq!(fast["estimate"], predicted["estimate"]);
+
     // The run's own options are rehearsed: a canary of 1 stops at its failure.
     let (code, canary, stderr) = output(
         teamsapp()
