@@ -14,6 +14,11 @@
 //! No terminal, no argument parsing: options are a plain [`Options`] struct, tenants carry a
 //! ready [`teamsapp_client::Client`].
 //!
+//! Before a production run, [`snapshot`] reads a tenant (only `GET`s, journaled so it resumes)
+//! into a tenant file the emulator loads, and, with the cargo feature `rehearse`, `rehearse`
+//! runs the same plan and engine against the embedded emulator loaded with it and predicts the
+//! real run: outcomes, failures by cause with the fix, and the duration at the throttle limit.
+//!
 //! # Example
 //!
 //! Against the local emulator's demo tenant (Contoso Tasks 1.0.0 installed in 40 places,

@@ -336,7 +336,13 @@ impl ProgressFile {
 
     fn resume(path: &Path, header: &Header) -> Result<(Self, Known), Error> {
         let refuse = |reason: String| Error::journal(path, reason);
-        let bytes = std::fs::read(path).map_err(|e| refuse(format!("cannot read it: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            refuse(if e.kind() == std::io::ErrorKind::NotFound {
+                "it does not exist: there is no snapshot to resume (start a new one)".to_owned()
+            } else {
+                format!("cannot read it: {e}")
+            })
+        })?;
         // An incomplete last line (the process died mid-write) is dropped.
         let good = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let text = std::str::from_utf8(&bytes[..good])

@@ -405,6 +405,18 @@ async fn foreign_or_damaged_progress_files_are_refused() {
         std::fs::read_to_string(&damaged).unwrap(),
         lines.join("\n") + "\n"
     );
+    // Nothing to resume.
+    let e = refused(
+        snapshot(
+            &tenant(&emulator),
+            &tasks,
+            &dir.path().join("none.jsonl"),
+            Resume::Continue,
+            &ignore(),
+        )
+        .await,
+    );
+    assert!(e.contains("there is no snapshot to resume"), "{e}");
     // A fleet journal is not a snapshot progress file.
     let foreign = dir.path().join("fleet.jsonl");
     std::fs::write(&foreign, "{\"record\":\"run\",\"format\":1}\n").unwrap();
