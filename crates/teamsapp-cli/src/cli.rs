@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the command ran, and some targets failed or Graph answered an error (not found, forbidden, conflict)
+  1  the command ran, and some targets failed or Graph answered an error (not found, forbidden, conflict);
+     with --rehearse: some targets would fail; tenant snapshot: some scopes could not be read
   2  usage error or unexpected error (bad arguments, unreadable files, network down)
   3  sign-in or credential error (no credentials, wrong tenant, secret or client id, expired sign-in)
 
