@@ -297,6 +297,8 @@ enum Record {
 /// What a progress file already holds.
 #[derive(Default)]
 struct Known {
+    /// When the first call of this snapshot started.
+    started_at: Option<String>,
     users: Option<Vec<UserSpec>>,
     chats: HashMap<String, Vec<ChatSpec>>,
     teams: Option<Vec<TeamSpec>>,
@@ -368,7 +370,10 @@ impl ProgressFile {
         };
         then.check(header)
             .map_err(|reason| refuse(format!("{reason}; start a new snapshot instead")))?;
-        let mut known = Known::default();
+        let mut known = Known {
+            started_at: Some(then.started_at.clone()),
+            ..Known::default()
+        };
         for (i, line) in lines {
             if line.trim().is_empty() {
                 continue;
@@ -472,6 +477,10 @@ pub async fn snapshot(
         Resume::New => (ProgressFile::create(progress, &header)?, Known::default()),
         Resume::Continue => ProgressFile::resume(progress, &header)?,
     };
+    let started_at = known
+        .started_at
+        .clone()
+        .unwrap_or_else(|| header.started_at.clone());
     let claims = crate::token_claims(client).await?;
     let reader = Reader {
         tenant,
@@ -552,6 +561,7 @@ pub async fn snapshot(
     let spec = TenantSpec {
         format_version: Some(FORMAT_VERSION),
         snapshot: Some(SnapshotProvenance {
+            started_at: Some(started_at),
             taken_at: crate::journal::now(),
             tool: options.tool.clone(),
             graph: client.base_url().to_owned(),

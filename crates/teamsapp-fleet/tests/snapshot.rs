@@ -313,6 +313,12 @@ async fn an_interrupted_snapshot_resumes_without_reading_again() {
     .await
     .unwrap();
     let requests_resumed = emulator.state().metrics().requests_total - before;
+    // The provenance says when the first, interrupted call started.
+    let first_start = serde_json::from_str::<Value>(lines[0]).unwrap()["startedAt"].clone();
+    assert_eq!(
+        json!(resumed.spec.snapshot.as_ref().unwrap().started_at),
+        first_start
+    );
     assert_same(
         &comparable(&resumed.spec, true),
         &comparable(&full.spec, true),

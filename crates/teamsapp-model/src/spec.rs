@@ -55,7 +55,7 @@
 //!
 //! ```json
 //! "snapshot": {
-//!   "takenAt": "2026-12-02T18:00:00Z", "tool": "teamsapp 0.1.0",
+//!   "startedAt": "2026-12-02T17:58:10Z", "takenAt": "2026-12-02T18:00:00Z", "tool": "teamsapp 0.1.0",
 //!   "graph": "https://graph.microsoft.com/v1.0", "tenantId": "c0ffee00-…",
 //!   "clientId": "c0ffee00-…", "permissionType": "application",
 //!   "permissions": ["TeamsAppInstallation.ReadWriteForChat.All", "User.Read.All"],
@@ -150,6 +150,10 @@ impl TenantSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SnapshotProvenance {
+    /// When reading started (RFC 3339, UTC): a tenant is read over time, not at one instant,
+    /// and a resumed snapshot started in its first run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     /// When the snapshot was complete (RFC 3339, UTC).
     pub taken_at: String,
     /// The tool and version that took it.
