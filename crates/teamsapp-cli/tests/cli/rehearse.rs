@@ -2,7 +2,9 @@
 //! it that predicts the real run and sends the tenant nothing, bad files refused, and a large
 //! snapshot killed and resumed.
 
-use crate::{teamsapp, teamsapp_std};
+#[cfg(feature = "emulator")]
+use crate::teamsapp;
+use crate::teamsapp_std;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, ThrottleConfig};
@@ -50,6 +52,7 @@ impl Emu {
     }
 
     /// Upgrade requests the emulator answered, any status.
+    #[cfg(feature = "emulator")]
     fn upgrade_requests(&self) -> u64 {
         self.emulator()
             .state()
