@@ -99,7 +99,7 @@ pub struct FailureCause {
 pub struct Estimate {
     /// `GET`s to discover the targets (catalog, users, chats, teams, each scope's apps).
     pub discovery_reads: u64,
-    /// Upgrade requests (`POST …/upgrade`), one per target behind.
+    /// Upgrade requests (`POST …/upgrade`), one per target the run would try.
     pub upgrades: u64,
     /// `GET`s to read each upgraded target back.
     pub verification_reads: u64,
@@ -301,9 +301,10 @@ impl Rehearsal {
         let read_rate = rate(OperationClass::Read, self.throttle.read.per_second);
         let write_rate = rate(OperationClass::Write, self.throttle.write.per_second);
         let discovery_reads = self.discovery_reads(plan);
-        // Every target behind is sent once and read back at least once.
-        let upgrades = plan.count(Action::Upgrade) as u64;
-        let verification_reads = upgrades.max(summary.outcomes.len() as u64);
+        // Every target the run tries is sent once and read back at least once; those a limit
+        // or a failed canary would leave unstarted cost nothing.
+        let upgrades = summary.outcomes.len() as u64;
+        let verification_reads = upgrades;
         let secs = |n: u64, per: f64| {
             if per.is_finite() && per > 0.0 {
                 // Counts above 4 billion saturate: far beyond any tenant.

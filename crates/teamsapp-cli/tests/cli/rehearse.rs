@@ -175,6 +175,7 @@ fn a_rehearsal_on_a_snapshot_predicts_the_real_run_and_sends_nothing() {
     };
     assert_eq!(count(&canary, "failed"), 1, "{canary:#}");
     assert_eq!(count(&canary, "not started"), 2, "{canary:#}");
+    assert_eq!(canary["estimate"]["upgrades"], 1, "only the canary is sent");
     assert!(
         stderr.contains("the run would stop early: the canary failed"),
         "{stderr}"
