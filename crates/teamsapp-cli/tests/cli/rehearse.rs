@@ -441,10 +441,12 @@ fn a_large_snapshot_at_the_read_limit_is_killed_resumed_and_loads() {
         "{done}"
     );
     let metrics = emu.emulator().state().metrics();
-    let chat_reads: u64 = metrics.requests["chats.ListInstalledApps"].values().sum();
+    // Reads answered (a 429 is answered again later, and is not a read of the scope).
+    let by_status = &metrics.requests["chats.ListInstalledApps"];
+    let chat_reads = by_status.get(&200).copied().unwrap_or(0);
     assert!(
         chat_reads >= CHATS as u64 && chat_reads <= CHATS as u64 + 32,
-        "{chat_reads} reads of {CHATS} chats"
+        "{chat_reads} reads of {CHATS} chats: {by_status:?}"
     );
     // At the read limit: the client paced itself (429s only where the resumed process's full
     // bucket met the emulator's, which the killed one had just drained) and could not go faster.
@@ -454,8 +456,9 @@ fn a_large_snapshot_at_the_read_limit_is_killed_resumed_and_loads() {
         .filter(|(op, _)| !op.contains("token"))
         .flat_map(|(_, s)| s.values())
         .sum();
+    // (A client that did not pace itself would meet a 429 for most reads above the limit.)
     assert!(
-        metrics.throttled <= u64::from(READ_RATE) / 10,
+        metrics.throttled * 20 <= reads,
         "{} 429s in {reads} reads",
         metrics.throttled
     );
