@@ -13,7 +13,8 @@ use std::path::PathBuf;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  the command ran, and some targets failed or Graph answered an error (not found, forbidden, conflict)
+  1  the command ran, and some targets failed or Graph answered an error (not found, forbidden, conflict);
+     with --rehearse: some targets would fail; tenant snapshot: some scopes could not be read
   2  usage error or unexpected error (bad arguments, unreadable files, network down)
   3  sign-in or credential error (no credentials, wrong tenant, secret or client id, expired sign-in)
 
@@ -171,6 +172,12 @@ pub enum Command {
         /// Plan or upgrade.
         #[command(subcommand)]
         command: FleetCommand,
+    },
+    /// Read a tenant into a tenant file (a snapshot) the emulator loads, to rehearse on.
+    Tenant {
+        /// What to do with the tenant.
+        #[command(subcommand)]
+        command: TenantCommand,
     },
     /// The local Graph emulator.
     Mock {
@@ -335,6 +342,68 @@ pub struct FleetPlanArgs {
     /// Which installations.
     #[command(flatten)]
     pub fleet: FleetArgs,
+    /// Rehearse on a snapshot instead.
+    #[command(flatten)]
+    pub rehearsal: RehearseArgs,
+}
+
+/// `--rehearse`: the run against the embedded emulator loaded with a snapshot of the tenant.
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// Do not touch the tenant: snapshot it (reads only), run the same plan and engine against
+    /// the embedded emulator loaded with the snapshot at Graph's throttle limits, and print what
+    /// the real run would do: counts by outcome, failures by cause with the fix, the duration at
+    /// the limit, and the `fleet report`. Exits 1 when it predicts failures.
+    #[arg(long)]
+    pub rehearse: bool,
+    /// Rehearse on this snapshot (`teamsapp tenant snapshot`) instead of taking one; needs no
+    /// sign-in.
+    #[arg(long, value_name = "FILE", requires = "rehearse")]
+    pub snapshot: Option<PathBuf>,
+    /// Rehearse without throttling: minutes instead of the hours a large run takes. The
+    /// estimate still uses the real limits; 429s and waits are not rehearsed.
+    #[arg(long, requires = "rehearse")]
+    pub fast: bool,
+}
+
+/// `tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Read the tenant through Graph (GETs only, at the throttle limit) into a tenant file that
+    /// `mock serve --tenant-file` and `fleet upgrade --rehearse --snapshot` load: the catalog,
+    /// users, chats (members as ids), teams, and the installations of the chosen apps. Never
+    /// secrets, never message content. Progress is journaled: after a crash or kill, run the
+    /// same command with --resume.
+    Snapshot(TenantSnapshotArgs),
+}
+
+/// `tenant snapshot` options.
+#[derive(Debug, Args)]
+pub struct TenantSnapshotArgs {
+    /// An app whose installations to read: catalog id, externalId or display name (repeatable).
+    #[arg(long = "app", value_name = "APP", required_unless_present = "all_apps")]
+    pub apps: Vec<String>,
+    /// Read the installations of every app in the catalog.
+    #[arg(long, conflicts_with = "apps")]
+    pub all_apps: bool,
+    /// The tenant file to write (refused if it exists, except with --resume).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The progress journal (default: the --out file with `.progress.jsonl` appended).
+    #[arg(long, value_name = "FILE")]
+    pub progress: Option<PathBuf>,
+    /// Continue the snapshot its progress journal records (one of another tenant, endpoint,
+    /// app choice or pseudonym key is refused).
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace display names, UPNs, mail and chat topics by stable pseudonyms keyed by the
+    /// secret in TEAMSAPP_PSEUDONYM_KEY or --pseudonym-key-file (the same key gives the same
+    /// pseudonyms); ids are kept so a plan maps back.
+    #[arg(long)]
+    pub pseudonymise: bool,
+    /// Read the pseudonym key (at least 16 bytes) from this file.
+    #[arg(long, value_name = "FILE", requires = "pseudonymise")]
+    pub pseudonym_key_file: Option<PathBuf>,
 }
 
 /// Which installations a fleet command works on.
@@ -400,6 +469,9 @@ pub struct FleetUpgradeArgs {
     /// Seconds to wait for each upgraded target to read back at the new version.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub verify_timeout: u64,
+    /// Rehearse instead of upgrading.
+    #[command(flatten)]
+    pub rehearsal: RehearseArgs,
 }
 
 /// Where fleet discovery looks.
@@ -528,11 +600,15 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "fleet plan",
-        "teamsapp fleet plan --app \"Contoso Tasks\"\n  teamsapp --emulator fleet plan --app \"Contoso Tasks\" --scope chats,teams -o csv",
+        "teamsapp fleet plan --app \"Contoso Tasks\"\n  teamsapp --emulator fleet plan --app \"Contoso Tasks\" --scope chats,teams -o csv\n  teamsapp fleet plan --app \"Contoso Tasks\" --rehearse --snapshot contoso.json",
     ),
     (
         "fleet upgrade",
-        "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes",
+        "teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --resume\n  teamsapp --emulator fleet upgrade --app \"Contoso Tasks\" --yes\n  teamsapp fleet upgrade --app \"Contoso Tasks\" --canary 5 --rehearse",
+    ),
+    (
+        "tenant snapshot",
+        "teamsapp tenant snapshot --app \"Contoso Tasks\" --out contoso.json\n  TEAMSAPP_PSEUDONYM_KEY=... teamsapp tenant snapshot --all-apps --pseudonymise --out contoso.json\n  teamsapp tenant snapshot --app \"Contoso Tasks\" --out contoso.json --resume\n  teamsapp --emulator tenant snapshot --app \"Contoso Tasks\" --out demo.json",
     ),
     (
         "fleet report",

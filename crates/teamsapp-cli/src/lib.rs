@@ -263,6 +263,7 @@ async fn dispatch(
         }
         Command::Catalog { command } => commands::catalog::run(ctx, command).await,
         Command::Fleet { command } => fleet::dispatch(Some(ctx), global, &command, format).await,
+        Command::Tenant { command } => commands::tenant::run(ctx, global, &command).await,
         Command::Completions { .. } | Command::Mock { .. } | Command::Auth { .. } => {
             unreachable!("handled before a client is built")
         }

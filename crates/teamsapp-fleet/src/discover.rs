@@ -21,12 +21,12 @@ use teamsapp_types::{
 };
 
 /// The largest page `GET /users` and `GET /teams` serve (`$top` 1–999).
-const DIRECTORY_PAGE: u32 = 999;
+pub(crate) const DIRECTORY_PAGE: u32 = 999;
 /// The largest page `GET /users/{id}/chats` serves (`$top` up to 50).
-const CHATS_PAGE: u32 = 50;
+pub(crate) const CHATS_PAGE: u32 = 50;
 /// Rounds over the scopes that failed: the client already retried each request by its policy;
 /// a scope that still fails is tried again after the others, then reported.
-const ROUNDS: usize = 3;
+pub(crate) const ROUNDS: usize = 3;
 
 /// An installation as found: where, which, at which version, of which app.
 #[derive(Debug, Clone)]
@@ -115,22 +115,22 @@ pub(crate) fn is_transient(e: &teamsapp_client::Error) -> bool {
 }
 
 /// Progress counters, reported at most every 200 ms and at the end.
-struct Progress<'a> {
-    tenant: &'a str,
-    events: &'a EventSink,
+pub(crate) struct Progress<'a> {
+    pub(crate) tenant: &'a str,
+    pub(crate) events: &'a EventSink,
     started: Instant,
     last: Mutex<Instant>,
-    users: AtomicUsize,
-    chats: AtomicUsize,
-    teams: AtomicUsize,
-    read: AtomicUsize,
-    total: AtomicUsize,
-    installations: AtomicUsize,
-    unreadable: AtomicUsize,
+    pub(crate) users: AtomicUsize,
+    pub(crate) chats: AtomicUsize,
+    pub(crate) teams: AtomicUsize,
+    pub(crate) read: AtomicUsize,
+    pub(crate) total: AtomicUsize,
+    pub(crate) installations: AtomicUsize,
+    pub(crate) unreadable: AtomicUsize,
 }
 
 impl<'a> Progress<'a> {
-    fn new(tenant: &'a str, events: &'a EventSink) -> Self {
+    pub(crate) fn new(tenant: &'a str, events: &'a EventSink) -> Self {
         let now = Instant::now();
         Self {
             tenant,
@@ -160,7 +160,7 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn tick(&self) {
+    pub(crate) fn tick(&self) {
         {
             let mut last = self
                 .last
@@ -174,7 +174,7 @@ impl<'a> Progress<'a> {
         self.emit(false);
     }
 
-    fn emit(&self, done: bool) {
+    pub(crate) fn emit(&self, done: bool) {
         (self.events)(&Event::Discovery {
             tenant: self.tenant.to_owned(),
             progress: self.snapshot(),
@@ -198,7 +198,7 @@ fn found(tenant: &str, scope: &Scope, i: &TeamsAppInstallation) -> Option<Found>
 }
 
 /// Lists a directory collection, retrying whole rounds on transient failures.
-async fn list_ids<F, Fut>(what: &str, mut list: F) -> Result<Vec<String>, Error>
+pub(crate) async fn list_ids<F, Fut>(what: &str, mut list: F) -> Result<Vec<String>, Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Vec<String>, teamsapp_client::Error>>,

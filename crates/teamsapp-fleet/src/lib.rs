@@ -14,6 +14,11 @@
 //! No terminal, no argument parsing: options are a plain [`Options`] struct, tenants carry a
 //! ready [`teamsapp_client::Client`].
 //!
+//! Before a production run, [`snapshot`] reads a tenant (only `GET`s, journaled so it resumes)
+//! into a tenant file the emulator loads, and, with the cargo feature `rehearse`, `rehearse`
+//! runs the same plan and engine against the embedded emulator loaded with it and predicts the
+//! real run: outcomes, failures by cause with the fix, and the duration at the throttle limit.
+//!
 //! # Example
 //!
 //! Against the local emulator's demo tenant (Contoso Tasks 1.0.0 installed in 40 places,
@@ -62,8 +67,11 @@ mod event;
 pub mod journal;
 mod limits;
 mod plan;
+#[cfg(feature = "rehearse")]
+pub mod rehearse;
 pub mod report;
 mod run;
+pub mod snapshot;
 mod targets;
 
 pub use catalog::{CatalogApp, find_app, latest_published, matching_apps, pick_app};
@@ -112,13 +120,73 @@ pub async fn tenant_id_of(client: &Client) -> Result<Option<String>, Error> {
 
 /// The `tid` claim of a JWT, without verifying it (for naming, never for trust).
 fn jwt_tenant(token: &str) -> Option<String> {
+    jwt_claims(token)?.get("tid")?.as_str().map(str::to_owned)
+}
+
+/// The claims of a JWT, without verifying it (for naming, never for trust).
+fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("tid")?.as_str().map(str::to_owned)
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// What a token says about the permissions it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenPermissions {
+    /// `application` (its `roles`) or `delegated` (its `scp`).
+    pub(crate) kind: String,
+    /// The roles, or the scopes.
+    pub(crate) permissions: Vec<String>,
+    /// The application (client) id (`appid` or `azp`).
+    pub(crate) client_id: Option<String>,
+}
+
+/// The permissions in the client's access token, when it is a JWT (never the token itself).
+pub(crate) async fn token_claims(client: &Client) -> Result<Option<TokenPermissions>, Error> {
+    let token = client
+        .access_token()
+        .await
+        .map_err(|e| Error::graph("signing in", e))?;
+    Ok(permissions_of(secrecy::ExposeSecret::expose_secret(
+        token.secret(),
+    )))
+}
+
+fn permissions_of(token: &str) -> Option<TokenPermissions> {
+    let claims = jwt_claims(token)?;
+    let client_id = ["appid", "azp"]
+        .iter()
+        .find_map(|k| claims.get(*k)?.as_str().map(str::to_owned));
+    let (kind, mut permissions) = match claims.get("scp").and_then(|s| s.as_str()) {
+        Some(scp) => (
+            "delegated",
+            scp.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        ),
+        None => (
+            "application",
+            claims
+                .get("roles")
+                .and_then(|r| r.as_array())
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    };
+    permissions.sort();
+    permissions.dedup();
+    Some(TokenPermissions {
+        kind: kind.to_owned(),
+        permissions,
+        client_id,
+    })
 }
 
 /// What a run does and how far it may go.

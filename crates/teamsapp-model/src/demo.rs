@@ -503,6 +503,8 @@ pub fn tenant() -> TenantSpec {
     ));
 
     TenantSpec {
+        format_version: None,
+        snapshot: None,
         tenant_id: TENANT_ID.to_owned(),
         display_name: "Contoso".to_owned(),
         users: users(),
@@ -553,6 +555,8 @@ pub fn fleet(n: usize) -> TenantSpec {
         });
     }
     TenantSpec {
+        format_version: None,
+        snapshot: None,
         tenant_id: TENANT_ID.to_owned(),
         display_name: "Contoso (fleet)".to_owned(),
         users: users(),

@@ -39,6 +39,34 @@
 //! Loading checks references too: members and grants name known users, installations name a
 //! known scope, catalog app and version, an app is installed at most once per scope, and ids are
 //! unique. See [`TenantSpec::from_json`].
+//!
+//! # Format version
+//!
+//! The format is versioned by an optional top-level `formatVersion` (currently
+//! [`FORMAT_VERSION`], 1). A file without it is read as version 1, as every file written before
+//! the field existed is; a file with a higher version than this crate reads is refused with a
+//! message saying so, never half understood.
+//!
+//! # Snapshots
+//!
+//! A tenant file written by `teamsapp tenant snapshot` (a read of a real tenant through Graph)
+//! carries `"formatVersion": 1` and a `snapshot` object ([`SnapshotProvenance`]) that records
+//! where and when it was taken and with which permissions:
+//!
+//! ```json
+//! "snapshot": {
+//!   "startedAt": "2026-12-02T17:58:10Z", "takenAt": "2026-12-02T18:00:00Z", "tool": "teamsapp 0.1.0",
+//!   "graph": "https://graph.microsoft.com/v1.0", "tenantId": "c0ffee00-…",
+//!   "clientId": "c0ffee00-…", "permissionType": "application",
+//!   "permissions": ["TeamsAppInstallation.ReadWriteForChat.All", "User.Read.All"],
+//!   "apps": ["0d820ecd-def2-4297-adad-78056cde7c78"], "allApps": false,
+//!   "pseudonymised": true, "unreadableScopes": 0, "skippedInstallations": 0
+//! }
+//! ```
+//!
+//! A snapshot holds no secret (no app registration, no grant) and no message content; chat
+//! members and installations are kept by id, so a plan made on it maps back to the tenant. The
+//! emulator ignores the provenance when it loads the file.
 
 use std::fmt;
 
@@ -54,10 +82,19 @@ use crate::ModelError;
 mod build;
 pub use teamsapp_package::{RscPermission, RscType};
 
+/// The tenant file format version this crate writes and the highest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// A tenant: its directory, chats, teams, app registrations, app catalog and installations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantSpec {
+    /// The format version ([`FORMAT_VERSION`]); absent means 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<u32>,
+    /// Where, when and how the tenant was read, for a file `teamsapp tenant snapshot` wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotProvenance>,
     /// The tenant (directory) id: a GUID, the token's `tid`.
     pub tenant_id: String,
     /// The organization's name.
@@ -91,13 +128,66 @@ impl TenantSpec {
     /// This checks the shape only; [`World::load_tenant`](crate::World::load_tenant) checks the
     /// references between objects.
     pub fn from_json(json: &str) -> Result<Self, ModelError> {
-        serde_json::from_str(json).map_err(|e| ModelError::spec(e.to_string()))
+        let spec: Self = serde_json::from_str(json).map_err(|e| ModelError::spec(e.to_string()))?;
+        spec.check_format()?;
+        Ok(spec)
+    }
+
+    /// Refuses a file of a format version this crate does not read.
+    pub fn check_format(&self) -> Result<(), ModelError> {
+        match self.format_version {
+            None | Some(FORMAT_VERSION) => Ok(()),
+            Some(v) => Err(ModelError::spec(format!(
+                "tenant file format version {v} is not one this build reads (it reads {FORMAT_VERSION}); use a newer teamsapp"
+            ))),
+        }
     }
 
     /// The tenant as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// Where, when and how a snapshot of a real tenant was taken (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnapshotProvenance {
+    /// When reading started (RFC 3339, UTC): a tenant is read over time, not at one instant,
+    /// and a resumed snapshot started in its first run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the snapshot was complete (RFC 3339, UTC).
+    pub taken_at: String,
+    /// The tool and version that took it.
+    pub tool: String,
+    /// Graph's base URL it was read from.
+    pub graph: String,
+    /// The tenant id it was read from (the token's `tid`).
+    pub tenant_id: String,
+    /// The application (client) id that read it, when the token names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `application` (app roles) or `delegated` (a user's scopes).
+    pub permission_type: String,
+    /// The permissions the token carried: its `roles`, or its `scp` split.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// The catalog ids of the apps whose installations were read.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// Whether the installations of every app were read.
+    #[serde(default)]
+    pub all_apps: bool,
+    /// Whether display names, UPNs and chat topics are pseudonyms.
+    #[serde(default)]
+    pub pseudonymised: bool,
+    /// Scopes that could not be read (their installations are missing).
+    #[serde(default)]
+    pub unreadable_scopes: usize,
+    /// Installations left out because their app or version is not in the catalog.
+    #[serde(default)]
+    pub skipped_installations: usize,
 }
 
 /// A user of the directory.
@@ -423,6 +513,18 @@ mod tests {
         assert!(shown.contains("unknown field `upn`"), "{shown}");
         assert!(shown.contains("line 1"), "{shown}");
         assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn format_versions_are_checked() {
+        let old = r#"{"tenantId":"x","displayName":"y"}"#;
+        assert_eq!(TenantSpec::from_json(old).unwrap().format_version, None);
+        let v1 = r#"{"formatVersion":1,"tenantId":"x","displayName":"y","snapshot":{"takenAt":"2026-12-02T18:00:00Z","tool":"t","graph":"g","tenantId":"x","permissionType":"application"}}"#;
+        let spec = TenantSpec::from_json(v1).unwrap();
+        assert_eq!(spec.snapshot.unwrap().permission_type, "application");
+        let err = TenantSpec::from_json(r#"{"formatVersion":2,"tenantId":"x","displayName":"y"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("format version 2"), "{err}");
     }
 
     #[test]

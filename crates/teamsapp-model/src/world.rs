@@ -163,6 +163,7 @@ impl World {
     /// scope, app or version; duplicate ids; an app installed twice in one scope). Returns the
     /// event to store, which carries the whole spec.
     pub fn load_tenant(&mut self, spec: TenantSpec) -> Result<Event, ModelError> {
+        spec.check_format()?;
         let tenant = Tenant::from_spec(&spec)?;
         self.tenants.insert(tenant.id.clone(), tenant);
         Ok(Event::TenantLoaded {

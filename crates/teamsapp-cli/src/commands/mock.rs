@@ -19,8 +19,9 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     if let Some(path) = &args.tenant_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-        let spec: teamsapp_mock::teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
+        let mut spec: teamsapp_mock::teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
             .map_err(|e| UsageError(format!("{} is not a tenant file: {e}", path.display())))?;
+        snapshot_app(&mut spec);
         config.tenants = vec![spec];
     }
     if let Some(n) = args.fleet {
@@ -72,6 +73,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         .await
         .context("starting the emulator")?;
     let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
+    let tenant_id = config_tenant(&emulator);
     let mut banner = format!(
         "teamsapp emulator listening on {} (Graph: {})\n",
         emulator.origin(),
@@ -84,7 +86,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     // defaults to the base URL's origin, so TEAMSAPP_AUTHORITY is not needed. The secret is the
     // demo tenant's published, well-known one (like Azurite's key), not a real credential.
     let _ = writeln!(banner, "export TEAMSAPP_BASE_URL={}", emulator.graph_url());
-    let _ = writeln!(banner, "export TEAMSAPP_TENANT={}", creds.tenant_id);
+    let _ = writeln!(banner, "export TEAMSAPP_TENANT={tenant_id}");
     let _ = writeln!(banner, "export TEAMSAPP_CLIENT_ID={}", creds.client_id);
     let _ = writeln!(
         banner,
@@ -99,7 +101,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         banner,
         "demo tenant {} client id {}: paste the export lines above into another shell (the secret \
          is the published demo one, for local use only)",
-        creds.tenant_id, creds.client_id
+        tenant_id, creds.client_id
     );
     // Whoever reads the banner may close the pipe after the first line; keep serving anyway.
     if let Err(err) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
@@ -108,6 +110,45 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     shutdown_signal().await;
     emulator.shutdown().await.context("stopping the emulator")?;
     Ok(ExitStatus::Success)
+}
+
+/// A snapshot holds no app registration (no secret): give it the demo's fleet tool, with the
+/// permissions the snapshot was read with, so the banner's credentials sign in to it.
+fn snapshot_app(spec: &mut teamsapp_mock::teamsapp_model::spec::TenantSpec) {
+    let Some(snapshot) = &spec.snapshot else {
+        return;
+    };
+    if !spec.app_registrations.is_empty() {
+        return;
+    }
+    let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
+    spec.app_registrations
+        .push(teamsapp_mock::teamsapp_model::spec::AppRegistrationSpec {
+            client_id: creds.client_id.to_owned(),
+            client_secret: creds.client_secret.to_owned(),
+            display_name: "teamsapp (snapshot)".to_owned(),
+            application_permissions: if snapshot.permission_type == "application" {
+                snapshot.permissions.clone()
+            } else {
+                teamsapp_mock::teamsapp_model::demo::FLEET_PERMISSIONS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect()
+            },
+            selected_teams_apps: Vec::new(),
+        });
+}
+
+/// The id of the emulator's first tenant (the demo's, or the tenant file's).
+fn config_tenant(emulator: &Emulator) -> String {
+    emulator.state().config().tenants.first().map_or_else(
+        || {
+            teamsapp_mock::teamsapp_model::demo::CREDENTIALS
+                .tenant_id
+                .to_owned()
+        },
+        |t| t.tenant_id.clone(),
+    )
 }
 
 /// Ctrl-C or SIGTERM.

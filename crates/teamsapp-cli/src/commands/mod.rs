@@ -5,3 +5,4 @@ pub(crate) mod auth;
 pub(crate) mod catalog;
 #[cfg(feature = "emulator")]
 pub(crate) mod mock;
+pub(crate) mod tenant;

@@ -1,6 +1,10 @@
 //! `teamsapp fleet plan|upgrade`: arguments in, [`teamsapp_fleet`] does the work, results out.
 
+#[cfg(feature = "emulator")]
+mod rehearse;
 mod render;
+
+pub(crate) use render::Progress;
 
 use crate::cli::FleetCommand;
 use crate::cli::{
@@ -47,7 +51,12 @@ pub(crate) fn has_tenants_file(command: &FleetCommand) -> bool {
 
 /// Whether the command needs no sign-in at all (it reads only local files).
 pub(crate) fn is_offline(command: &FleetCommand) -> bool {
-    matches!(command, FleetCommand::Report(_))
+    match command {
+        FleetCommand::Report(_) => true,
+        // A rehearsal on a snapshot file reads nothing from the tenant.
+        FleetCommand::Plan(a) => a.rehearsal.snapshot.is_some(),
+        FleetCommand::Upgrade(a) => a.rehearsal.snapshot.is_some(),
+    }
 }
 
 /// `teamsapp fleet report`.
@@ -148,7 +157,7 @@ async fn tenants(
 }
 
 /// The tenant id a journal records: the token's `tid`, else the configured tenant.
-async fn named(client: &teamsapp_client::Client, configured: &str) -> Result<String> {
+pub(crate) async fn named(client: &teamsapp_client::Client, configured: &str) -> Result<String> {
     let tid = teamsapp_fleet::tenant_id_of(client)
         .await
         .map_err(anyhow::Error::new)?;
@@ -161,7 +170,7 @@ async fn named(client: &teamsapp_client::Client, configured: &str) -> Result<Str
     }
 }
 
-fn options(app: &str, args: &FleetArgs, concurrency: usize) -> Result<Options> {
+pub(crate) fn options(app: &str, args: &FleetArgs, concurrency: usize) -> Result<Options> {
     let mut o = Options::new(app);
     o.scopes = args
         .scope
@@ -192,7 +201,7 @@ fn options(app: &str, args: &FleetArgs, concurrency: usize) -> Result<Options> {
 
 /// A library error as the CLI reports it: an unknown app exits 1 (with a suggestion, as the
 /// other commands do), usage problems 2, Graph's answers 1.
-fn fleet_error(e: teamsapp_fleet::Error) -> anyhow::Error {
+pub(crate) fn fleet_error(e: teamsapp_fleet::Error) -> anyhow::Error {
     if let teamsapp_fleet::Error::AppNotFound { known, name, .. } = &e {
         let hint = crate::resolve::did_you_mean(name, known.iter().map(String::as_str));
         return crate::context::NotFound(format!("{e}{hint}")).into();
@@ -217,6 +226,12 @@ async fn plan(
     args: &FleetPlanArgs,
 ) -> Result<(Report, ExitStatus)> {
     let options = options(&args.app, &args.fleet, global.concurrency)?;
+    if args.rehearsal.rehearse {
+        #[cfg(feature = "emulator")]
+        return rehearse::run(ctx, global, &args.fleet, &args.rehearsal, options, None).await;
+        #[cfg(not(feature = "emulator"))]
+        return no_emulator();
+    }
     let tenants = tenants(ctx, global, args.fleet.tenants.as_deref()).await?;
     let progress = render::Progress::new(global.quiet);
     let fleet = fleet(tenants, options, &progress)?;
@@ -230,9 +245,17 @@ async fn plan(
     Ok((render::plan(&plan), status))
 }
 
+/// `--rehearse` in a build without the embedded emulator.
+#[cfg(not(feature = "emulator"))]
+fn no_emulator() -> Result<(Report, ExitStatus)> {
+    usage(
+        "--rehearse needs the embedded emulator, which this build of teamsapp leaves out (cargo feature `emulator`)",
+    )
+}
+
 /// `teamsapp-fleet-<app>-<UTC time>.jsonl` in the current directory; with `--resume`, the newest
 /// such journal.
-fn default_journal(app: Option<&str>, resume: bool) -> Result<PathBuf> {
+pub(crate) fn default_journal(app: Option<&str>, resume: bool) -> Result<PathBuf> {
     let Some(app) = app else {
         return usage("--resume without --app needs --journal FILE");
     };
@@ -294,6 +317,12 @@ async fn upgrade(
     args: &FleetUpgradeArgs,
     format: OutputFormat,
 ) -> Result<(Report, ExitStatus)> {
+    if args.rehearsal.rehearse {
+        #[cfg(feature = "emulator")]
+        return rehearse::upgrade(ctx, global, args).await;
+        #[cfg(not(feature = "emulator"))]
+        return no_emulator();
+    }
     // Refuse before any discovery: off a terminal nobody can answer the question.
     if !args.yes && !args.dry_run && !std::io::stdin().is_terminal() {
         return usage(

@@ -4,6 +4,7 @@ mod chaos;
 mod emulator;
 mod fleet;
 mod fleet_edges;
+mod rehearse;
 mod standalone;
 mod usage;
 

@@ -34,9 +34,13 @@ use super::{
 };
 
 impl TenantSpec {
-    /// An empty tenant: no users, chats, teams, registrations, grants, apps or installations.
+    /// An empty tenant: no users, chats, teams, registrations, grants, apps or installations;
+    /// written in the current [`FORMAT_VERSION`](super::FORMAT_VERSION), with no snapshot
+    /// provenance.
     pub fn new(tenant_id: impl Into<String>, display_name: impl Into<String>) -> Self {
         Self {
+            format_version: Some(super::FORMAT_VERSION),
+            snapshot: None,
             tenant_id: tenant_id.into(),
             display_name: display_name.into(),
             users: Vec::new(),
