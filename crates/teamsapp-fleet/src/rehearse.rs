@@ -196,7 +196,7 @@ impl Rehearsal {
         events: EventSink,
     ) -> Result<Prediction, Error> {
         let permissions = self.permissions()?;
-        let secret = made_up_secret();
+        let secret = made_up_secret()?;
         let client_id = self
             .spec
             .snapshot
@@ -366,14 +366,12 @@ impl Rehearsal {
 
 /// A secret for the rehearsal's own app registration: never the real one, never shown; 32
 /// random bytes from the system's generator (through aws-lc-rs).
-fn made_up_secret() -> String {
+fn made_up_secret() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        // No system randomness: the emulator is in-process and lives for this rehearsal only,
-        // so a per-process value is still never a real secret.
-        bytes[..4].copy_from_slice(&std::process::id().to_le_bytes());
-    }
-    crate::snapshot::hex(&bytes)
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        Error::Options("the system has no randomness for the rehearsal's app secret".into())
+    })?;
+    Ok(crate::snapshot::hex(&bytes))
 }
 
 /// A failure group: cause, fix, status, code.

@@ -1,70 +1,24 @@
 //! Fleet commands at the edges admins meet: plans fed back as targets, a resume hint that runs
 //! as printed, a journal of another app, and one run over several tenants with their own limits.
 
+use crate::emu::Emu;
 use crate::teamsapp;
 use std::collections::BTreeMap;
 use std::path::Path;
-use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, Scenario, ScenarioMatch, ThrottleConfig};
+use teamsapp_mock::{EmulatorConfig, RateLimit, Scenario, ScenarioMatch, ThrottleConfig};
 use teamsapp_model::demo;
 
-/// An emulator on its own runtime, and the command line signed in to it.
-struct Emu {
-    runtime: tokio::runtime::Runtime,
-    emulator: Option<Emulator>,
-    dir: tempfile::TempDir,
-}
-
 impl Emu {
-    fn start(config: EmulatorConfig) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let emulator = runtime.block_on(Emulator::start(config)).unwrap();
-        Self {
-            runtime,
-            emulator: Some(emulator),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn demo() -> Self {
-        Self::start(EmulatorConfig {
-            throttle: ThrottleConfig::disabled(),
-            ..EmulatorConfig::demo()
-        })
-    }
-
-    fn emulator(&self) -> &Emulator {
-        self.emulator.as_ref().unwrap()
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        let emulator = self.emulator();
-        let creds = demo::CREDENTIALS;
-        let mut cmd = teamsapp();
-        cmd.args(["--base-url", &emulator.graph_url()])
-            .args(["--authority", emulator.authority()])
-            .args(["--tenant", creds.tenant_id, "--client-id", creds.client_id])
-            .env("TEAMSAPP_CLIENT_SECRET", creds.client_secret)
-            .env("TEAMSAPP_TOKEN_CACHE", self.dir.path().join("token.json"))
-            .current_dir(self.dir.path());
-        cmd
-    }
-
     fn fail_upgrades(&self, times: Option<u32>) {
+        let method = ScenarioMatch {
+            method: Some("POST".into()),
+            ..ScenarioMatch::default()
+        };
+        let mut scenario = Scenario::new(method, 403).error("Forbidden", "scripted");
+        scenario.times = times;
         self.emulator()
             .state()
-            .set_scenarios(vec![Scenario {
-                matcher: ScenarioMatch {
-                    method: Some("POST".into()),
-                    path: None,
-                    ..ScenarioMatch::default()
-                },
-                times,
-                status: 403,
-                retry_after: None,
-                code: Some("Forbidden".into()),
-                message: Some("scripted".into()),
-                headers: BTreeMap::new(),
-            }])
+            .set_scenarios(vec![scenario])
             .unwrap();
     }
 
@@ -76,14 +30,6 @@ impl Emu {
             .upgrades
             .into_iter()
             .collect()
-    }
-}
-
-impl Drop for Emu {
-    fn drop(&mut self) {
-        if let Some(e) = self.emulator.take() {
-            let _ = self.runtime.block_on(e.shutdown());
-        }
     }
 }
 

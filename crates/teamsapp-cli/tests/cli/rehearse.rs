@@ -2,55 +2,16 @@
 //! it that predicts the real run and sends the tenant nothing, bad files refused, and a large
 //! snapshot killed and resumed.
 
+use crate::emu::Emu;
 #[cfg(feature = "emulator")]
 use crate::teamsapp;
-use crate::teamsapp_std;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, ThrottleConfig};
 use teamsapp_model::demo;
 use teamsapp_model::spec::TenantSpec;
 
-/// An emulator on its own runtime.
-struct Emu {
-    runtime: tokio::runtime::Runtime,
-    emulator: Option<Emulator>,
-    dir: tempfile::TempDir,
-}
-
 impl Emu {
-    fn start(config: EmulatorConfig) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let emulator = runtime.block_on(Emulator::start(config)).unwrap();
-        Self {
-            runtime,
-            emulator: Some(emulator),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn emulator(&self) -> &Emulator {
-        self.emulator.as_ref().unwrap()
-    }
-
-    /// The command line signed in to the emulator's demo app.
-    fn std_cmd(&self) -> std::process::Command {
-        let emulator = self.emulator();
-        let creds = demo::CREDENTIALS;
-        let mut cmd = teamsapp_std();
-        cmd.args(["--base-url", &emulator.graph_url()])
-            .args(["--authority", emulator.authority()])
-            .args(["--tenant", creds.tenant_id, "--client-id", creds.client_id])
-            .env("TEAMSAPP_CLIENT_SECRET", creds.client_secret)
-            .env("TEAMSAPP_TOKEN_CACHE", self.dir.path().join("token.json"))
-            .current_dir(self.dir.path());
-        cmd
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_cmd())
-    }
-
     /// Upgrade requests the emulator answered, any status.
     #[cfg(feature = "emulator")]
     fn upgrade_requests(&self) -> u64 {
@@ -62,14 +23,6 @@ impl Emu {
             .filter(|(op, _)| op.contains("upgrade"))
             .flat_map(|(_, by_status)| by_status.values())
             .sum()
-    }
-}
-
-impl Drop for Emu {
-    fn drop(&mut self) {
-        if let Some(e) = self.emulator.take() {
-            let _ = self.runtime.block_on(e.shutdown());
-        }
     }
 }
 
