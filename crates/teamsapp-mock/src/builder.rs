@@ -4,7 +4,8 @@
 use teamsapp_model::TenantSpec;
 
 use crate::{
-    Emulator, EmulatorConfig, Error, FaultConfig, Scenario, ScenarioMatch, ThrottleConfig,
+    Emulator, EmulatorConfig, Error, FaultConfig, Scenario, ScenarioMatch, TenantSource,
+    ThrottleConfig,
 };
 
 /// Builds and starts an [`Emulator`]; start with [`Emulator::builder`].
@@ -48,6 +49,16 @@ impl EmulatorBuilder {
     /// Adds a tenant (see [`teamsapp_model::spec`] to build one in code).
     pub fn tenant(mut self, tenant: TenantSpec) -> Self {
         self.config.tenants.push(tenant);
+        self
+    }
+
+    /// Makes the starting tenants with `make`, at start and again at each reset, without keeping
+    /// them: for tenants large enough that a second copy matters (see [`TenantSource`]).
+    pub fn tenants_from(
+        mut self,
+        make: impl Fn() -> Result<Vec<TenantSpec>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.tenant_source = Some(TenantSource::new(make));
         self
     }
 

@@ -19,6 +19,31 @@ pub const DEFAULT_BODY_LIMIT: usize = 30 * 1024 * 1024;
 /// Default journal capacity.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
 
+/// Tenants made on demand: when the emulator starts on an empty data directory, and again at
+/// every `POST /_emulator/reset`. Unlike [`EmulatorConfig::tenants`], which the emulator keeps
+/// for its resets, a source's tenants are handed to the model and dropped, so a large generated
+/// fleet or tenant file is held once, in the model's compact state, not a second time as a spec.
+#[derive(Clone)]
+pub struct TenantSource(Arc<dyn Fn() -> Result<Vec<TenantSpec>, String> + Send + Sync>);
+
+impl TenantSource {
+    /// A source calling `make` each time; its error becomes the start's (or the reset's) error.
+    pub fn new(make: impl Fn() -> Result<Vec<TenantSpec>, String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(make))
+    }
+
+    /// The tenants, made now.
+    pub(crate) fn make(&self) -> Result<Vec<TenantSpec>, String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for TenantSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TenantSource(..)")
+    }
+}
+
 /// How the emulator serves HTTPS.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TlsConfig {
@@ -97,6 +122,9 @@ pub struct EmulatorConfig {
     pub device_codes: DeviceCodeConfig,
     /// The tenants to start with (ignored when the data directory already holds state).
     pub tenants: Vec<TenantSpec>,
+    /// Tenants made on demand, loaded after [`tenants`](Self::tenants) and never kept (see
+    /// [`TenantSource`]).
+    pub tenant_source: Option<TenantSource>,
     /// The model's choices where Graph is silent (page size, already-current upgrades, …).
     pub world: WorldConfig,
     /// App registrations, users and grants beyond those of the loaded tenants.
@@ -128,6 +156,7 @@ impl std::fmt::Debug for EmulatorConfig {
                     .map(|t| &t.tenant_id)
                     .collect::<Vec<_>>(),
             )
+            .field("tenant_source", &self.tenant_source)
             .field("world", &self.world)
             .field("identity_tenants", &self.identity.tenants.len())
             .field("clock", &self.clock)
@@ -151,6 +180,7 @@ impl Default for EmulatorConfig {
             admin_key: None,
             device_codes: DeviceCodeConfig::default(),
             tenants: Vec::new(),
+            tenant_source: None,
             world: WorldConfig::default(),
             identity: IdentityRegistry::default(),
             clock: Arc::new(SystemClock::new()),

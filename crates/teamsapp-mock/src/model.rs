@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
 use crate::clock::Clock;
+use crate::config::TenantSource;
 use crate::error::{ApiError, Error};
 use crate::identity::{
     AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
@@ -63,7 +64,10 @@ impl From<ModelError> for ApiError {
 pub(crate) struct ModelBackend {
     world: tokio::sync::Mutex<World>,
     config: WorldConfig,
+    /// The configured tenants, kept for `reset`.
     initial: Vec<TenantSpec>,
+    /// Tenants made again at each reset, never kept.
+    source: Option<TenantSource>,
     store: Option<Arc<EventStore<Event>>>,
     clock: Arc<dyn Clock>,
     /// The directory of each loaded tenant (its users, app registrations and grants), for the
@@ -73,11 +77,12 @@ pub(crate) struct ModelBackend {
 }
 
 impl ModelBackend {
-    /// A world with `initial` tenants, or, when `store` already holds events, the world they
-    /// describe.
+    /// A world with `initial` tenants and those of `source`, or, when `store` already holds
+    /// events, the world they describe.
     pub(crate) fn open(
         config: WorldConfig,
         initial: Vec<TenantSpec>,
+        source: Option<TenantSource>,
         store: Option<Arc<EventStore<Event>>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, Error> {
@@ -87,7 +92,7 @@ impl ModelBackend {
         };
         let mut world = World::new(config.clone());
         let events = if stored.is_empty() {
-            let events = load_all(&mut world, &initial)?;
+            let events = load_all(&mut world, &initial, source.as_ref())?;
             if let Some(store) = &store {
                 store.append(&events)?;
             }
@@ -102,6 +107,7 @@ impl ModelBackend {
             world: tokio::sync::Mutex::new(world),
             config,
             initial,
+            source,
             store,
             clock,
             directory: Mutex::new(Vec::new()),
@@ -389,14 +395,27 @@ fn scope(scope: Option<Scope>) -> Result<Scope, ApiError> {
     scope.ok_or_else(|| ApiError::internal("an installation request without a scope"))
 }
 
-/// Loads `specs` into `world`; returns the events to store.
-fn load_all(world: &mut World, specs: &[TenantSpec]) -> Result<Vec<Event>, Error> {
-    specs
-        .iter()
+/// Loads `kept` (copies: they stay for the next reset) and then what `source` makes (moved into
+/// the events, which the caller stores and drops) into `world`; returns the events to store.
+fn load_all(
+    world: &mut World,
+    kept: &[TenantSpec],
+    source: Option<&TenantSource>,
+) -> Result<Vec<Event>, Error> {
+    let made = match source {
+        Some(source) => source
+            .make()
+            .map_err(|e| Error::Config(format!("the initial tenants: {e}")))?,
+        None => Vec::new(),
+    };
+    kept.iter()
+        .cloned()
+        .chain(made)
         .map(|spec| {
+            let id = spec.tenant_id.clone();
             world
-                .load_tenant(spec.clone())
-                .map_err(|e| Error::Config(format!("tenant {}: {e}", spec.tenant_id)))
+                .load_tenant(spec)
+                .map_err(|e| Error::Config(format!("tenant {id}: {e}")))
         })
         .collect()
 }
@@ -632,7 +651,8 @@ impl GraphBackend for ModelBackend {
         Box::pin(async move {
             let mut world = self.world.lock().await;
             let mut fresh = World::new(self.config.clone());
-            let events = load_all(&mut fresh, &self.initial).map_err(ApiError::internal)?;
+            let events = load_all(&mut fresh, &self.initial, self.source.as_ref())
+                .map_err(ApiError::internal)?;
             if let Some(store) = self.store.clone() {
                 let events = events.clone();
                 tokio::task::spawn_blocking(move || {

@@ -519,7 +519,18 @@ pub fn tenant() -> TenantSpec {
 
 /// The id of the `n`-th chat of a [`fleet`] tenant (`n ≥ 1`; chat 0 is the seed's chat).
 pub fn fleet_chat_id(n: usize) -> String {
-    format!("19:f1ee7{n:027x}@thread.v2")
+    // By hand, not `format!("19:f1ee7{n:027x}@thread.v2")`: a million of these are most of the
+    // cost of building `fleet(1_000_000)`.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(45);
+    id.push_str("19:f1ee7");
+    let n = n as u128;
+    for shift in (0..27u32).rev() {
+        let nibble = usize::try_from((n >> (shift * 4)) & 0xf).unwrap_or(0);
+        id.push(char::from(HEX[nibble]));
+    }
+    id.push_str("@thread.v2");
+    id
 }
 
 /// A tenant with `n` installations of Contoso Tasks 1.0.0, one per group chat, for tests and
@@ -537,16 +548,17 @@ pub fn fleet(n: usize) -> TenantSpec {
     let tasks = app_id(TASKS_APP_ID);
     for i in 1..n {
         let id = fleet_chat_id(i);
+        let chat = ChatId::new(id.clone()).expect("fleet chat ids are valid");
         installations.push(InstallationSpec {
             scope: InstallationScope::Chat,
-            scope_id: id.clone(),
+            scope_id: id,
             teams_app_id: tasks.clone(),
             version: TASKS_OLD_VERSION.to_owned(),
             id: None,
             consented_permissions: None,
         });
         chats.push(ChatSpec {
-            id: chat_id(&id),
+            id: chat,
             chat_type: ChatKind::Group,
             topic: None,
             members: vec![ADELE.to_owned()],
@@ -566,5 +578,19 @@ pub fn fleet(n: usize) -> TenantSpec {
         delegated_grants: grants(),
         catalog: catalog(),
         installations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fleet_chat_ids_are_the_documented_hex_form() {
+        for n in [1_usize, 9, 10, 255, 1_000_000, 123_456_789, usize::MAX] {
+            assert_eq!(
+                super::fleet_chat_id(n),
+                format!("19:f1ee7{n:027x}@thread.v2"),
+                "n = {n}"
+            );
+        }
     }
 }

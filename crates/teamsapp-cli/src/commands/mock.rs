@@ -6,7 +6,8 @@ use crate::exit::ExitStatus;
 use anyhow::{Context as _, Result};
 use std::fmt::Write as _;
 use std::io::Write;
-use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, ThrottleConfig, TlsConfig};
+use teamsapp_mock::teamsapp_model::spec::TenantSpec;
+use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, TenantSource, ThrottleConfig, TlsConfig};
 
 /// Serves until Ctrl-C or SIGTERM. The first line on stdout holds the base URL.
 pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<ExitStatus> {
@@ -16,16 +17,34 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         .map_err(|e| UsageError(format!("--listen {:?}: {e}", args.listen)))?;
     let mut config = EmulatorConfig::demo();
     config.listen = listen;
+    // The tenants come from a source, not `config.tenants`: the emulator hands them to its model
+    // and drops them, so a million installations are held once, in the model's compact state.
+    // The tenant the banner's credentials sign in to: the demo's, or the tenant file's.
+    let mut tenant_id = teamsapp_mock::teamsapp_model::demo::CREDENTIALS
+        .tenant_id
+        .to_owned();
     if let Some(path) = &args.tenant_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
-        let mut spec: teamsapp_mock::teamsapp_model::spec::TenantSpec = serde_json::from_str(&text)
-            .map_err(|e| UsageError(format!("{} is not a tenant file: {e}", path.display())))?;
-        snapshot_app(&mut spec);
-        config.tenants = vec![spec];
+        let first = read_tenant_file(path)?;
+        tenant_id.clone_from(&first.tenant_id);
+        let path = path.clone();
+        let first = std::sync::Mutex::new(Some(first));
+        config.tenants.clear();
+        config.tenant_source = Some(TenantSource::new(move || {
+            // Parsed once at start (to refuse a bad file before serving); read again at a reset.
+            let taken = first.lock().map_or(None, |mut f| f.take());
+            match taken {
+                Some(spec) => Ok(vec![spec]),
+                None => read_tenant_file(&path)
+                    .map(|spec| vec![spec])
+                    .map_err(|e| e.0),
+            }
+        }));
     }
     if let Some(n) = args.fleet {
-        config.tenants = vec![teamsapp_mock::teamsapp_model::demo::fleet(n)];
+        config.tenants.clear();
+        config.tenant_source = Some(TenantSource::new(move || {
+            Ok(vec![teamsapp_mock::teamsapp_model::demo::fleet(n)])
+        }));
     }
     config.data_dir.clone_from(&args.data_dir);
     if args.tls {
@@ -73,7 +92,6 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         .await
         .context("starting the emulator")?;
     let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
-    let tenant_id = config_tenant(&emulator);
     let mut banner = format!(
         "teamsapp emulator listening on {} (Graph: {})\n",
         emulator.origin(),
@@ -139,18 +157,6 @@ fn snapshot_app(spec: &mut teamsapp_mock::teamsapp_model::spec::TenantSpec) {
         });
 }
 
-/// The id of the emulator's first tenant (the demo's, or the tenant file's).
-fn config_tenant(emulator: &Emulator) -> String {
-    emulator.state().config().tenants.first().map_or_else(
-        || {
-            teamsapp_mock::teamsapp_model::demo::CREDENTIALS
-                .tenant_id
-                .to_owned()
-        },
-        |t| t.tenant_id.clone(),
-    )
-}
-
 /// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -171,4 +177,14 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Reads and parses a tenant file (`--tenant-file`).
+fn read_tenant_file(path: &std::path::Path) -> Result<TenantSpec, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("reading {}: {e}", path.display())))?;
+    let mut spec: TenantSpec = serde_json::from_str(&text)
+        .map_err(|e| UsageError(format!("{} is not a tenant file: {e}", path.display())))?;
+    snapshot_app(&mut spec);
+    Ok(spec)
 }

@@ -1,5 +1,7 @@
 //! The Graph handlers over the real model and the demo tenant.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use http::Request;
 use serde_json::{Value, json};
@@ -299,6 +301,62 @@ async fn tenants_load_and_reset_through_the_admin_api() {
         .body(Body::from(form))
         .unwrap();
     assert_eq!(h.send(req).await.status, 400);
+}
+
+#[tokio::test]
+async fn a_tenant_source_is_made_at_start_and_again_at_each_reset_never_kept() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let made = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&made);
+    let h = Harness::model(move |c| {
+        c.tenants.clear();
+        c.tenant_source = Some(crate::TenantSource::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![demo::tenant()])
+        }));
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let req = Request::post(seed_path())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, 204);
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
+        "1.1.0"
+    );
+    assert!(h.state.config().tenants.is_empty());
+
+    let reply = h
+        .send(request("POST", "/_emulator/reset", None, None))
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(made.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
+        demo::TASKS_OLD_VERSION
+    );
+}
+
+#[tokio::test]
+async fn a_failing_tenant_source_fails_the_start_with_its_message() {
+    let config = crate::EmulatorConfig {
+        tenant_source: Some(crate::TenantSource::new(|| {
+            Err("contoso.json is not a tenant file".to_owned())
+        })),
+        ..crate::EmulatorConfig::default()
+    };
+    let Err(error) = crate::AppState::new(config) else {
+        panic!("the start succeeded");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("contoso.json is not a tenant file"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
