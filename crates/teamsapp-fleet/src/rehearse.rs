@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use teamsapp_client::{Client, ClientSecretCredential, RateLimit};
-use teamsapp_mock::{Emulator, EmulatorConfig, Scenario, ThrottleConfig};
+use teamsapp_mock::{Emulator, EmulatorConfig, Scenario, TenantSource, ThrottleConfig};
 use teamsapp_model::spec::{AppRegistrationSpec, InstallationScope, TenantSpec};
 use teamsapp_types::operation::OperationClass;
 
@@ -213,8 +213,19 @@ impl Rehearsal {
         }];
         spec.delegated_grants.clear();
         let tenant_id = spec.tenant_id.clone();
+        // Handed over once, not kept by the emulator for resets (it is never reset): at 100k
+        // installations the spec is as large as the emulator's whole state.
+        let handed = std::sync::Mutex::new(Some(spec));
+        let source = TenantSource::new(move || {
+            handed
+                .lock()
+                .ok()
+                .and_then(|mut spec| spec.take())
+                .map(|spec| vec![spec])
+                .ok_or_else(|| "a rehearsal's emulator is never reset".to_owned())
+        });
         let emulator = Emulator::start(EmulatorConfig {
-            tenants: vec![spec],
+            tenant_source: Some(source),
             throttle: if self.fast {
                 ThrottleConfig::disabled()
             } else {

@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -26,6 +25,7 @@ use crate::auth;
 use crate::backend::ApiVersion;
 use crate::context::{BatchItem, CallMeta, RequestContext};
 use crate::error::{ApiError, ODATA_JSON};
+use crate::graph::GraphService;
 use crate::state::AppState;
 
 /// Graph's limit on requests per batch.
@@ -33,7 +33,7 @@ pub const MAX_BATCH_REQUESTS: usize = 20;
 
 pub(crate) async fn handle(
     state: AppState,
-    items: Router,
+    items: GraphService,
     version: ApiVersion,
     request: Request,
 ) -> Response {
@@ -51,7 +51,7 @@ pub(crate) async fn handle(
 
 async fn run(
     state: &AppState,
-    items: Router,
+    items: GraphService,
     version: ApiVersion,
     request: Request,
     meta: &mut CallMeta,
@@ -255,7 +255,7 @@ fn item_client_request_id(ctx: &RequestContext, step: &BatchRequestStep) -> Stri
 
 async fn execute(
     state: &AppState,
-    items: &Router,
+    items: &GraphService,
     version: ApiVersion,
     ctx: &RequestContext,
     outer: &http::HeaderMap,

@@ -37,9 +37,35 @@ use crate::faults::{Fault, RequestFacts, Scenario, retry_key};
 use crate::state::AppState;
 use crate::sync::lock;
 
-/// The Graph routes (with `$batch` when `batch_items` is given: the router its items run
-/// through), their fallback and middleware.
-pub(crate) fn graph_router(state: &AppState, batch_items: Option<&Router>) -> Router<AppState> {
+/// The Graph surface as one service: the routes (with `$batch` when `batch_items` is given: the
+/// router its items run through) and their fallback, inside the body limit, the request timeout
+/// and `graph_layer`, each applied once around the whole router. (Applied with `Router::layer`,
+/// every route carried its own boxed copy of each layer: a heap profile under load counted 16
+/// boxed-service clones per request.)
+pub(crate) fn graph_service(state: &AppState, batch_items: Option<&GraphService>) -> GraphService {
+    let routes = graph_routes(batch_items).with_state(state.clone());
+    GraphService::new(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                graph_layer,
+            ))
+            // A bare 504 here; `graph_layer` (outside it) renders it as Graph's `GatewayTimeout`.
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                state.config().request_timeout,
+            ))
+            .layer(DefaultBodyLimit::max(state.config().body_limit))
+            .service(routes),
+    )
+}
+
+/// The Graph surface's service type.
+pub(crate) type GraphService =
+    tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
+
+/// The Graph routes and their fallback, without middleware.
+fn graph_routes(batch_items: Option<&GraphService>) -> Router<AppState> {
     let mut by_path: BTreeMap<String, MethodRouter<AppState>> = BTreeMap::new();
     for route in routes::ALL.iter().copied() {
         let is_batch = route.class == OperationClass::Batch;
@@ -85,32 +111,25 @@ pub(crate) fn graph_router(state: &AppState, batch_items: Option<&Router>) -> Ro
     for (path, method_router) in by_path {
         router = router.route(&path, method_router);
     }
-    router
-        .fallback(unknown_route)
-        .layer(DefaultBodyLimit::max(state.config().body_limit))
-        // A bare 504 here; `graph_layer` (outside it) renders it as Graph's `GatewayTimeout`.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            state.config().request_timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            graph_layer,
-        ))
+    router.fallback(unknown_route)
 }
 
-/// Wraps `router` so requests are normalized (see the module docs) before routing.
-pub(crate) fn normalized(router: Router) -> Router {
-    Router::new().fallback_service(
-        tower::ServiceBuilder::new()
-            .map_request(|mut request: Request| {
-                if let Some(uri) = normalize_uri(request.uri()) {
-                    *request.uri_mut() = uri;
-                }
-                request
-            })
-            .service(router),
-    )
+/// Normalizes `request`'s path (see the module docs) in place.
+pub(crate) fn normalize(request: &mut Request) {
+    if let Some(uri) = normalize_uri(request.uri()) {
+        *request.uri_mut() = uri;
+    }
+}
+
+/// Whether a normalized path is below a Graph version (`/v1.0/…`, `/beta/…`).
+pub(crate) fn is_graph_path(path: &str) -> bool {
+    let first = path
+        .strip_prefix('/')
+        .unwrap_or(path)
+        .split('/')
+        .next()
+        .unwrap_or("");
+    ApiVersion::ALL.iter().any(|v| v.segment() == first)
 }
 
 /// Static path segments of every route, lowercase → as written (our keys: a fast hasher).

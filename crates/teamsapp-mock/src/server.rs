@@ -4,7 +4,12 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
 use axum::Router;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower_http::trace::TraceLayer;
@@ -18,13 +23,71 @@ use crate::{admin, graph, oauth};
 /// The emulator's whole HTTP surface: Graph (`/v1.0`, `/beta`), the identity platform
 /// (`/{tenant}/oauth2/v2.0/…`) and the admin API (`/_emulator/…`).
 pub fn router(state: AppState) -> Router {
-    let items = graph::normalized(graph::graph_router(&state, None).with_state(state.clone()));
-    let app = Router::new()
+    Router::new().fallback_service(surface(state))
+}
+
+/// The surface as one service, with tower-http's request tracing (spans at `DEBUG`), which
+/// [`serve`] runs without a router around it.
+fn surface(
+    state: AppState,
+) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static {
+    let items = graph::GraphService::new(
+        tower::ServiceBuilder::new()
+            .map_request(|mut request: Request| {
+                graph::normalize(&mut request);
+                request
+            })
+            .service(graph::graph_service(&state, None)),
+    );
+    let graph = graph::graph_service(&state, Some(&items));
+    // Paths of neither the identity platform nor the admin API get Graph's answer (an unknown
+    // segment or version, in Graph's envelope).
+    let rest = Router::new()
         .merge(oauth::identity_router(&state))
         .merge(admin::admin_router(&state))
-        .merge(graph::graph_router(&state, Some(&items)))
-        .with_state(state);
-    graph::normalized(app).layer(TraceLayer::new_for_http())
+        .with_state(state)
+        .fallback_service(graph.clone());
+    tower::ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(TraceLayer::new_for_http())
+        .service(Surface {
+            graph,
+            rest: graph::GraphService::new(rest),
+        })
+}
+
+/// Normalizes a request's path, then hands it to the Graph surface (`/v1.0`, `/beta`) or to the
+/// router of everything else: one match on the first segment instead of a router around routers.
+#[derive(Clone)]
+struct Surface {
+    graph: graph::GraphService,
+    rest: graph::GraphService,
+}
+
+impl tower::Service<Request> for Surface {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = <graph::GraphService as tower::Service<Request>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        if self.graph.poll_ready(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        self.rest.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        graph::normalize(&mut request);
+        if graph::is_graph_path(request.uri().path()) {
+            self.graph.call(request)
+        } else {
+            self.rest.call(request)
+        }
+    }
 }
 
 /// Serves [`router`] on `listener` (over TLS when the state was configured for it) until
@@ -40,7 +103,7 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::io("reading the listener's address", e))?;
     state.set_admin_open(local.ip().is_loopback());
-    let app = router(state.clone());
+    let app = tower::make::Shared::new(surface(state.clone()));
     let served = match state.inner.tls.clone() {
         Some(tls) => {
             let listener = crate::tls::TlsListener::new(listener, &tls)
