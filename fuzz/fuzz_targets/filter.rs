@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use teamsapp_fuzz::{app_caller, delegated_caller, demo_world};
 use teamsapp_model::filter::{MAX_FILTER_LEN, parse_filter};
 use teamsapp_model::{ModelError, Query, demo};
-use teamsapp_types::{ChatId, TeamId, TeamsAppId, UserId};
+use teamsapp_types::{ChatId, Scope, TeamId, TeamsAppId, UserId};
 
 fn check<T>(result: Result<T, ModelError>, parsed: bool) {
     match result {
@@ -48,15 +48,15 @@ fuzz_target!(|data: &[u8]| {
             parsed,
         );
         check(
-            world.list_chat_installed_apps(&caller, &chat, &query),
+            world.list_installed_apps(&caller, &Scope::from(&chat), &query),
             parsed,
         );
         check(
-            world.list_team_installed_apps(&caller, &team, &query),
+            world.list_installed_apps(&caller, &Scope::from(&team), &query),
             parsed,
         );
         check(
-            world.list_user_installed_apps(&caller, &user, &query),
+            world.list_installed_apps(&caller, &Scope::from(&user), &query),
             parsed,
         );
         check(world.list_users(&caller, &query), parsed);

@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use teamsapp_fuzz::{app_caller, delegated_caller, demo_world};
 use teamsapp_model::{ModelError, Page, Query, demo};
-use teamsapp_types::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
+use teamsapp_types::{
+    AppInstallationId, ChatId, Scope, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId,
+};
 
 /// The default page size of `WorldConfig`.
 const PAGE: usize = 100;
@@ -66,14 +68,14 @@ fuzz_target!(|data: &[u8]| {
     for caller in [app_caller(), delegated_caller()] {
         page(world.list_catalog_apps(&caller, &query));
         page(world.list_catalog_app_definitions(&caller, &app, &query));
-        page(world.list_chat_installed_apps(&caller, &chat, &query));
-        page(world.list_team_installed_apps(&caller, &team, &query));
-        page(world.list_user_installed_apps(&caller, &user, &query));
+        page(world.list_installed_apps(&caller, &Scope::from(&chat), &query));
+        page(world.list_installed_apps(&caller, &Scope::from(&team), &query));
+        page(world.list_installed_apps(&caller, &Scope::from(&user), &query));
         page(world.list_users(&caller, &query));
         page(world.list_user_chats(&caller, &user, &query));
         page(world.list_teams(&caller, &query));
         one(world.get_catalog_app(&caller, &app, &query));
-        one(world.get_chat_installed_app(&caller, &chat, &installation, &query));
+        one(world.get_installed_app(&caller, &Scope::from(&chat), &installation, &query));
         one(world.get_chat(&caller, &chat, &query));
         one(world.get_catalog_app_definition(&caller, &app, definition(), &query));
     }

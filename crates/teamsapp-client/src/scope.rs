@@ -1,19 +1,22 @@
 //! Typed conveniences for the common operations, in each installation scope and the catalog.
 //!
 //! Each method builds the generated request type of its scope and calls [`Client::send`] (or pages
-//! with [`Client::items`]); for options they do not expose, build the request type yourself.
+//! with [`Client::items`]); for options they do not expose, build the request type yourself. The
+//! installation methods are written once over the scope: one table per operation names its
+//! generated request type in each scope.
 
 use futures_util::TryStreamExt;
 use teamsapp_types::{
-    AppInstallationId, GetCatalogApp, GetChatInstalledApp, GetTeamInstalledApp,
+    AppInstallationId, ChatId, GetCatalogApp, GetChatInstalledApp, GetTeamInstalledApp,
     GetUserInstalledApp, InstallChatApp, InstallTeamApp, InstallUserApp,
     InstalledAppsPostRequestBody, ListCatalogApps, ListChatInstalledApps, ListTeamInstalledApps,
-    ListUserInstalledApps, PublishCatalogApp, TeamsApp, TeamsAppDefinition, TeamsAppId,
-    TeamsAppInstallation, TeamsAppPermissionSet, UninstallChatApp, UninstallTeamApp,
+    ListUserInstalledApps, Operation, PublishCatalogApp, TeamId, TeamsApp, TeamsAppDefinition,
+    TeamsAppId, TeamsAppInstallation, TeamsAppPermissionSet, UninstallChatApp, UninstallTeamApp,
     UninstallUserApp, UpdateCatalogApp, UpgradeChatApp, UpgradePostRequestBody, UpgradeTeamApp,
-    UpgradeUserApp, UserScopeTeamsAppInstallation, routes,
+    UpgradeUserApp, UserId, UserScopeTeamsAppInstallation, routes,
 };
 
+use crate::paging::Page;
 use crate::{Client, Error};
 
 /// Where an app is installed: a chat, a team or a user's personal scope (shared with the model
@@ -77,31 +80,200 @@ impl ListQuery {
     }
 }
 
-/// Applies a [`ListQuery`] to a generated list request.
-macro_rules! apply_query {
-    ($request:expr, $query:expr) => {{
-        let mut request = $request;
-        request.filter = $query.filter.clone();
-        request.select = $query.select.clone();
-        request.expand = $query.expand.clone();
-        request.top = $query.top;
-        request
-    }};
+/// A response as the scope methods return it: a user-scope installation as a plain installation
+/// (its `chat` kept in `additional_properties["chat"]`), anything else as it is.
+trait Flatten {
+    /// What the public method returns.
+    type Out;
+
+    fn flatten(self) -> Self::Out;
 }
 
-/// A user-scope installation as a plain installation; its `chat` is kept in
-/// `additional_properties["chat"]`.
-fn flatten_user_installation(i: UserScopeTeamsAppInstallation) -> TeamsAppInstallation {
-    let mut additional_properties = i.additional_properties;
-    if let Some(chat) = i.chat.and_then(|c| serde_json::to_value(c).ok()) {
-        additional_properties.insert("chat".to_owned(), chat);
+impl Flatten for () {
+    type Out = ();
+
+    fn flatten(self) {}
+}
+
+impl Flatten for TeamsAppInstallation {
+    type Out = Self;
+
+    fn flatten(self) -> Self {
+        self
     }
-    TeamsAppInstallation {
-        id: i.id,
-        consented_permission_set: i.consented_permission_set,
-        teams_app: i.teams_app,
-        teams_app_definition: i.teams_app_definition,
-        additional_properties,
+}
+
+impl Flatten for UserScopeTeamsAppInstallation {
+    type Out = TeamsAppInstallation;
+
+    fn flatten(self) -> TeamsAppInstallation {
+        let mut additional_properties = self.additional_properties;
+        if let Some(chat) = self.chat.and_then(|c| serde_json::to_value(c).ok()) {
+            additional_properties.insert("chat".to_owned(), chat);
+        }
+        TeamsAppInstallation {
+            id: self.id,
+            consented_permission_set: self.consented_permission_set,
+            teams_app: self.teams_app,
+            teams_app_definition: self.teams_app_definition,
+            additional_properties,
+        }
+    }
+}
+
+impl<T: Flatten> Flatten for Option<T> {
+    type Out = Option<T::Out>;
+
+    fn flatten(self) -> Self::Out {
+        self.map(Flatten::flatten)
+    }
+}
+
+/// One operation over the three installation scopes: the generated request type of each scope,
+/// built from the scope's id and the operation's other arguments. The public methods are written
+/// once over it (`Client::send_in`, `Client::items_in`); only the `family!` table names the
+/// per-scope request types.
+trait Family {
+    /// What the operation takes besides the scope.
+    type Args;
+    /// The request in a chat.
+    type Chat: Operation + 'static;
+    /// The request in a team.
+    type Team: Operation + 'static;
+    /// The request in a user's personal scope.
+    type User: Operation + 'static;
+
+    fn chat(id: ChatId, args: Self::Args) -> Self::Chat;
+    fn team(id: TeamId, args: Self::Args) -> Self::Team;
+    fn user(id: UserId, args: Self::Args) -> Self::User;
+}
+
+/// Declares a `Family`: its arguments, its generated request type in each scope, and one
+/// expression building the request from `Op` (the scope's request type), the scope's id and the
+/// arguments.
+macro_rules! family {
+    ($(#[$doc:meta])* $name:ident($args:ty) => [$chat:ty, $team:ty, $user:ty],
+     |$id:ident, $a:pat_param| $build:expr) => {
+        $(#[$doc])*
+        struct $name;
+
+        impl Family for $name {
+            type Args = $args;
+            type Chat = $chat;
+            type Team = $team;
+            type User = $user;
+
+            fn chat($id: ChatId, $a: $args) -> $chat {
+                type Op = $chat;
+                $build
+            }
+
+            fn team($id: TeamId, $a: $args) -> $team {
+                type Op = $team;
+                $build
+            }
+
+            fn user($id: UserId, $a: $args) -> $user {
+                type Op = $user;
+                $build
+            }
+        }
+    };
+}
+
+/// The properties [`Client::installed_app`] expands.
+const EXPAND: [&str; 2] = ["teamsApp", "teamsAppDefinition"];
+
+family! {
+    /// `POST …/installedApps/{id}/upgrade`.
+    Upgrade((AppInstallationId, Option<UpgradePostRequestBody>))
+        => [UpgradeChatApp, UpgradeTeamApp, UpgradeUserApp],
+    |id, (installation, body)| Op { body, ..Op::new(id, installation) }
+}
+
+family! {
+    /// `POST …/installedApps`.
+    Install(InstalledAppsPostRequestBody) => [InstallChatApp, InstallTeamApp, InstallUserApp],
+    |id, body| Op::new(id, body)
+}
+
+family! {
+    /// `GET …/installedApps/{id}?$expand=teamsApp,teamsAppDefinition`.
+    Get(AppInstallationId) => [GetChatInstalledApp, GetTeamInstalledApp, GetUserInstalledApp],
+    |id, installation| Op::new(id, installation).expand(EXPAND)
+}
+
+family! {
+    /// `GET …/installedApps` with a [`ListQuery`]'s options.
+    List(ListQuery) => [ListChatInstalledApps, ListTeamInstalledApps, ListUserInstalledApps],
+    |id, query| Op {
+        filter: query.filter,
+        select: query.select,
+        expand: query.expand,
+        top: query.top,
+        ..Op::new(id)
+    }
+}
+
+family! {
+    /// `DELETE …/installedApps/{id}`.
+    Uninstall(AppInstallationId) => [UninstallChatApp, UninstallTeamApp, UninstallUserApp],
+    |id, installation| Op::new(id, installation)
+}
+
+impl Client {
+    /// Sends family `F`'s request in `scope`.
+    async fn send_in<F, Out>(&self, scope: &Scope, args: F::Args) -> Result<Out, Error>
+    where
+        F: Family,
+        <F::Chat as Operation>::Response: Flatten<Out = Out>,
+        <F::Team as Operation>::Response: Flatten<Out = Out>,
+        <F::User as Operation>::Response: Flatten<Out = Out>,
+    {
+        match scope {
+            Scope::Chat(id) => self
+                .send(&F::chat(id.clone(), args))
+                .await
+                .map(Flatten::flatten),
+            Scope::Team(id) => self
+                .send(&F::team(id.clone(), args))
+                .await
+                .map(Flatten::flatten),
+            Scope::User(id) => self
+                .send(&F::user(id.clone(), args))
+                .await
+                .map(Flatten::flatten),
+        }
+    }
+
+    /// Every item of family `F`'s list in `scope`, across pages.
+    async fn items_in<F, Out>(&self, scope: &Scope, args: F::Args) -> Result<Vec<Out>, Error>
+    where
+        F: Family,
+        <F::Chat as Operation>::Response: Page<Item: Flatten<Out = Out> + Unpin> + Send + 'static,
+        <F::Team as Operation>::Response: Page<Item: Flatten<Out = Out> + Unpin> + Send + 'static,
+        <F::User as Operation>::Response: Page<Item: Flatten<Out = Out> + Unpin> + Send + 'static,
+    {
+        match scope {
+            Scope::Chat(id) => {
+                self.items(&F::chat(id.clone(), args))
+                    .map_ok(Flatten::flatten)
+                    .try_collect()
+                    .await
+            }
+            Scope::Team(id) => {
+                self.items(&F::team(id.clone(), args))
+                    .map_ok(Flatten::flatten)
+                    .try_collect()
+                    .await
+            }
+            Scope::User(id) => {
+                self.items(&F::user(id.clone(), args))
+                    .map_ok(Flatten::flatten)
+                    .try_collect()
+                    .await
+            }
+        }
     }
 }
 
@@ -118,24 +290,8 @@ impl Client {
             consented_permission_set: Some(set),
             ..UpgradePostRequestBody::default()
         });
-        let installation = installation.clone();
-        match scope {
-            Scope::Chat(id) => {
-                let mut op = UpgradeChatApp::new(id.clone(), installation);
-                op.body = body;
-                self.send(&op).await
-            }
-            Scope::Team(id) => {
-                let mut op = UpgradeTeamApp::new(id.clone(), installation);
-                op.body = body;
-                self.send(&op).await
-            }
-            Scope::User(id) => {
-                let mut op = UpgradeUserApp::new(id.clone(), installation);
-                op.body = body;
-                self.send(&op).await
-            }
-        }
+        self.send_in::<Upgrade, _>(scope, (installation.clone(), body))
+            .await
     }
 
     /// Installs a catalog app (`POST …/installedApps`); Graph answers 201 or 200, with or without
@@ -156,14 +312,7 @@ impl Client {
             consented_permission_set: consent,
             ..InstalledAppsPostRequestBody::default()
         };
-        match scope {
-            Scope::Chat(id) => self.send(&InstallChatApp::new(id.clone(), body)).await,
-            Scope::Team(id) => self.send(&InstallTeamApp::new(id.clone(), body)).await,
-            Scope::User(id) => Ok(self
-                .send(&InstallUserApp::new(id.clone(), body))
-                .await?
-                .map(flatten_user_installation)),
-        }
+        self.send_in::<Install, _>(scope, body).await
     }
 
     /// One installation, with its app and installed definition expanded.
@@ -172,22 +321,7 @@ impl Client {
         scope: &Scope,
         installation: &AppInstallationId,
     ) -> Result<TeamsAppInstallation, Error> {
-        const EXPAND: [&str; 2] = ["teamsApp", "teamsAppDefinition"];
-        let installation = installation.clone();
-        match scope {
-            Scope::Chat(id) => {
-                self.send(&GetChatInstalledApp::new(id.clone(), installation).expand(EXPAND))
-                    .await
-            }
-            Scope::Team(id) => {
-                self.send(&GetTeamInstalledApp::new(id.clone(), installation).expand(EXPAND))
-                    .await
-            }
-            Scope::User(id) => self
-                .send(&GetUserInstalledApp::new(id.clone(), installation).expand(EXPAND))
-                .await
-                .map(flatten_user_installation),
-        }
+        self.send_in::<Get, _>(scope, installation.clone()).await
     }
 
     /// Every installation in a scope, across pages.
@@ -196,22 +330,7 @@ impl Client {
         scope: &Scope,
         query: &ListQuery,
     ) -> Result<Vec<TeamsAppInstallation>, Error> {
-        match scope {
-            Scope::Chat(id) => {
-                let op = apply_query!(ListChatInstalledApps::new(id.clone()), query);
-                self.items(&op).try_collect().await
-            }
-            Scope::Team(id) => {
-                let op = apply_query!(ListTeamInstalledApps::new(id.clone()), query);
-                self.items(&op).try_collect().await
-            }
-            Scope::User(id) => {
-                let op = apply_query!(ListUserInstalledApps::new(id.clone()), query);
-                let items: Vec<UserScopeTeamsAppInstallation> =
-                    self.items(&op).try_collect().await?;
-                Ok(items.into_iter().map(flatten_user_installation).collect())
-            }
-        }
+        self.items_in::<List, _>(scope, query.clone()).await
     }
 
     /// Uninstalls an app (`DELETE …/installedApps/{id}` → 204).
@@ -220,21 +339,8 @@ impl Client {
         scope: &Scope,
         installation: &AppInstallationId,
     ) -> Result<(), Error> {
-        let installation = installation.clone();
-        match scope {
-            Scope::Chat(id) => {
-                self.send(&UninstallChatApp::new(id.clone(), installation))
-                    .await
-            }
-            Scope::Team(id) => {
-                self.send(&UninstallTeamApp::new(id.clone(), installation))
-                    .await
-            }
-            Scope::User(id) => {
-                self.send(&UninstallUserApp::new(id.clone(), installation))
-                    .await
-            }
-        }
+        self.send_in::<Uninstall, _>(scope, installation.clone())
+            .await
     }
 
     /// Every app of the tenant catalog matching `request`'s options, across pages.

@@ -199,45 +199,24 @@ impl ModelBackend {
 
         let scope_of = request.scope();
         let (reply, events) = match request {
-            // Reads.
-            Request::ListChatInstalledApps { chat_id } => {
-                return ctx.page(&world.list_chat_installed_apps(&caller, &chat_id, query)?);
+            // Reads. One model method per operation over the scope the request names.
+            Request::ListChatInstalledApps { .. }
+            | Request::ListTeamInstalledApps { .. }
+            | Request::ListUserInstalledApps { .. } => {
+                return ctx.page(&world.list_installed_apps(&caller, &scope(scope_of)?, query)?);
             }
             Request::GetChatInstalledApp {
-                chat_id,
-                installation_id,
+                installation_id, ..
+            }
+            | Request::GetTeamInstalledApp {
+                installation_id, ..
+            }
+            | Request::GetUserInstalledApp {
+                installation_id, ..
             } => {
-                return ctx.entity(&world.get_chat_installed_app(
+                return ctx.entity(&world.get_installed_app(
                     &caller,
-                    &chat_id,
-                    &installation_id,
-                    query,
-                )?);
-            }
-            Request::ListTeamInstalledApps { team_id } => {
-                return ctx.page(&world.list_team_installed_apps(&caller, &team_id, query)?);
-            }
-            Request::GetTeamInstalledApp {
-                team_id,
-                installation_id,
-            } => {
-                return ctx.entity(&world.get_team_installed_app(
-                    &caller,
-                    &team_id,
-                    &installation_id,
-                    query,
-                )?);
-            }
-            Request::ListUserInstalledApps { user_id } => {
-                return ctx.page(&world.list_user_installed_apps(&caller, &user_id, query)?);
-            }
-            Request::GetUserInstalledApp {
-                user_id,
-                installation_id,
-            } => {
-                return ctx.entity(&world.get_user_installed_app(
-                    &caller,
-                    &user_id,
+                    &scope(scope_of)?,
                     &installation_id,
                     query,
                 )?);
@@ -286,8 +265,8 @@ impl ModelBackend {
             }
             Request::ListTeams => return ctx.page(&world.list_teams(&caller, query)?),
 
-            // Writes: the events are stored before the answer leaves.
-            // One model method per operation over the scope the request names.
+            // Writes: the events are stored before the answer leaves; one model method per
+            // operation over the scope, as for the reads.
             Request::InstallChatApp { body, .. }
             | Request::InstallTeamApp { body, .. }
             | Request::InstallUserApp { body, .. } => {

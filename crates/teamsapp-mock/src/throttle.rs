@@ -2,10 +2,22 @@
 //! default the published per-app-per-tenant limits (GET 30 rps, POST/PUT 30 rps, PATCH 30 rps,
 //! DELETE 15 rps), each with a burst of one second's worth. `$batch` itself is not limited; each
 //! of its requests counts in its own class.
+//!
+//! The buckets are `governor`'s (GCRA), the rate limiter the client paces itself with: one keyed
+//! limiter per class, keyed by (tenant, app), reading the emulator's monotonic clock
+//! ([`Clock::elapsed`](crate::Clock::elapsed)) as the caller passes it in.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use governor::clock::Clock as _;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use teamsapp_types::operation::OperationClass;
 
@@ -15,7 +27,8 @@ use teamsapp_types::operation::OperationClass;
 pub struct RateLimit {
     /// Requests per second refilled.
     pub per_second: f64,
-    /// Bucket size (requests that may arrive at once); defaults to one second's worth.
+    /// Bucket size (requests that may arrive at once); defaults to one second's worth. Counted in
+    /// whole requests: a fraction is rounded down, to at least 1.
     #[serde(default)]
     pub burst: Option<f64>,
 }
@@ -105,25 +118,112 @@ impl ThrottleConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Duration,
+/// The longest span, in nanoseconds (about 73 years), a limiter measures: the emulator's uptime
+/// and one burst's worth of time are clamped to it, so governor's `u64` nanosecond arithmetic
+/// (which panics past 584 years) never overflows.
+const MAX_SPAN: u64 = 1 << 61;
+
+/// governor's clock for the throttler: the emulator's monotonic time of the request being checked,
+/// which [`Throttler::acquire`] is given and sets before asking a limiter. Shared by every limiter
+/// of one throttler; set and read under the throttler's `&mut`, so never by two requests at once.
+#[derive(Debug, Clone, Default)]
+struct RequestTime(Arc<AtomicU64>);
+
+impl RequestTime {
+    fn set(&self, now: Duration) {
+        let nanos = u64::try_from(now.as_nanos()).map_or(MAX_SPAN, |n| n.min(MAX_SPAN));
+        self.0.store(nanos, Ordering::Relaxed);
+    }
+}
+
+impl governor::clock::Clock for RequestTime {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// (tenant, app), lowercased.
+type Key = (String, String);
+
+type Limiter = RateLimiter<Key, DefaultKeyedStateStore<Key>, RequestTime, NoOpMiddleware<Nanos>>;
+
+/// The limiter of one class.
+#[derive(Debug)]
+struct ClassLimiter {
+    limiter: Limiter,
+    /// Whether one request's worth of time (`1 / perSecond`) is longer than [`MAX_SPAN`]: the
+    /// limiter then counts with the span, and a request it refuses waits [`Duration::MAX`].
+    saturated: bool,
+}
+
+impl ClassLimiter {
+    fn new(limit: RateLimit, clock: &RequestTime) -> Self {
+        let span = Duration::from_nanos(MAX_SPAN);
+        let period = Duration::try_from_secs_f64(limit.per_second.recip()).unwrap_or(Duration::MAX);
+        let saturated = period > span;
+        let period = period.clamp(Duration::from_nanos(1), span);
+        // GCRA's burst is whole requests, as many as fit in the span.
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a float-to-int `as` saturates; the capacity is at least 1"
+        )]
+        let capacity = limit.capacity() as u64;
+        let fits = MAX_SPAN / u64::try_from(period.as_nanos()).unwrap_or(MAX_SPAN);
+        let burst = NonZeroU32::new(u32::try_from(capacity.min(fits)).unwrap_or(u32::MAX))
+            .unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+            .allow_burst(burst);
+        Self {
+            limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
+            saturated,
+        }
+    }
 }
 
 /// The buckets of every (tenant, app, class).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Throttler {
     config: ThrottleConfig,
-    buckets: HashMap<(String, String, OperationClass), Bucket>,
+    clock: RequestTime,
+    limiters: HashMap<OperationClass, ClassLimiter>,
+}
+
+impl Default for Throttler {
+    fn default() -> Self {
+        Self::new(ThrottleConfig::default())
+    }
 }
 
 impl Throttler {
     pub(crate) fn new(config: ThrottleConfig) -> Self {
+        let clock = RequestTime::default();
+        let limiters = Self::limiters(&config, &clock);
         Self {
             config,
-            buckets: HashMap::new(),
+            clock,
+            limiters,
         }
+    }
+
+    /// A limiter for every limited class of `config`.
+    fn limiters(
+        config: &ThrottleConfig,
+        clock: &RequestTime,
+    ) -> HashMap<OperationClass, ClassLimiter> {
+        [
+            OperationClass::Read,
+            OperationClass::Write,
+            OperationClass::Patch,
+            OperationClass::Delete,
+            OperationClass::Batch,
+        ]
+        .into_iter()
+        .filter_map(|class| Some((class, ClassLimiter::new(config.limit(class)?, clock))))
+        .collect()
     }
 
     pub(crate) fn config(&self) -> &ThrottleConfig {
@@ -132,12 +232,12 @@ impl Throttler {
 
     /// Replaces the settings and empties every bucket.
     pub(crate) fn configure(&mut self, config: ThrottleConfig) {
+        self.limiters = Self::limiters(&config, &self.clock);
         self.config = config;
-        self.buckets.clear();
     }
 
     /// Takes one token for a request at monotonic time `now`, or says how long until one is
-    /// available.
+    /// available (from governor's `NotUntil`).
     pub(crate) fn acquire(
         &mut self,
         tenant: &str,
@@ -148,27 +248,18 @@ impl Throttler {
         if !self.config.enabled {
             return Ok(());
         }
-        let Some(limit) = self.config.limit(class) else {
+        let Some(limiter) = self.limiters.get(&class) else {
             return Ok(());
         };
-        let capacity = limit.capacity();
-        let bucket = self
-            .buckets
-            .entry((tenant.to_ascii_lowercase(), app.to_ascii_lowercase(), class))
-            .or_insert(Bucket {
-                tokens: capacity,
-                at: now,
-            });
-        let refill = now.saturating_sub(bucket.at).as_secs_f64() * limit.per_second;
-        bucket.tokens = (bucket.tokens + refill).min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - bucket.tokens) / limit.per_second;
-            Err(Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX))
-        }
+        self.clock.set(now);
+        let key = (tenant.to_ascii_lowercase(), app.to_ascii_lowercase());
+        limiter.limiter.check_key(&key).map_err(|not_until| {
+            if limiter.saturated {
+                Duration::MAX
+            } else {
+                not_until.wait_time_from(self.clock.now())
+            }
+        })
     }
 }
 
@@ -243,6 +334,27 @@ mod tests {
         };
         assert!(bad.validate().is_err());
         assert!(ThrottleConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn extreme_bursts_and_uptimes_never_panic() {
+        let mut t = Throttler::new(ThrottleConfig {
+            read: RateLimit {
+                per_second: 1e300,
+                burst: Some(1e300),
+            },
+            write: RateLimit {
+                per_second: 1e-10,
+                burst: Some(1e300),
+            },
+            ..ThrottleConfig::default()
+        });
+        for now in [Duration::ZERO, Duration::from_secs(1 << 40), Duration::MAX] {
+            for _ in 0..1000 {
+                t.acquire("t", "a", OperationClass::Read, now).unwrap();
+            }
+            let _ = t.acquire("t", "a", OperationClass::Write, now);
+        }
     }
 
     #[test]

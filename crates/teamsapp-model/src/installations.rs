@@ -8,47 +8,59 @@
 use teamsapp_types::entities;
 use teamsapp_types::entity::Entity;
 use teamsapp_types::{
-    AppInstallationId, Chat, ChatId, ChatType, InstalledAppsPostRequestBody, Route, Scope, TeamId,
-    TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId,
-    UserScopeTeamsAppInstallation, routes,
+    AppInstallationId, Chat, ChatType, InstalledAppsPostRequestBody, Route, Scope,
+    TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId, routes,
 };
 use time::OffsetDateTime;
 
 use crate::authz::{caller_user, check_app, check_membership, check_token, may_see};
 use crate::error::echo;
 use crate::event::Event;
-use crate::project::{installation_wire, user_installation_wire};
-use crate::query::{ListKind, ListRequest, Page, Shape, get_shape};
+use crate::project::installation_wire;
+use crate::query::{ListKind, ListRequest, Page, get_shape};
 use crate::spec::{InstallationScope, RscPermission, RscType};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
 use crate::{Caller, ModelError, Query, World};
 
-type Project<T> = fn(&Tenant, ScopeKey, &InstRec, &Shape) -> T;
-
-/// The routes of the write operations in one scope.
-struct WriteRoutes {
+/// What differs between the scopes for the installation operations: the generated route of each
+/// operation (its permissions, query options and paging) and the entity its installations are.
+struct ScopeRoutes {
+    list: &'static Route,
+    get: &'static Route,
     install: &'static Route,
     upgrade: &'static Route,
     uninstall: &'static Route,
+    /// What `$select`, `$expand` and `$filter` may name: a personal installation is a
+    /// `userScopeTeamsAppInstallation`, whose `chat` navigation is not expandable.
+    entity: &'static Entity,
 }
 
-/// The kind of `scope` and the routes of its write operations.
-fn scope_routes(scope: &Scope) -> (InstallationScope, &'static WriteRoutes) {
-    static CHAT: WriteRoutes = WriteRoutes {
+/// The kind of `scope` and the routes of its installation operations.
+fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
+    static CHAT: ScopeRoutes = ScopeRoutes {
+        list: &routes::LIST_CHAT_INSTALLED_APPS,
+        get: &routes::GET_CHAT_INSTALLED_APP,
         install: &routes::INSTALL_CHAT_APP,
         upgrade: &routes::UPGRADE_CHAT_APP,
         uninstall: &routes::UNINSTALL_CHAT_APP,
+        entity: &entities::TEAMS_APP_INSTALLATION,
     };
-    static TEAM: WriteRoutes = WriteRoutes {
+    static TEAM: ScopeRoutes = ScopeRoutes {
+        list: &routes::LIST_TEAM_INSTALLED_APPS,
+        get: &routes::GET_TEAM_INSTALLED_APP,
         install: &routes::INSTALL_TEAM_APP,
         upgrade: &routes::UPGRADE_TEAM_APP,
         uninstall: &routes::UNINSTALL_TEAM_APP,
+        entity: &entities::TEAMS_APP_INSTALLATION,
     };
-    static USER: WriteRoutes = WriteRoutes {
+    static USER: ScopeRoutes = ScopeRoutes {
+        list: &routes::LIST_USER_INSTALLED_APPS,
+        get: &routes::GET_USER_INSTALLED_APP,
         install: &routes::INSTALL_USER_APP,
         upgrade: &routes::UPGRADE_USER_APP,
         uninstall: &routes::UNINSTALL_USER_APP,
+        entity: &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
     };
     let kind = scope.installation_scope();
     let routes = match kind {
@@ -168,48 +180,6 @@ fn consent(
 impl World {
     // --- generic implementations -------------------------------------------------------------
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the shared body of one operation in three scopes"
-    )]
-    fn list_in<T>(
-        &self,
-        caller: &Caller,
-        kind: InstallationScope,
-        scope_id: &str,
-        query: &Query,
-        route: &Route,
-        entity: &'static Entity,
-        project: Project<T>,
-    ) -> Result<Page<T>, ModelError> {
-        let tenant = self.caller_tenant(caller)?;
-        let request = ListRequest::parse(
-            query,
-            route,
-            entity,
-            ListKind::Installations,
-            self.config.page_size,
-        )?;
-        let matching = check_token(caller, route)?;
-        let scope = resolve_scope(tenant, kind, scope_id)?;
-        check_membership(tenant, caller_user(tenant, caller)?, scope)?;
-        let visible = tenant.installed(scope).iter().filter(|rec| {
-            let Some(app) = tenant.apps.get(rec.app as usize) else {
-                return false;
-            };
-            let Some(def) = app.def(rec.def) else {
-                return false;
-            };
-            may_see(tenant, caller, &matching, scope, rec.app, def)
-                && request.keeps(&crate::project::InstallationView { tenant, scope, rec })
-        });
-        Ok(
-            request.collect_page(visible.map(|rec| (rec.seq, rec)), |rec| {
-                project(tenant, scope, rec, &request.shape)
-            }),
-        )
-    }
-
     /// Finds an installation the caller may act on: scope, membership, id, app rules.
     fn locate<'t>(
         tenant: &'t Tenant,
@@ -230,29 +200,6 @@ impl World {
             .and_then(|a| a.def(rec.def))
             .ok_or_else(|| installation_not_found(kind, id))?;
         Ok((scope, rec, def))
-    }
-
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the shared body of one operation in three scopes"
-    )]
-    fn get_in<T>(
-        &self,
-        caller: &Caller,
-        kind: InstallationScope,
-        scope_id: &str,
-        id: &AppInstallationId,
-        query: &Query,
-        route: &Route,
-        entity: &'static Entity,
-        project: Project<T>,
-    ) -> Result<T, ModelError> {
-        let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, entity)?;
-        let matching = check_token(caller, route)?;
-        let (scope, rec, def) = Self::locate(tenant, caller, kind, scope_id, id)?;
-        check_app(tenant, caller, &matching, scope, rec.app, &[def], false)?;
-        Ok(project(tenant, scope, rec, &shape))
     }
 
     #[expect(
@@ -506,132 +453,82 @@ impl World {
         )
     }
 
-    // --- chats -------------------------------------------------------------------------------
+    // --- reads, one method per operation over the scope ---------------------------------------
 
-    /// `GET /chats/{chat-id}/installedApps` (`chats.ListInstalledApps`).
+    /// `GET /{chats|teams|users}/{id}/installedApps` (`chats.ListInstalledApps`,
+    /// `teams.ListInstalledApps`, `users.teamwork.ListInstalledApps`).
     ///
     /// Supports `$filter` (`teamsApp/id`, `teamsApp/externalId`, … ; see [`crate::filter`]),
     /// `$select`, `$expand` (`teamsApp`, `teamsAppDefinition`, `teamsAppDefinition($expand=bot)`),
     /// `$top`, `$count`, `$skiptoken`. Items: `id` only by default. Callers holding only "Self"
     /// or "Selected" permissions see only the installations those permissions cover.
-    pub fn list_chat_installed_apps(
+    ///
+    /// The scope's generated route decides the permissions, options and paging, and its entity
+    /// what the options may name. A user's personal installations are
+    /// `userScopeTeamsAppInstallation`s on the wire; they come back as [`TeamsAppInstallation`]s
+    /// too, since the one property they add, the `chat` navigation, is not expandable (its JSON is
+    /// the same).
+    pub fn list_installed_apps(
         &self,
         caller: &Caller,
-        chat: &ChatId,
+        scope: &Scope,
         query: &Query,
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
-        self.list_in(
-            caller,
-            InstallationScope::Chat,
-            chat.as_str(),
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.list;
+        let tenant = self.caller_tenant(caller)?;
+        let request = ListRequest::parse(
             query,
-            &routes::LIST_CHAT_INSTALLED_APPS,
-            &entities::TEAMS_APP_INSTALLATION,
-            installation_wire,
+            route,
+            routes.entity,
+            ListKind::Installations,
+            self.config.page_size,
+        )?;
+        let matching = check_token(caller, route)?;
+        let key = resolve_scope(tenant, kind, scope.id())?;
+        check_membership(tenant, caller_user(tenant, caller)?, key)?;
+        let visible = tenant.installed(key).iter().filter(|rec| {
+            let Some(app) = tenant.apps.get(rec.app as usize) else {
+                return false;
+            };
+            let Some(def) = app.def(rec.def) else {
+                return false;
+            };
+            may_see(tenant, caller, &matching, key, rec.app, def)
+                && request.keeps(&crate::project::InstallationView {
+                    tenant,
+                    scope: key,
+                    rec,
+                })
+        });
+        Ok(
+            request.collect_page(visible.map(|rec| (rec.seq, rec)), |rec| {
+                installation_wire(tenant, key, rec, &request.shape)
+            }),
         )
     }
 
-    /// `GET /chats/{chat-id}/installedApps/{id}` (`chats.GetInstalledApps`): `$select` and
-    /// `$expand`; the id is accepted padded or unpadded.
-    pub fn get_chat_installed_app(
+    /// `GET /{chats|teams|users}/{id}/installedApps/{id}` (`chats.GetInstalledApps`, …):
+    /// `$select` and `$expand`; the id is accepted padded or unpadded. Personal installations as
+    /// in [`list_installed_apps`](Self::list_installed_apps).
+    pub fn get_installed_app(
         &self,
         caller: &Caller,
-        chat: &ChatId,
+        scope: &Scope,
         installation: &AppInstallationId,
         query: &Query,
     ) -> Result<TeamsAppInstallation, ModelError> {
-        self.get_in(
-            caller,
-            InstallationScope::Chat,
-            chat.as_str(),
-            installation,
-            query,
-            &routes::GET_CHAT_INSTALLED_APP,
-            &entities::TEAMS_APP_INSTALLATION,
-            installation_wire,
-        )
-    }
-
-    // --- teams -------------------------------------------------------------------------------
-
-    /// `GET /teams/{team-id}/installedApps` (`teams.ListInstalledApps`); as
-    /// [`list_chat_installed_apps`](Self::list_chat_installed_apps).
-    pub fn list_team_installed_apps(
-        &self,
-        caller: &Caller,
-        team: &TeamId,
-        query: &Query,
-    ) -> Result<Page<TeamsAppInstallation>, ModelError> {
-        self.list_in(
-            caller,
-            InstallationScope::Team,
-            team.as_str(),
-            query,
-            &routes::LIST_TEAM_INSTALLED_APPS,
-            &entities::TEAMS_APP_INSTALLATION,
-            installation_wire,
-        )
-    }
-
-    /// `GET /teams/{team-id}/installedApps/{id}` (`teams.GetInstalledApps`).
-    pub fn get_team_installed_app(
-        &self,
-        caller: &Caller,
-        team: &TeamId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<TeamsAppInstallation, ModelError> {
-        self.get_in(
-            caller,
-            InstallationScope::Team,
-            team.as_str(),
-            installation,
-            query,
-            &routes::GET_TEAM_INSTALLED_APP,
-            &entities::TEAMS_APP_INSTALLATION,
-            installation_wire,
-        )
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.get;
+        let tenant = self.caller_tenant(caller)?;
+        let shape = get_shape(query, route, routes.entity)?;
+        let matching = check_token(caller, route)?;
+        let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
+        check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
+        Ok(installation_wire(tenant, key, rec, &shape))
     }
 
     // --- users (personal scope) --------------------------------------------------------------
-
-    /// `GET /users/{user-id | upn}/teamwork/installedApps` (`users.teamwork.ListInstalledApps`).
-    pub fn list_user_installed_apps(
-        &self,
-        caller: &Caller,
-        user: &UserId,
-        query: &Query,
-    ) -> Result<Page<UserScopeTeamsAppInstallation>, ModelError> {
-        self.list_in(
-            caller,
-            InstallationScope::User,
-            user.as_str(),
-            query,
-            &routes::LIST_USER_INSTALLED_APPS,
-            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
-            user_installation_wire,
-        )
-    }
-
-    /// `GET /users/{user-id | upn}/teamwork/installedApps/{id}`.
-    pub fn get_user_installed_app(
-        &self,
-        caller: &Caller,
-        user: &UserId,
-        installation: &AppInstallationId,
-        query: &Query,
-    ) -> Result<UserScopeTeamsAppInstallation, ModelError> {
-        self.get_in(
-            caller,
-            InstallationScope::User,
-            user.as_str(),
-            installation,
-            query,
-            &routes::GET_USER_INSTALLED_APP,
-            &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
-            user_installation_wire,
-        )
-    }
 
     /// `GET /users/{user-id | upn}/teamwork/installedApps/{id}/chat`: the one-on-one chat
     /// between the user and the app's bot, `19:{userId}_{botId}@unq.gbl.spaces` (Graph's 1:1

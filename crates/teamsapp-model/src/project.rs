@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use teamsapp_types::{
     Chat, Identity, IdentitySet, Team, TeamVisibilityType, TeamsApp, TeamsAppAuthorization,
     TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppInstallation, TeamworkBot,
-    TeamworkOnlineMeetingInfo, User, UserScopeTeamsAppInstallation,
+    TeamworkOnlineMeetingInfo, User,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -99,66 +99,28 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
     }
 }
 
-/// The parts shared by chat, team and user installations.
-struct InstallationParts {
-    id: String,
-    consent: Option<teamsapp_types::TeamsAppPermissionSet>,
-    app: Option<TeamsApp>,
-    def: Option<TeamsAppDefinition>,
-}
-
-fn installation_parts(
-    tenant: &Tenant,
-    scope: ScopeKey,
-    rec: &InstRec,
-    shape: &Shape,
-) -> InstallationParts {
-    let app = tenant.apps.get(rec.app as usize);
-    InstallationParts {
-        id: tenant.installation_id(scope, rec),
-        consent: shape
-            .has("consentedPermissionSet")
-            .then(|| permission_set(&rec.consent)),
-        app: shape
-            .expanded("teamsApp")
-            .zip(app)
-            .map(|(nested, app)| app_wire(tenant, app, nested)),
-        def: shape.expanded("teamsAppDefinition").and_then(|nested| {
-            let app = app?;
-            Some(definition_wire(app, app.def(rec.def)?, nested))
-        }),
-    }
-}
-
+/// An installation in any scope, shaped by `$select`/`$expand` (a personal installation's `chat`
+/// navigation is never expanded, so it has the same shape).
 pub(crate) fn installation_wire(
     tenant: &Tenant,
     scope: ScopeKey,
     rec: &InstRec,
     shape: &Shape,
 ) -> TeamsAppInstallation {
-    let parts = installation_parts(tenant, scope, rec, shape);
+    let app = tenant.apps.get(rec.app as usize);
     TeamsAppInstallation {
-        id: Some(parts.id),
-        consented_permission_set: parts.consent,
-        teams_app: parts.app,
-        teams_app_definition: parts.def,
-        additional_properties: serde_json::Map::new(),
-    }
-}
-
-pub(crate) fn user_installation_wire(
-    tenant: &Tenant,
-    scope: ScopeKey,
-    rec: &InstRec,
-    shape: &Shape,
-) -> UserScopeTeamsAppInstallation {
-    let parts = installation_parts(tenant, scope, rec, shape);
-    UserScopeTeamsAppInstallation {
-        id: Some(parts.id),
-        consented_permission_set: parts.consent,
-        teams_app: parts.app,
-        teams_app_definition: parts.def,
-        chat: None,
+        id: Some(tenant.installation_id(scope, rec)),
+        consented_permission_set: shape
+            .has("consentedPermissionSet")
+            .then(|| permission_set(&rec.consent)),
+        teams_app: shape
+            .expanded("teamsApp")
+            .zip(app)
+            .map(|(nested, app)| app_wire(tenant, app, nested)),
+        teams_app_definition: shape.expanded("teamsAppDefinition").and_then(|nested| {
+            let app = app?;
+            Some(definition_wire(app, app.def(rec.def)?, nested))
+        }),
         additional_properties: serde_json::Map::new(),
     }
 }

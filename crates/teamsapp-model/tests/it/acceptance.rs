@@ -15,9 +15,9 @@ fn the_seed_request_upgrades_with_read_write_for_chat() {
     let id = installation_id(demo::SEED_INSTALLATION_ID);
 
     let before = world
-        .get_chat_installed_app(
+        .get_installed_app(
             &caller,
-            &chat,
+            &Scope::from(&chat),
             &id,
             &Query::new().with_expand("teamsAppDefinition"),
         )
@@ -49,9 +49,9 @@ fn the_seed_request_upgrades_with_read_write_for_chat() {
     assert_eq!(outcome.events.len(), 1);
 
     let after = world
-        .get_chat_installed_app(
+        .get_installed_app(
             &caller,
-            &chat,
+            &Scope::from(&chat),
             &id,
             &Query::new().with_expand("teamsAppDefinition"),
         )
@@ -107,7 +107,12 @@ fn the_seed_id_works_unpadded_and_the_built_id_does_not() {
     // The installation has the seed's explicit id, not the one Graph would form.
     let formed = built(demo::SEED_CHAT_ID, demo::TASKS_APP_ID);
     let err = world
-        .get_chat_installed_app(&fleet(), &chat(demo::SEED_CHAT_ID), &formed, &Query::new())
+        .get_installed_app(
+            &fleet(),
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
+            &formed,
+            &Query::new(),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 404);
 }
@@ -220,9 +225,9 @@ fn a_fleet_of_two_thousand_upgrades_one_by_one() {
     for n in 1..2000 {
         let c = chat(&demo::fleet_chat_id(n));
         let page = world
-            .list_chat_installed_apps(
+            .list_installed_apps(
                 &caller,
-                &c,
+                &Scope::from(&c),
                 &Query::new().with_filter(format!("teamsApp/id eq '{}'", demo::TASKS_APP_ID)),
             )
             .unwrap();

@@ -520,9 +520,9 @@ fn published_rsc_apps_need_consent_to_install() {
         .id
         .unwrap();
     let got = world
-        .get_chat_installed_app(
+        .get_installed_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &installation_id(&id),
             &Query::new().with_select("id,consentedPermissionSet"),
         )

@@ -18,7 +18,7 @@ fn polls_chat() -> String {
 fn lists_return_ids_only_by_default() {
     let world = demo_world();
     let page = world
-        .list_chat_installed_apps(&fleet(), &chat(&polls_chat()), &Query::new())
+        .list_installed_apps(&fleet(), &Scope::from(&chat(&polls_chat())), &Query::new())
         .unwrap();
     assert_eq!(page.items.len(), 2);
     for item in &page.items {
@@ -43,7 +43,7 @@ fn expand_select_and_filter_follow_the_documented_shapes() {
         demo::TASKS_EXTERNAL_ID
     ));
     let page = world
-        .list_chat_installed_apps(&fleet(), &c, &query)
+        .list_installed_apps(&fleet(), &Scope::from(&c), &query)
         .unwrap();
     assert_eq!(page.items.len(), 1);
     let app = page.items[0].teams_app.as_ref().unwrap();
@@ -60,9 +60,9 @@ fn expand_select_and_filter_follow_the_documented_shapes() {
     assert_eq!(decoded.state.as_deref(), Some("Published"));
 
     let selected = world
-        .list_chat_installed_apps(
+        .list_installed_apps(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &Query::new()
                 .with_select("consentedPermissionSet,id")
                 .with_filter(format!("teamsApp/id eq '{}'", demo::POLLS_APP_ID)),
@@ -78,9 +78,9 @@ fn expand_select_and_filter_follow_the_documented_shapes() {
     assert_eq!(json["permissionType"], "delegated");
 
     let none = world
-        .list_chat_installed_apps(
+        .list_installed_apps(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &Query::new().with_filter("not (teamsApp/id ne 'nope') or teamsApp/displayName eq 'x'"),
         )
         .unwrap();
@@ -114,15 +114,15 @@ fn bad_queries_are_400s() {
         (Query::new().with_requires_review(true), "requiresReview"),
     ] {
         let err = world
-            .list_chat_installed_apps(&fleet(), &c, &query)
+            .list_installed_apps(&fleet(), &Scope::from(&c), &query)
             .unwrap_err();
         assert_eq!(err.status(), 400, "{query:?}");
         assert!(err.message().contains(expected), "{err} / {expected}");
     }
     let err = world
-        .get_chat_installed_app(
+        .get_installed_app(
             &fleet(),
-            &c,
+            &Scope::from(&c),
             &built(&polls_chat(), demo::TASKS_APP_ID),
             &Query::new().with_top(1),
         )
@@ -142,7 +142,11 @@ fn paging_is_stable_across_changes() {
             .unwrap();
     }
     let first = world
-        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_count(true))
+        .list_installed_apps(
+            &caller,
+            &Scope::from(&u),
+            &Query::new().with_top(1).with_count(true),
+        )
         .unwrap();
     assert_eq!(first.items.len(), 1);
     assert_eq!(first.count, Some(3));
@@ -157,16 +161,20 @@ fn paging_is_stable_across_changes() {
         )
         .unwrap();
     let second = world
-        .list_user_installed_apps(&caller, &u, &Query::new().with_top(1).with_skiptoken(token))
+        .list_installed_apps(
+            &caller,
+            &Scope::from(&u),
+            &Query::new().with_top(1).with_skiptoken(token),
+        )
         .unwrap();
     assert_eq!(
         second.items[0].id.as_deref(),
         Some(built(demo::ADELE, demo::STANDUP_APP_ID).as_str())
     );
     let third = world
-        .list_user_installed_apps(
+        .list_installed_apps(
             &caller,
-            &u,
+            &Scope::from(&u),
             &Query::new()
                 .with_top(1)
                 .with_skiptoken(second.next_skiptoken.unwrap()),
@@ -181,13 +189,13 @@ fn unknown_scopes_and_installations_are_404s() {
     let mut world = demo_world();
     let unknown_chat = chat("19:00000000000000000000000000000000@thread.v2");
     let err = world
-        .list_chat_installed_apps(&fleet(), &unknown_chat, &Query::new())
+        .list_installed_apps(&fleet(), &Scope::from(&unknown_chat), &Query::new())
         .unwrap_err();
     assert_eq!((err.status(), err.code()), (404, "NotFound"));
     let err = world
-        .list_team_installed_apps(
+        .list_installed_apps(
             &fleet(),
-            &team("00000000-0000-4000-8000-000000000000"),
+            &Scope::from(&team("00000000-0000-4000-8000-000000000000")),
             &Query::new(),
         )
         .unwrap_err();
@@ -196,7 +204,11 @@ fn unknown_scopes_and_installations_are_404s() {
         "{err}"
     );
     let err = world
-        .list_user_installed_apps(&fleet(), &user("nobody@contoso.example"), &Query::new())
+        .list_installed_apps(
+            &fleet(),
+            &Scope::from(&user("nobody@contoso.example")),
+            &Query::new(),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 404);
     let c = chat(demo::SEED_CHAT_ID);
@@ -207,7 +219,7 @@ fn unknown_scopes_and_installations_are_404s() {
     ] {
         assert_eq!(
             world
-                .get_chat_installed_app(&fleet(), &c, &id, &Query::new())
+                .get_installed_app(&fleet(), &Scope::from(&c), &id, &Query::new())
                 .unwrap_err()
                 .status(),
             404
@@ -262,17 +274,29 @@ fn missing_permissions_are_named_like_graph() {
     // Reading is allowed with the read permission.
     assert!(
         world
-            .list_chat_installed_apps(&caller, &chat(demo::SEED_CHAT_ID), &Query::new())
+            .list_installed_apps(
+                &caller,
+                &Scope::from(&chat(demo::SEED_CHAT_ID)),
+                &Query::new()
+            )
             .is_ok()
     );
     // Team operations need team permissions.
     let err = world
-        .list_team_installed_apps(&caller, &team(demo::SALES_TEAM_ID), &Query::new())
+        .list_installed_apps(
+            &caller,
+            &Scope::from(&team(demo::SALES_TEAM_ID)),
+            &Query::new(),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 403);
     let scoped = delegated(demo::ADELE, &["Chat.ReadBasic"]);
     let err = world
-        .list_chat_installed_apps(&scoped, &chat(demo::SEED_CHAT_ID), &Query::new())
+        .list_installed_apps(
+            &scoped,
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
+            &Query::new(),
+        )
         .unwrap_err();
     assert!(
         err.message()
@@ -295,7 +319,11 @@ fn unknown_tenants_are_401s() {
         ["TeamsAppInstallation.ReadWriteForChat.All"],
     );
     let err = world
-        .list_chat_installed_apps(&caller, &chat(demo::SEED_CHAT_ID), &Query::new())
+        .list_installed_apps(
+            &caller,
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
+            &Query::new(),
+        )
         .unwrap_err();
     assert_eq!(
         (err.status(), err.code()),
@@ -523,13 +551,13 @@ fn self_permissions_manage_only_their_own_app() {
     let own = built(&demo::group_chat_id(3), demo::STANDUP_APP_ID);
     let other = built(&demo::group_chat_id(3), demo::TASKS_APP_ID);
     let list = world
-        .list_chat_installed_apps(&standup(), &c, &Query::new())
+        .list_installed_apps(&standup(), &Scope::from(&c), &Query::new())
         .unwrap();
     assert_eq!(list.items.len(), 1, "a Self token sees only its own app");
     assert_eq!(list.items[0].id.as_deref(), Some(own.as_str()));
     assert_eq!(
         world
-            .get_chat_installed_app(&standup(), &c, &other, &Query::new())
+            .get_installed_app(&standup(), &Scope::from(&c), &other, &Query::new())
             .unwrap_err()
             .status(),
         403
@@ -621,7 +649,7 @@ fn resource_specific_permissions_hold_only_where_consented() {
     );
     // Not consented: the read permission is resource-specific and was not granted in the chat.
     let err = world
-        .list_chat_installed_apps(&polls, &chat(&polls_chat()), &Query::new())
+        .list_installed_apps(&polls, &Scope::from(&chat(&polls_chat())), &Query::new())
         .unwrap();
     assert!(err.items.is_empty());
     // Grant it: install Polls with a consent that includes it is not possible (consent must match
@@ -718,7 +746,7 @@ fn delegated_calls_need_membership_and_a_work_account() {
     // Personal Microsoft accounts: not supported.
     let pat = delegated(demo::PAT, &scopes).with_personal_account(true);
     let err = world
-        .list_user_installed_apps(&pat, &user(demo::PAT), &Query::new())
+        .list_installed_apps(&pat, &Scope::from(&user(demo::PAT)), &Query::new())
         .unwrap_err();
     assert_eq!(err.status(), 403);
     assert!(
@@ -727,7 +755,11 @@ fn delegated_calls_need_membership_and_a_work_account() {
     );
     // Team scope is refused without team permissions.
     let err = world
-        .list_team_installed_apps(&adele, &team(demo::SALES_TEAM_ID), &Query::new())
+        .list_installed_apps(
+            &adele,
+            &Scope::from(&team(demo::SALES_TEAM_ID)),
+            &Query::new(),
+        )
         .unwrap_err();
     assert_eq!(err.status(), 403);
 }
@@ -738,7 +770,11 @@ fn team_and_user_scopes_work_end_to_end() {
     let caller = fleet();
     let t = team(demo::ENGINEERING_TEAM_ID);
     let page = world
-        .list_team_installed_apps(&caller, &t, &Query::new().with_expand("teamsApp"))
+        .list_installed_apps(
+            &caller,
+            &Scope::from(&t),
+            &Query::new().with_expand("teamsApp"),
+        )
         .unwrap();
     let names: Vec<_> = page
         .items
@@ -756,7 +792,7 @@ fn team_and_user_scopes_work_end_to_end() {
         .unwrap();
     assert_eq!(
         world
-            .get_team_installed_app(&caller, &t, &id, &Query::new())
+            .get_installed_app(&caller, &Scope::from(&t), &id, &Query::new())
             .unwrap()
             .id
             .as_deref(),
@@ -777,13 +813,13 @@ fn team_and_user_scopes_work_end_to_end() {
 
     let u = user("diego@contoso.example");
     let page = world
-        .list_user_installed_apps(&caller, &u, &Query::new())
+        .list_installed_apps(&caller, &Scope::from(&u), &Query::new())
         .unwrap();
     let id = installation_id(page.items[0].id.as_deref().unwrap());
     let got = world
-        .get_user_installed_app(
+        .get_installed_app(
             &caller,
-            &u,
+            &Scope::from(&u),
             &id,
             &Query::new().with_expand("teamsAppDefinition"),
         )

@@ -246,7 +246,7 @@ proptest! {
     fn queries_never_panic(raw in any::<String>()) {
         let world = demo_world();
         let query = Query::parse(&raw);
-        let _ = world.list_chat_installed_apps(&fleet(), &chat(demo::SEED_CHAT_ID), &query);
+        let _ = world.list_installed_apps(&fleet(), &Scope::from(&chat(demo::SEED_CHAT_ID)), &query);
         let _ = world.list_catalog_apps(&fleet(), &query);
     }
 
