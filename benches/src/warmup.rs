@@ -2,7 +2,8 @@
 //!
 //! A fixed warm-up flatters whoever warms fastest: `WireMock` on the JVM keeps climbing long after
 //! 30 s. So a peer is warmed in consecutive measured runs of a fixed length until two consecutive
-//! runs are within a tolerance of each other (a plateau), or until a cap on the number of runs. The
+//! runs are within a tolerance of each other (a plateau), after a floor of a few runs (two early
+//! runs can agree by chance before the JIT has done its work), or until a cap on the number of runs. The
 //! rule itself is [`verdict`], a pure function over the throughputs so far; [`warm_up`] drives it
 //! and records the curve for the report.
 
@@ -18,6 +19,8 @@ pub(crate) struct Rule {
     /// Two consecutive runs whose throughputs differ by at most this share of the earlier one
     /// (0.05 is 5 %) make a plateau.
     pub(crate) tolerance: f64,
+    /// The fewest warm-up runs, plateau or not.
+    pub(crate) min_runs: usize,
     /// The most warm-up runs, plateau or not.
     pub(crate) max_runs: usize,
 }
@@ -49,12 +52,14 @@ pub(crate) fn change(previous: f64, current: f64) -> Option<f64> {
         .then(|| (current - previous) / previous)
 }
 
-/// The warm-up rule over the throughputs of the runs so far, oldest first: a plateau when the
-/// last two are within `tolerance` of each other (relative to the earlier of the two), else the
-/// cap when there have been `max_runs` runs, else another run. A zero or NaN throughput never
-/// makes a plateau, so a peer that answers nothing is warmed until the cap.
-pub(crate) fn verdict(rps: &[f64], tolerance: f64, max_runs: usize) -> Verdict {
-    if let [.., previous, current] = rps
+/// The warm-up rule over the throughputs of the runs so far, oldest first: a plateau when there
+/// have been at least `min_runs` runs and the last two are within `tolerance` of each other
+/// (relative to the earlier of the two), else the cap when there have been `max_runs` runs, else
+/// another run. A zero or NaN throughput never makes a plateau, so a peer that answers nothing is
+/// warmed until the cap.
+pub(crate) fn verdict(rps: &[f64], tolerance: f64, min_runs: usize, max_runs: usize) -> Verdict {
+    if rps.len() >= min_runs
+        && let [.., previous, current] = rps
         && change(*previous, *current).is_some_and(|c| c.abs() <= tolerance)
     {
         Verdict::Plateaued
@@ -98,7 +103,7 @@ pub(crate) fn warm_up(rule: Rule, mut run_once: impl FnMut() -> Result<f64>) -> 
             elapsed: started.elapsed().as_secs_f64(),
             rps: r,
         });
-        match verdict(&rps, rule.tolerance, rule.max_runs) {
+        match verdict(&rps, rule.tolerance, rule.min_runs, rule.max_runs) {
             Verdict::Continue => {}
             outcome => {
                 return Ok(WarmUp {
@@ -174,58 +179,84 @@ mod tests {
 
     #[test]
     fn one_run_is_never_a_plateau() {
-        assert_eq!(verdict(&[], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[30_000.0], FIVE, 24), Verdict::Continue);
+        assert_eq!(verdict(&[], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(verdict(&[30_000.0], FIVE, 2, 24), Verdict::Continue);
     }
 
     #[test]
     fn two_consecutive_runs_within_five_percent_are_a_plateau() {
         // Climbing: 20 % then 10 % then 6 % are not within 5 %.
-        assert_eq!(verdict(&[10_000.0, 12_000.0], FIVE, 24), Verdict::Continue);
         assert_eq!(
-            verdict(&[10_000.0, 12_000.0, 13_200.0, 14_000.0], FIVE, 24),
+            verdict(&[10_000.0, 12_000.0], FIVE, 2, 24),
+            Verdict::Continue
+        );
+        assert_eq!(
+            verdict(&[10_000.0, 12_000.0, 13_200.0, 14_000.0], FIVE, 2, 24),
             Verdict::Continue
         );
         // +4.9 % and -4.9 % are; the rule looks at the last two runs only.
         assert_eq!(
-            verdict(&[10_000.0, 20_000.0, 20_980.0], FIVE, 24),
+            verdict(&[10_000.0, 20_000.0, 20_980.0], FIVE, 2, 24),
             Verdict::Plateaued
         );
         assert_eq!(
-            verdict(&[10_000.0, 20_000.0, 19_020.0], FIVE, 24),
+            verdict(&[10_000.0, 20_000.0, 19_020.0], FIVE, 2, 24),
             Verdict::Plateaued
         );
         // Exactly 5 % is within; just over is not.
-        assert_eq!(verdict(&[100.0, 105.0], FIVE, 24), Verdict::Plateaued);
-        assert_eq!(verdict(&[100.0, 105.1], FIVE, 24), Verdict::Continue);
+        assert_eq!(verdict(&[100.0, 105.0], FIVE, 2, 24), Verdict::Plateaued);
+        assert_eq!(verdict(&[100.0, 105.1], FIVE, 2, 24), Verdict::Continue);
         // A drop of more than 5 % is no plateau either (a GC pause, a noisy neighbour).
-        assert_eq!(verdict(&[100.0, 90.0], FIVE, 24), Verdict::Continue);
+        assert_eq!(verdict(&[100.0, 90.0], FIVE, 2, 24), Verdict::Continue);
+    }
+
+    #[test]
+    fn no_plateau_before_the_floor() {
+        // Two early runs that agree by chance do not end a warm-up with a floor of 3 runs.
+        assert_eq!(verdict(&[5_000.0, 5_100.0], FIVE, 3, 24), Verdict::Continue);
+        assert_eq!(
+            verdict(&[5_000.0, 5_100.0, 9_000.0], FIVE, 3, 24),
+            Verdict::Continue
+        );
+        assert_eq!(
+            verdict(&[5_000.0, 5_100.0, 5_200.0], FIVE, 3, 24),
+            Verdict::Plateaued
+        );
+        // The cap still wins over a floor above it.
+        assert_eq!(verdict(&[1.0, 1.0], FIVE, 3, 2), Verdict::Capped);
     }
 
     #[test]
     fn the_cap_stops_a_peer_that_keeps_climbing() {
         let climbing: Vec<f64> = (0..24).map(|i| 10_000.0 * 1.1_f64.powi(i)).collect();
         for n in 1..24 {
-            assert_eq!(verdict(&climbing[..n], FIVE, 24), Verdict::Continue, "{n}");
+            assert_eq!(
+                verdict(&climbing[..n], FIVE, 2, 24),
+                Verdict::Continue,
+                "{n}"
+            );
         }
-        assert_eq!(verdict(&climbing, FIVE, 24), Verdict::Capped);
+        assert_eq!(verdict(&climbing, FIVE, 2, 24), Verdict::Capped);
         // A plateau on the last allowed run counts as a plateau, not as the cap.
-        assert_eq!(verdict(&[1.0, 2.0, 2.0], FIVE, 3), Verdict::Plateaued);
+        assert_eq!(verdict(&[1.0, 2.0, 2.0], FIVE, 2, 3), Verdict::Plateaued);
         // The smoke's cap of 2 runs.
-        assert_eq!(verdict(&[1_000.0, 2_000.0], FIVE, 2), Verdict::Capped);
+        assert_eq!(verdict(&[1_000.0, 2_000.0], FIVE, 2, 2), Verdict::Capped);
     }
 
     #[test]
     fn zero_and_nan_never_make_a_plateau_and_do_not_panic() {
-        assert_eq!(verdict(&[0.0, 0.0], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[0.0, 0.0], FIVE, 2), Verdict::Capped);
-        assert_eq!(verdict(&[f64::NAN, f64::NAN], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[100.0, f64::NAN], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[f64::NAN, 100.0], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[100.0, 0.0], FIVE, 24), Verdict::Continue);
-        assert_eq!(verdict(&[0.0, 100.0], FIVE, 24), Verdict::Continue);
+        assert_eq!(verdict(&[0.0, 0.0], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(verdict(&[0.0, 0.0], FIVE, 2, 2), Verdict::Capped);
         assert_eq!(
-            verdict(&[f64::INFINITY, f64::INFINITY], FIVE, 24),
+            verdict(&[f64::NAN, f64::NAN], FIVE, 2, 24),
+            Verdict::Continue
+        );
+        assert_eq!(verdict(&[100.0, f64::NAN], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(verdict(&[f64::NAN, 100.0], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(verdict(&[100.0, 0.0], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(verdict(&[0.0, 100.0], FIVE, 2, 24), Verdict::Continue);
+        assert_eq!(
+            verdict(&[f64::INFINITY, f64::INFINITY], FIVE, 2, 24),
             Verdict::Continue
         );
         assert_eq!(change(0.0, 0.0), None);
@@ -234,7 +265,10 @@ mod tests {
         // A zero after a good run is a change of -100 %, shown as such.
         assert_eq!(change(100.0, 0.0), Some(-1.0));
         // Once two good runs agree after a zero, that is a plateau.
-        assert_eq!(verdict(&[0.0, 100.0, 102.0], FIVE, 24), Verdict::Plateaued);
+        assert_eq!(
+            verdict(&[0.0, 100.0, 102.0], FIVE, 2, 24),
+            Verdict::Plateaued
+        );
     }
 
     #[test]
@@ -242,6 +276,7 @@ mod tests {
         let rule = Rule {
             run: Duration::from_secs(10),
             tolerance: FIVE,
+            min_runs: 2,
             max_runs: 24,
         };
         let mut script = [5_000.0, 15_000.0, 30_000.0, 31_000.0, 99_999.0].into_iter();
@@ -274,6 +309,7 @@ mod tests {
         let rule = Rule {
             run: Duration::from_secs(1),
             tolerance: FIVE,
+            min_runs: 2,
             max_runs: 2,
         };
         assert_eq!(rule.cap(), Duration::from_secs(2));
@@ -297,6 +333,7 @@ mod tests {
         let rule = Rule {
             run: Duration::from_secs(1),
             tolerance: FIVE,
+            min_runs: 2,
             max_runs: 5,
         };
         let err = warm_up(rule, || anyhow::bail!("wrk failed")).unwrap_err();
