@@ -116,6 +116,17 @@ pub(crate) fn warm_up(rule: Rule, mut run_once: impl FnMut() -> Result<f64>) -> 
     }
 }
 
+/// The measured runs that are not within `tolerance` of `warm`, the last warm-up run's throughput:
+/// a plateau that did not hold (a JIT that compiled a hot path only later, or a neighbour's build
+/// that came or went). Empty when every run held; every run when `warm` is zero or NaN.
+pub(crate) fn off_plateau(warm: f64, measured: &[f64], tolerance: f64) -> Vec<f64> {
+    measured
+        .iter()
+        .copied()
+        .filter(|m| !change(warm, *m).is_some_and(|c| c.abs() <= tolerance))
+        .collect()
+}
+
 /// `+5.1 %`, `-0.3 %`, or `n/a`.
 pub(crate) fn change_text(change: Option<f64>) -> String {
     change.map_or_else(|| "n/a".to_owned(), |c| format!("{:+.1} %", c * 100.0))
@@ -269,6 +280,22 @@ mod tests {
             verdict(&[0.0, 100.0, 102.0], FIVE, 2, 24),
             Verdict::Plateaued
         );
+    }
+
+    #[test]
+    fn measured_runs_off_the_plateau_are_found() {
+        // The second real run on a busy machine: WireMock sat at about 3,000 req/s for four
+        // runs, then jumped to about 15,000.
+        assert_eq!(
+            off_plateau(3_021.0, &[3_042.0, 15_261.0, 15_253.0], FIVE),
+            [15_261.0, 15_253.0]
+        );
+        assert!(off_plateau(11_803.0, &[11_500.0, 12_300.0, 11_803.0], FIVE).is_empty());
+        assert_eq!(off_plateau(10_000.0, &[9_400.0], FIVE), [9_400.0]);
+        assert_eq!(off_plateau(0.0, &[1.0, 0.0], FIVE), [1.0, 0.0]);
+        assert_eq!(off_plateau(f64::NAN, &[1.0], FIVE), [1.0]);
+        assert_eq!(off_plateau(1.0, &[f64::NAN], FIVE).len(), 1);
+        assert!(off_plateau(1.0, &[], FIVE).is_empty());
     }
 
     #[test]
