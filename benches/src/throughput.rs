@@ -139,19 +139,20 @@ pub(crate) fn run(s: &Settings, suite: &mut Suite) -> Result<()> {
     ));
     let peer_rule = |name: &str, r: &warmup::Rule| {
         format!(
-            "{name} in runs of {} s until two consecutive runs are within {:.0} % of each other (the change from the earlier run), after at least {} runs and at most {} ({} s)",
+            "{name} in runs of {} s, at least {} and at most {} ({} s)",
             r.run.as_secs(),
-            r.tolerance * 100.0,
             r.min_runs,
             r.max_runs,
             r.cap().as_secs()
         )
     };
     suite.method(format!(
-        "Warm-up: the emulator and the axum baseline are native code with no JIT to warm, and get one unmeasured warm-up run of {} s each. WireMock (on the JVM) and Prism (on Node.js) compile hot code as they run, so each is warmed in consecutive measured runs until its throughput plateaus: {}; {}. Their warm-up curves are below, with whether they reached the plateau or the cap.",
+        "Warm-up: the emulator and the axum baseline are native code with no JIT to warm, and get one unmeasured warm-up run of {} s each. WireMock (on the JVM) and Prism (on Node.js) compile hot code as they run, so each is warmed in consecutive measured runs until two consecutive runs are within {:.0} % of each other (the change from the earlier run): {}; {}. Their warm-up curves are below, with whether they reached that plateau or the cap, and a note when a measured run then strayed more than {:.0} % from the last warm-up run.",
         plan.warm_up.as_secs(),
+        PLATEAU * 100.0,
         peer_rule("WireMock", &plan.wiremock_warm_up),
         peer_rule("Prism", &plan.prism_warm_up),
+        PLATEAU * 100.0,
     ));
     suite.method(format!(
         "Then {} run(s) of {} s per server, the emulator and the axum baseline alternating; the figure is the median run.",
