@@ -19,6 +19,7 @@ mod report;
 mod startup;
 mod tenants;
 mod throughput;
+mod warmup;
 
 use anyhow::{Context as _, Result};
 use clap::Parser;

@@ -15,6 +15,8 @@ pub(crate) struct Suite {
     pub(crate) method: Vec<String>,
     /// The figures.
     pub(crate) rows: Vec<Row>,
+    /// Small tables of numbers behind the figures (a peer's warm-up curve, …), each under its title.
+    pub(crate) tables: Vec<Table>,
     /// Correctness checks (the only things a benchmark may fail on).
     pub(crate) checks: Vec<Check>,
     /// What was skipped and why, and anything else worth knowing about the numbers.
@@ -34,6 +36,7 @@ impl Suite {
             title: title.into(),
             method: Vec::new(),
             rows: Vec::new(),
+            tables: Vec::new(),
             checks: Vec::new(),
             notes: Vec::new(),
             error: None,
@@ -73,6 +76,16 @@ impl Suite {
             ratio_text(row.ratio)
         );
         self.rows.push(row);
+    }
+
+    /// Adds a table, echoing its title on stderr.
+    #[allow(
+        clippy::print_stderr,
+        reason = "progress for the person running the bench"
+    )]
+    pub(crate) fn table(&mut self, table: Table) {
+        eprintln!("  {}", table.title);
+        self.tables.push(table);
     }
 
     /// Adds a correctness check, echoing it on stderr.
@@ -149,6 +162,18 @@ impl Row {
         self.detail = detail.into();
         self
     }
+}
+
+/// A small table of numbers under a title, laid out in `BENCHMARKS.md` after the suite's figures.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Table {
+    /// What the table shows, one Markdown phrase.
+    pub(crate) title: String,
+    /// The column headings.
+    pub(crate) header: Vec<String>,
+    /// The rows, each as long as `header`.
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 /// A correctness check.

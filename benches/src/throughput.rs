@@ -6,6 +6,7 @@ use crate::fixtures::{self, fleet_upgrade_path};
 use crate::load::{self, Generator, Load, Workload};
 use crate::procs::{self, Guard};
 use crate::report::{self, Row, Suite, median, per_second, runs_text, thousands};
+use crate::warmup::{self, Verdict, WarmUp};
 use anyhow::{Context as _, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,12 +15,19 @@ use teamsapp_types::routes;
 
 struct Plan {
     installations: usize,
+    /// The one unmeasured warm-up run of the emulator and of the axum baseline: native code, with
+    /// no JIT to warm.
     warm_up: Duration,
-    peer_warm_up: Duration,
-    wiremock_warm_up: Duration,
+    /// `WireMock`'s warm-up: the JVM keeps compiling hot code for minutes.
+    wiremock_warm_up: warmup::Rule,
+    /// Prism's warm-up: Node.js compiles hot code too.
+    prism_warm_up: warmup::Rule,
     duration: Duration,
     runs: usize,
 }
+
+/// Two consecutive warm-up runs within 5 % of each other make a plateau.
+const PLATEAU: f64 = 0.05;
 
 impl Plan {
     fn for_settings(s: &Settings) -> Self {
@@ -27,8 +35,19 @@ impl Plan {
             Self {
                 installations: 1_000,
                 warm_up: Duration::from_secs(1),
-                peer_warm_up: Duration::from_secs(1),
-                wiremock_warm_up: Duration::from_secs(1),
+                // Enough to prove the warm-up works, not to warm anything.
+                wiremock_warm_up: warmup::Rule {
+                    run: Duration::from_secs(1),
+                    tolerance: PLATEAU,
+                    min_runs: 2,
+                    max_runs: 2,
+                },
+                prism_warm_up: warmup::Rule {
+                    run: Duration::from_secs(1),
+                    tolerance: PLATEAU,
+                    min_runs: 2,
+                    max_runs: 2,
+                },
                 duration: Duration::from_secs(1),
                 runs: 1,
             }
@@ -36,8 +55,22 @@ impl Plan {
             Self {
                 installations: 100_000,
                 warm_up: Duration::from_secs(3),
-                peer_warm_up: Duration::from_secs(15),
-                wiremock_warm_up: Duration::from_secs(30),
+                // WireMock 3.13.2 was seen still climbing after 90 s (issue 9), and on a busy
+                // machine sat at 3,000 req/s for 40 s before jumping to 15,000: at least 90 s,
+                // at most 4 minutes.
+                wiremock_warm_up: warmup::Rule {
+                    run: Duration::from_secs(10),
+                    tolerance: PLATEAU,
+                    min_runs: 9,
+                    max_runs: 24,
+                },
+                // Node.js optimizes sooner; 2 minutes.
+                prism_warm_up: warmup::Rule {
+                    run: Duration::from_secs(10),
+                    tolerance: PLATEAU,
+                    min_runs: 3,
+                    max_runs: 12,
+                },
                 duration: Duration::from_secs(10),
                 runs: 3,
             }
@@ -104,11 +137,25 @@ pub(crate) fn run(s: &Settings, suite: &mut Suite) -> Result<()> {
         generator.describe(s.wrk_version.as_deref()),
         thousands(n as u64)
     ));
+    let peer_rule = |name: &str, r: &warmup::Rule| {
+        format!(
+            "{name} in runs of {} s, at least {} and at most {} ({} s)",
+            r.run.as_secs(),
+            r.min_runs,
+            r.max_runs,
+            r.cap().as_secs()
+        )
+    };
     suite.method(format!(
-        "Each server: one unmeasured warm-up run of {} s (WireMock {} s, Prism {} s), then {} run(s) of {} s, the emulator and the axum baseline alternating; the figure is the median run.",
+        "Warm-up: the emulator and the axum baseline are native code with no JIT to warm, and get one unmeasured warm-up run of {} s each. WireMock (on the JVM) and Prism (on Node.js) compile hot code as they run, so each is warmed in consecutive measured runs until two consecutive runs are within {:.0} % of each other (the change from the earlier run): {}; {}. Their warm-up curves are below, with whether they reached that plateau or the cap, and a note when a measured run then strayed more than {:.0} % from the last warm-up run.",
         plan.warm_up.as_secs(),
-        plan.wiremock_warm_up.as_secs(),
-        plan.peer_warm_up.as_secs(),
+        PLATEAU * 100.0,
+        peer_rule("WireMock", &plan.wiremock_warm_up),
+        peer_rule("Prism", &plan.prism_warm_up),
+        PLATEAU * 100.0,
+    ));
+    suite.method(format!(
+        "Then {} run(s) of {} s per server, the emulator and the axum baseline alternating; the figure is the median run.",
         plan.runs,
         plan.duration.as_secs()
     ));
@@ -188,7 +235,26 @@ pub(crate) fn run(s: &Settings, suite: &mut Suite) -> Result<()> {
 
     for peer in [Peer::WireMock, Peer::Prism] {
         match measure_peer(s, &plan, &generator, &work, peer, &dir) {
-            Ok(Some(m)) => {
+            Ok(Some((m, warm))) => {
+                suite.table(warm.table(peer.name()));
+                if warm.outcome != Verdict::Plateaued {
+                    suite.note(format!(
+                        "{} {}: its figure may be below its warm throughput",
+                        peer.name(),
+                        warm.outcome_text()
+                    ));
+                }
+                let last = warm.curve.last().map_or(f64::NAN, |p| p.rps);
+                let off = warmup::off_plateau(last, &m.rps(), warm.rule.tolerance);
+                if warm.outcome == Verdict::Plateaued && !off.is_empty() {
+                    suite.note(format!(
+                        "{}'s plateau did not hold: measured run(s) {} are not within {:.0} % of its last warm-up run ({}), so it was still warming up, or the machine's load changed, while it was measured",
+                        peer.name(),
+                        runs_text(&off, report::rounded),
+                        warm.rule.tolerance * 100.0,
+                        per_second(last)
+                    ));
+                }
                 check_answers(suite, peer.name(), &m);
                 let rps = m.median_rps();
                 suite.row(
@@ -252,8 +318,8 @@ impl Peer {
     }
 }
 
-/// Starts a peer, measures it and stops it; `None` (with the reason already noted by xtask) when it
-/// is not installed.
+/// Starts a peer, warms it until its throughput plateaus (or the cap), measures it and stops it;
+/// `None` (with the reason already noted by xtask) when it is not installed.
 fn measure_peer(
     s: &Settings,
     plan: &Plan,
@@ -261,7 +327,7 @@ fn measure_peer(
     work: &Workload,
     peer: Peer,
     dir: &Path,
-) -> Result<Option<Measured>> {
+) -> Result<Option<(Measured, WarmUp)>> {
     let (server, origin) = match peer {
         Peer::WireMock => {
             let (Some(java), Some(jar)) = (&s.java, &s.wiremock_jar) else {
@@ -276,24 +342,47 @@ fn measure_peer(
             start_prism(prism, &dir.join("prism"))?
         }
     };
-    let warm_up = match peer {
+    let rule = match peer {
         Peer::WireMock => plan.wiremock_warm_up,
-        Peer::Prism => plan.peer_warm_up,
+        Peer::Prism => plan.prism_warm_up,
     };
     work.wait_ready(&origin, Duration::from_mins(1))
         .with_context(|| format!("{} did not come up", peer.name()))?;
     #[allow(clippy::print_stderr, reason = "progress")]
     {
-        eprintln!("  {server} up at {origin}; warming up {warm_up:?}");
+        eprintln!(
+            "  {server} up at {origin}; warming up in {:?} runs until two are within {:.0} % (at least {}, at most {})",
+            rule.run,
+            rule.tolerance * 100.0,
+            rule.min_runs,
+            rule.max_runs
+        );
     }
-    load::run(generator, work, &origin, warm_up)?;
+    let mut previous: Option<f64> = None;
+    let warm = warmup::warm_up(rule, || {
+        let rps = load::run(generator, work, &origin, rule.run)?.rps;
+        #[allow(clippy::print_stderr, reason = "progress")]
+        {
+            eprintln!(
+                "    warm-up run: {} ({})",
+                per_second(rps),
+                previous.map_or_else(
+                    || "first".to_owned(),
+                    |p| warmup::change_text(warmup::change(p, rps))
+                )
+            );
+        }
+        previous = Some(rps);
+        Ok(rps)
+    })
+    .with_context(|| format!("warming {} up", peer.name()))?;
     let mut m = Measured { runs: Vec::new() };
     for _ in 0..plan.runs {
         m.runs
             .push(load::run(generator, work, &origin, plan.duration)?);
     }
     server.stop();
-    Ok(Some(m))
+    Ok(Some((m, warm)))
 }
 
 fn log_file(dir: &Path, name: &str) -> Result<std::fs::File> {

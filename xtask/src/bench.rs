@@ -705,6 +705,9 @@ fn render(results: &Value, options: &Options, build_seconds: f64, total: f64) ->
             }
             md.push('\n');
         }
+        for table in suite["tables"].as_array().into_iter().flatten() {
+            render_table(&mut md, table);
+        }
         let checks = suite["checks"].as_array().map_or(&[][..], Vec::as_slice);
         if !checks.is_empty() {
             let _ = writeln!(md, "Checks:\n");
@@ -743,6 +746,26 @@ fn render(results: &Value, options: &Options, build_seconds: f64, total: f64) ->
     md
 }
 
+/// A suite's table of numbers (`{"title", "header": [..], "rows": [[..]]}`): its title as a
+/// sentence, then the table, every column right-aligned.
+fn render_table(md: &mut String, table: &Value) {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| cell(c.as_str().unwrap_or_default()))
+            .collect()
+    };
+    let header = strings(&table["header"]);
+    let _ = writeln!(md, "{}\n", sentence(text(table, "title")));
+    let _ = writeln!(md, "| {} |", header.join(" | "));
+    let _ = writeln!(md, "|{}", " ---: |".repeat(header.len()));
+    for row in table["rows"].as_array().into_iter().flatten() {
+        let _ = writeln!(md, "| {} |", strings(row).join(" | "));
+    }
+    md.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,6 +797,8 @@ mod tests {
                 "id": "client", "title": "2. Client", "method": ["How."],
                 "rows": [{"figure": "f", "value": 1.0, "valueText": "1 x", "baseline": "b", "baselineValue": 2.0,
                           "baselineText": "2 x", "ratio": 0.5, "detail": "d|e"}],
+                "tables": [{"title": "w warm-up: plateaued", "header": ["run", "req/s"],
+                            "rows": [["1", "10"], ["2", "10"]]}],
                 "checks": [{"name": "c", "ok": true, "detail": "fine"}],
                 "notes": ["n"], "error": null, "seconds": 1.0
             }],
@@ -783,6 +808,12 @@ mod tests {
         assert!(md.contains("| f | 1 x | b | 2 x | **0.500×** |"), "{md}");
         assert!(md.contains("d\\|e"), "{md}");
         assert!(md.contains("- ✅ c: fine."), "{md}");
+        assert!(
+            md.contains(
+                "W warm-up: plateaued.\n\n| run | req/s |\n| ---: | ---: |\n| 1 | 10 |\n| 2 | 10 |\n"
+            ),
+            "{md}"
+        );
         assert!(md.contains("- N."), "{md}");
         assert_eq!(sentence("the end."), "The end.");
         assert!(ratios_text(&results).contains("0.500×  f: 1 x vs b: 2 x"));
