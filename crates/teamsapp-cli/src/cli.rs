@@ -498,7 +498,8 @@ pub struct MockServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub listen: String,
-    /// Load this tenant file (JSON, see the emulator's docs) instead of the demo tenant.
+    /// Load this tenant file (JSON, see the emulator's docs) instead of the demo tenant; a
+    /// reset (`POST /_emulator/reset`) reads it again.
     #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
     pub tenant_file: Option<PathBuf>,
     /// Load a generated demo fleet: Contoso Tasks 1.0.0 installed in N chats (benchmarks, tests).

@@ -3,7 +3,7 @@
 //!
 //! | method and path | what |
 //! | --- | --- |
-//! | `POST /_emulator/reset` | back to the initial state |
+//! | `POST /_emulator/reset` | back to the initial state: the configured tenants, and those a [`TenantSource`](crate::TenantSource) makes again (`mock serve --tenant-file` reads its file again); `409` and nothing reset when it cannot |
 //! | `POST /_emulator/tenants` | load a tenant spec (JSON) |
 //! | `GET /_emulator/state` | summary: tenants, counts |
 //! | `GET /_emulator/installations/{id}` | one installation: its version and upgrade count |

@@ -630,8 +630,17 @@ impl GraphBackend for ModelBackend {
         Box::pin(async move {
             let mut world = self.world.lock().await;
             let mut fresh = World::new(self.config.clone());
-            let events = load_all(&mut fresh, &self.initial, self.source.as_ref())
-                .map_err(ApiError::internal)?;
+            // A source that cannot make its tenants again (a tenant file since damaged or
+            // removed) refuses the reset and leaves the state as it was.
+            let events = load_all(&mut fresh, &self.initial, self.source.as_ref()).map_err(|e| {
+                ApiError::Graph {
+                    status: StatusCode::CONFLICT,
+                    error: Box::new(teamsapp_types::GraphError::new(
+                        "Conflict",
+                        format!("The emulator cannot return to its initial state, so nothing was reset: {e}"),
+                    )),
+                }
+            })?;
             if let Some(store) = self.store.clone() {
                 let events = events.clone();
                 tokio::task::spawn_blocking(move || {

@@ -341,6 +341,48 @@ async fn a_tenant_source_is_made_at_start_and_again_at_each_reset_never_kept() {
 }
 
 #[tokio::test]
+async fn a_reset_whose_source_fails_is_refused_and_changes_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let made = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&made);
+    let h = Harness::model(move |c| {
+        c.tenants.clear();
+        c.tenant_source = Some(crate::TenantSource::new(move || {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Ok(vec![demo::tenant()])
+            } else {
+                Err("contoso.json: expected value at line 1 column 1".to_owned())
+            }
+        }));
+    });
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let req = Request::post(seed_path())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(h.send(req).await.status, 204);
+
+    let reply = h
+        .send(request("POST", "/_emulator/reset", None, None))
+        .await;
+    reply.assert_graph_error(409, "Conflict");
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("contoso.json: expected value at line 1 column 1"),
+        "{message}"
+    );
+    // Nothing was reset: the upgrade stands.
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
+        "1.1.0"
+    );
+}
+
+#[tokio::test]
 async fn a_failing_tenant_source_fails_the_start_with_its_message() {
     let config = crate::EmulatorConfig {
         tenant_source: Some(crate::TenantSource::new(|| {
