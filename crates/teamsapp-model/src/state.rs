@@ -37,6 +37,11 @@ pub(crate) struct ScopeKey {
     pub(crate) index: u32,
 }
 
+/// A scope's installations: the first inline in the scope's record (nearly every scope holds
+/// one), more on the heap. Inline, an upgrade at a million installations reads one record fewer
+/// from cold memory, and a scope saves the 64-byte allocation of its one-record vector.
+pub(crate) type Installed = smallvec::SmallVec<[InstRec; 1]>;
+
 /// One installed app.
 #[derive(Debug, Clone)]
 pub(crate) struct InstRec {
@@ -65,7 +70,7 @@ pub(crate) struct UserRec {
     pub(crate) personal_account: bool,
     /// Chats the user is a member of, by index, increasing.
     pub(crate) chats: Vec<u32>,
-    pub(crate) installed: Vec<InstRec>,
+    pub(crate) installed: Installed,
 }
 
 #[derive(Debug)]
@@ -76,7 +81,7 @@ pub(crate) struct ChatRec {
     pub(crate) members: Box<[u32]>,
     pub(crate) meeting: Option<Box<OnlineMeetingSpec>>,
     pub(crate) created: OffsetDateTime,
-    pub(crate) installed: Vec<InstRec>,
+    pub(crate) installed: Installed,
 }
 
 #[derive(Debug)]
@@ -85,7 +90,7 @@ pub(crate) struct TeamRec {
     pub(crate) display_name: String,
     pub(crate) description: Option<String>,
     pub(crate) members: Box<[u32]>,
-    pub(crate) installed: Vec<InstRec>,
+    pub(crate) installed: Installed,
 }
 
 #[derive(Debug)]
@@ -316,7 +321,7 @@ impl Tenant {
         }
     }
 
-    fn installed_mut(&mut self, scope: ScopeKey) -> Option<&mut Vec<InstRec>> {
+    fn installed_mut(&mut self, scope: ScopeKey) -> Option<&mut Installed> {
         let i = scope.index as usize;
         match scope.kind {
             InstallationScope::Chat => self.chats.get_mut(i).map(|c| &mut c.installed),
@@ -411,8 +416,8 @@ impl Tenant {
             self.explicit_ids.insert(id.clone(), scope);
         }
         if let Some(list) = self.installed_mut(scope) {
-            // Exactly one more: a first push would reserve four records (224 bytes) where
-            // nearly every scope holds one or two.
+            // Exactly one more when it spills: growth by doubling would reserve records that
+            // nearly no scope fills.
             list.reserve_exact(1);
             list.push(InstRec {
                 seq,

@@ -5,8 +5,8 @@ use teamsapp_types::ids::is_guid;
 use teamsapp_types::version::AppVersion;
 
 use super::{
-    AppRec, ChatIndex, ChatRec, DefRec, Index, ScopeKey, TeamRec, Tenant, UserRec, index_u32,
-    index_with_capacity, parse_time, same_permissions,
+    AppRec, ChatIndex, ChatRec, DefRec, Index, Installed, ScopeKey, TeamRec, Tenant, UserRec,
+    index_u32, index_with_capacity, parse_time, same_permissions,
 };
 use crate::ModelError;
 use crate::error::echo;
@@ -122,7 +122,7 @@ impl Tenant {
                 account_enabled: user.account_enabled,
                 personal_account: user.personal_account,
                 chats: Vec::new(),
-                installed: Vec::new(),
+                installed: Installed::new(),
             });
         }
         for (i, chat) in spec.chats.iter().enumerate() {
@@ -150,7 +150,7 @@ impl Tenant {
                 created: parse_time(chat.created_date_time.as_deref(), || {
                     format!("{path}.createdDateTime")
                 })?,
-                installed: Vec::new(),
+                installed: Installed::new(),
             });
         }
         for (i, team) in spec.teams.iter().enumerate() {
@@ -172,7 +172,7 @@ impl Tenant {
                 display_name: team.display_name.clone(),
                 description: team.description.clone(),
                 members: members.into_boxed_slice(),
-                installed: Vec::new(),
+                installed: Installed::new(),
             });
         }
         for (i, reg) in spec.app_registrations.iter().enumerate() {
