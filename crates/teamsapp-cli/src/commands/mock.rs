@@ -20,6 +20,9 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     // The tenants come from a source, not `config.tenants`: the emulator hands them to its model
     // and drops them, so a million installations are held once, in the model's compact state.
     // The tenant the banner's credentials sign in to: the demo's, or the tenant file's.
+    // The file is parsed here, to refuse a bad one before serving; the emulator takes that parse
+    // at start (or, resuming a data directory, never: it is dropped once the emulator runs).
+    let parsed = std::sync::Arc::new(std::sync::Mutex::new(None));
     let mut tenant_id = teamsapp_mock::teamsapp_model::demo::CREDENTIALS
         .tenant_id
         .to_owned();
@@ -27,10 +30,13 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         let first = read_tenant_file(path)?;
         tenant_id.clone_from(&first.tenant_id);
         let path = path.clone();
-        let first = std::sync::Mutex::new(Some(first));
+        if let Ok(mut slot) = parsed.lock() {
+            *slot = Some(first);
+        }
+        let first = std::sync::Arc::clone(&parsed);
         config.tenants.clear();
         config.tenant_source = Some(TenantSource::new(move || {
-            // Parsed once at start (to refuse a bad file before serving); read again at a reset.
+            // The parse of the start if it is still there; read again at a reset.
             let taken = first.lock().map_or(None, |mut f| f.take());
             match taken {
                 Some(spec) => Ok(vec![spec]),
@@ -91,6 +97,9 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
     let emulator = Emulator::start(config)
         .await
         .context("starting the emulator")?;
+    if let Ok(mut slot) = parsed.lock() {
+        slot.take();
+    }
     let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
     let mut banner = format!(
         "teamsapp emulator listening on {} (Graph: {})\n",

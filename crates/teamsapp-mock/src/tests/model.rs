@@ -303,26 +303,39 @@ async fn tenants_load_and_reset_through_the_admin_api() {
     assert_eq!(h.send(req).await.status, 400);
 }
 
-#[tokio::test]
-async fn a_tenant_source_is_made_at_start_and_again_at_each_reset_never_kept() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let made = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&made);
+/// A model harness whose only tenants come from `make`, called with how many times it was called
+/// before; the count is returned beside it.
+fn with_source(
+    make: impl Fn(usize) -> Result<Vec<teamsapp_model::TenantSpec>, String> + Send + Sync + 'static,
+) -> (Harness, Arc<std::sync::atomic::AtomicUsize>) {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
     let h = Harness::model(move |c| {
         c.tenants.clear();
         c.tenant_source = Some(crate::TenantSource::new(move || {
-            counter.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![demo::tenant()])
+            make(counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
         }));
     });
-    assert_eq!(made.load(Ordering::SeqCst), 1);
+    (h, calls)
+}
+
+/// Upgrades the seed's installation with the demo's credentials; the answer's status.
+async fn upgrade_seed(h: &Harness) -> http::StatusCode {
     let token = h.client_credentials(demo::CREDENTIALS).await;
     let req = Request::post(seed_path())
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(Body::from("{}"))
         .unwrap();
-    assert_eq!(h.send(req).await.status, 204);
+    h.send(req).await.status
+}
+
+#[tokio::test]
+async fn a_tenant_source_is_made_at_start_and_again_at_each_reset_never_kept() {
+    use std::sync::atomic::Ordering;
+    let (h, made) = with_source(|_| Ok(vec![demo::tenant()]));
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    assert_eq!(upgrade_seed(&h).await, 204);
     assert_eq!(
         installation(&h, demo::SEED_INSTALLATION_ID).await["version"],
         "1.1.0"
@@ -342,26 +355,14 @@ async fn a_tenant_source_is_made_at_start_and_again_at_each_reset_never_kept() {
 
 #[tokio::test]
 async fn a_reset_whose_source_fails_is_refused_and_changes_nothing() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let made = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&made);
-    let h = Harness::model(move |c| {
-        c.tenants.clear();
-        c.tenant_source = Some(crate::TenantSource::new(move || {
-            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                Ok(vec![demo::tenant()])
-            } else {
-                Err("contoso.json: expected value at line 1 column 1".to_owned())
-            }
-        }));
+    let (h, _) = with_source(|calls| {
+        if calls == 0 {
+            Ok(vec![demo::tenant()])
+        } else {
+            Err("contoso.json: expected value at line 1 column 1".to_owned())
+        }
     });
-    let token = h.client_credentials(demo::CREDENTIALS).await;
-    let req = Request::post(seed_path())
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
-    assert_eq!(h.send(req).await.status, 204);
+    assert_eq!(upgrade_seed(&h).await, 204);
 
     let reply = h
         .send(request("POST", "/_emulator/reset", None, None))
