@@ -29,6 +29,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The allocator the `teamsapp` binary runs with, so the in-process emulator is measured as users
+/// run it (the baselines share it: one process, one allocator).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The suites, in the order they run.
 const SUITES: &[&str] = &[
     "throughput",
