@@ -47,6 +47,9 @@ pub(crate) fn admin_router(state: &AppState) -> Router<AppState> {
         .route("/_emulator/token", post(token))
         .route("/_emulator/devicecode/approve", post(approve))
         .route("/_emulator/devicelogin", get(device_login))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config().admin_body_limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             admin_layer,

@@ -14,6 +14,7 @@ use teamsapp_types::permissions::PermissionKind;
 
 use crate::error::{ApiError, AuthFailure, Error};
 use crate::identity::{GRAPH_APP_ID, GRAPH_RESOURCE};
+use crate::origins::Origins;
 
 /// Clock skew allowed on `nbf`, as Microsoft's validators allow (`exp` is checked exactly, so
 /// tests can expire a token by moving a manual clock).
@@ -281,12 +282,13 @@ impl Caller {
     }
 }
 
-/// Whether `aud` names Microsoft Graph (or the emulator itself, at `origin`).
-pub(crate) fn is_graph_audience(aud: &str, origin: &str) -> bool {
+/// Whether `aud` names Microsoft Graph, or the emulator itself at one of its own origins (from
+/// its configuration and listener, never from the request's `Host`).
+pub(crate) fn is_graph_audience(aud: &str, origins: &Origins) -> bool {
     let aud = aud.trim_end_matches('/');
     aud.eq_ignore_ascii_case(GRAPH_RESOURCE)
         || aud.eq_ignore_ascii_case(GRAPH_APP_ID)
-        || aud.eq_ignore_ascii_case(origin.trim_end_matches('/'))
+        || origins.is_own(aud)
 }
 
 /// The issuer of tokens for `tenant_id`.
@@ -298,7 +300,7 @@ pub(crate) fn issuer(tenant_id: &str) -> String {
 pub(crate) fn authenticate(
     keys: &SigningKeys,
     headers: &HeaderMap,
-    origin: &str,
+    origins: &Origins,
     now: u64,
 ) -> Result<Arc<Authenticated>, ApiError> {
     let token = bearer(headers).ok_or(ApiError::InvalidToken(AuthFailure::Missing))?;
@@ -307,7 +309,7 @@ pub(crate) fn authenticate(
     if !verified.issuer_ok {
         return Err(ApiError::InvalidToken(AuthFailure::WrongIssuer));
     }
-    if !is_graph_audience(&claims.aud, origin) {
+    if !is_graph_audience(&claims.aud, origins) {
         return Err(ApiError::InvalidToken(AuthFailure::WrongAudience));
     }
     if now >= claims.exp {
@@ -379,6 +381,11 @@ pub(crate) fn issue(
     now: u64,
 ) -> Result<IssuedToken, ApiError> {
     let lifetime = request.lifetime.as_secs().max(1);
+    let exp = now.checked_add(lifetime).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "a token lifetime of {lifetime} s from {now} overflows the expiry time"
+        ))
+    })?;
     let (oid, sub, idtyp, roles, scp, upn, name) = match request.principal {
         Principal::App { roles } => {
             let sp = service_principal_id(&request.tenant_id, &request.client_id);
@@ -407,7 +414,7 @@ pub(crate) fn issue(
         iss: issuer(&request.tenant_id),
         iat: now,
         nbf: now,
-        exp: now + lifetime,
+        exp,
         app_displayname: request.app_display_name,
         appid: request.client_id.clone(),
         appidacr: if request.confidential { "1" } else { "0" }.to_owned(),
@@ -494,7 +501,8 @@ mod tests {
     #[test]
     fn a_fresh_token_authenticates_as_its_app() {
         let token = app_token(1000, GRAPH_RESOURCE);
-        let verified = authenticate(keys(), &headers(&token), "http://x", 1000).unwrap();
+        let verified =
+            authenticate(keys(), &headers(&token), &Origins::new(&[]).unwrap(), 1000).unwrap();
         let caller = &verified.caller;
         assert_eq!(caller.tenant_id, "t1");
         assert_eq!(caller.client_id, "c1");
@@ -509,32 +517,40 @@ mod tests {
     #[test]
     fn every_bad_token_is_a_401_with_its_reason() {
         let origin = "http://127.0.0.1:1";
+        let own_origins = Origins::new(&[]).unwrap();
+        let origins = &own_origins;
         assert_eq!(
-            failure(authenticate(keys(), &HeaderMap::new(), origin, 0)),
+            failure(authenticate(keys(), &HeaderMap::new(), origins, 0)),
             AuthFailure::Missing
         );
         assert_eq!(
-            failure(authenticate(keys(), &headers("abc"), origin, 0)),
+            failure(authenticate(keys(), &headers("abc"), origins, 0)),
             AuthFailure::Malformed
         );
         let token = app_token(1000, GRAPH_RESOURCE);
         assert_eq!(
-            failure(authenticate(keys(), &headers(&token), origin, 4600)),
+            failure(authenticate(keys(), &headers(&token), origins, 4600)),
             AuthFailure::Expired
         );
         let wrong = app_token(1000, "api://other");
         assert_eq!(
-            failure(authenticate(keys(), &headers(&wrong), origin, 1000)),
+            failure(authenticate(keys(), &headers(&wrong), origins, 1000)),
             AuthFailure::WrongAudience
         );
         let own = app_token(1000, origin);
-        assert!(authenticate(keys(), &headers(&own), origin, 1000).is_ok());
+        assert!(authenticate(keys(), &headers(&own), origins, 1000).is_ok());
+        // The request's Host does not make an audience the emulator's own.
+        let foreign = app_token(1000, "http://evil.example");
+        assert_eq!(
+            failure(authenticate(keys(), &headers(&foreign), origins, 1000)),
+            AuthFailure::WrongAudience
+        );
         // Forged: same claims signed by another key.
         let other = SigningKeys::generate().unwrap();
         let claims = keys().verify(&token).unwrap();
         let mut forged = other.sign(&claims.claims).unwrap();
         assert_eq!(
-            failure(authenticate(keys(), &headers(&forged), origin, 1000)),
+            failure(authenticate(keys(), &headers(&forged), origins, 1000)),
             AuthFailure::BadSignature
         );
         // Forged: a valid header and payload with someone else's signature.
@@ -542,7 +558,7 @@ mod tests {
         let (_, sig) = forged.rsplit_once('.').unwrap();
         forged = format!("{head}.{sig}");
         assert_eq!(
-            failure(authenticate(keys(), &headers(&forged), origin, 1000)),
+            failure(authenticate(keys(), &headers(&forged), origins, 1000)),
             AuthFailure::BadSignature
         );
     }

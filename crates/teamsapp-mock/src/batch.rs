@@ -65,7 +65,7 @@ async fn run(
     let caller = auth::authenticate(
         state.keys(),
         &parts.headers,
-        &ctx.origin,
+        state.origins(),
         state.clock().unix_seconds(),
     )?;
     meta.tenant = Some(Arc::clone(&caller.tenant));

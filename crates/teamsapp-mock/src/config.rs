@@ -13,6 +13,10 @@ use crate::faults::{FaultConfig, Scenario};
 use crate::identity::{ClientSecret, IdentityRegistry};
 use crate::throttle::ThrottleConfig;
 
+/// The default of [`EmulatorConfig::admin_body_limit`]: 256 MiB (a tenant file of 100,000 chats
+/// is about 41 MB).
+pub const DEFAULT_ADMIN_BODY_LIMIT: usize = 256 * 1024 * 1024;
+
 /// Default body limit: 30 MiB, room for Teams app packages.
 pub const DEFAULT_BODY_LIMIT: usize = 30 * 1024 * 1024;
 
@@ -110,6 +114,8 @@ pub struct EmulatorConfig {
     pub journal_capacity: usize,
     /// The largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
+    /// The largest admin request body accepted, in bytes (413 above; tenant files are large).
+    pub admin_body_limit: usize,
     /// How long a request may take before it is answered `504`.
     pub request_timeout: Duration,
     /// How long issued access tokens live (Microsoft: about an hour).
@@ -118,6 +124,15 @@ pub struct EmulatorConfig {
     /// when the emulator listens on a non-loopback address; without one, the admin API is closed
     /// there.
     pub admin_key: Option<ClientSecret>,
+    /// Public origins the emulator also answers as its own (`https://teamsapp.ci.example:8443`):
+    /// their hosts pass the `Host` check, and they are accepted as token audiences and as the
+    /// admin API's `Origin`. Loopback names and IP literals always pass; any other host name is
+    /// refused with `421` (DNS rebinding).
+    pub origins: Vec<String>,
+    /// Whether the published demo client secrets
+    /// ([`teamsapp_model::demo::CREDENTIALS`] and its siblings) sign in when the emulator listens
+    /// beyond loopback. Off by default: anyone who can reach the port knows them.
+    pub allow_demo_credentials: bool,
     /// The device code flow.
     pub device_codes: DeviceCodeConfig,
     /// The tenants to start with (ignored when the data directory already holds state).
@@ -144,9 +159,12 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("scenarios", &self.scenarios.len())
             .field("journal_capacity", &self.journal_capacity)
             .field("body_limit", &self.body_limit)
+            .field("admin_body_limit", &self.admin_body_limit)
             .field("request_timeout", &self.request_timeout)
             .field("token_lifetime", &self.token_lifetime)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("origins", &self.origins)
+            .field("allow_demo_credentials", &self.allow_demo_credentials)
             .field("device_codes", &self.device_codes)
             .field(
                 "tenants",
@@ -175,9 +193,12 @@ impl Default for EmulatorConfig {
             scenarios: Vec::new(),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
             body_limit: DEFAULT_BODY_LIMIT,
+            admin_body_limit: DEFAULT_ADMIN_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             token_lifetime: Duration::from_hours(1),
             admin_key: None,
+            origins: Vec::new(),
+            allow_demo_credentials: false,
             device_codes: DeviceCodeConfig::default(),
             tenants: Vec::new(),
             tenant_source: None,

@@ -96,7 +96,9 @@ pub(crate) async fn graph_layer(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let response = if declared.is_some_and(|len| len > limit as u64) {
+    let response = if let Some(error) = foreign_host(&state, &request) {
+        error.into_response()
+    } else if declared.is_some_and(|len| len > limit as u64) {
         ApiError::PayloadTooLarge { limit }.into_response()
     } else {
         // The request timeout is tower-http's layer inside this one (`graph::graph_router`).
@@ -124,18 +126,44 @@ pub(crate) async fn graph_layer(
     response
 }
 
-/// The request's path and query, sharing the request's bytes.
+/// The request's `Host` (or the URI's authority) when it is not one the emulator answers as its
+/// own (see [`crate::origins`]): how a web page that rebinds its DNS name to 127.0.0.1 shows
+/// itself.
+fn foreign_host_name(state: &AppState, request: &Request) -> Option<String> {
+    let host = match request.headers().get(header::HOST) {
+        Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        None => request.uri().authority()?.as_str().to_owned(),
+    };
+    (!state.origins().host_allowed(&host)).then_some(host)
+}
+
+/// `421 Misdirected Request` in Graph's envelope for a foreign `Host`.
+fn foreign_host(state: &AppState, request: &Request) -> Option<ApiError> {
+    let host = foreign_host_name(state, request)?;
+    Some(ApiError::Graph {
+        status: StatusCode::MISDIRECTED_REQUEST,
+        error: Box::new(GraphError::new(
+            "MisdirectedRequest",
+            format!(
+                "This emulator does not answer for the host {host:?}: it answers IP addresses, \
+                 localhost and the origins it was configured with (--origin)."
+            ),
+        )),
+    })
+}
+
+/// The request's path and query for the journal: the request's own bytes, unless the query
+/// carries a secret (`?access_token=`, `?client_secret=`, …), whose value is redacted.
 fn path_of(request: &Request) -> http::uri::PathAndQuery {
-    request
-        .uri()
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"))
+    request.uri().path_and_query().map_or_else(
+        || http::uri::PathAndQuery::from_static("/"),
+        crate::journal::redacted,
+    )
 }
 
 /// Graph's headers, and Graph's envelope on every error.
 fn finish_graph(state: &AppState, ctx: &RequestContext, response: Response) -> Response {
-    let mut response = render_error(state, ctx, response);
+    let mut response = render_error(state, ctx, response, state.config().body_limit);
     let headers = response.headers_mut();
     add_trace_headers(state, ctx, headers);
     headers.insert("odata-version", HeaderValue::from_static("4.0"));
@@ -162,7 +190,13 @@ fn finish_graph(state: &AppState, ctx: &RequestContext, response: Response) -> R
 
 /// Fills `innerError`'s tracing fields of a pending Graph error, and turns a bare error response
 /// (axum's 405, a layer's 413, …) into one.
-fn render_error(state: &AppState, ctx: &RequestContext, mut response: Response) -> Response {
+/// `body_limit` is the surface's, for the message of a bare `413`.
+fn render_error(
+    state: &AppState,
+    ctx: &RequestContext,
+    mut response: Response,
+    body_limit: usize,
+) -> Response {
     let status = response.status();
     let pending = response.extensions_mut().remove::<PendingError>();
     let error = match pending {
@@ -176,7 +210,7 @@ fn render_error(state: &AppState, ctx: &RequestContext, mut response: Response) 
             if is_json {
                 return response;
             }
-            bare_error(status).to_graph_error()
+            bare_error(status, body_limit).to_graph_error()
         }
         None => return response,
     };
@@ -199,10 +233,10 @@ fn render_error(state: &AppState, ctx: &RequestContext, mut response: Response) 
 }
 
 /// The Graph error for a bare status from axum or a layer.
-fn bare_error(status: StatusCode) -> ApiError {
+fn bare_error(status: StatusCode, body_limit: usize) -> ApiError {
     match status {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: body_limit },
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ApiError::GatewayTimeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType {
             content_type: String::new(),
@@ -247,10 +281,14 @@ pub(crate) async fn identity_layer(
     let started = state.clock().elapsed();
     let arrived = state.clock().now_utc();
     let method = request.method().clone();
+    let foreign = foreign_host_name(&state, &request);
     // The identity surface journals the path without its query (which may carry a code).
     let path = http::uri::PathAndQuery::try_from(request.uri().path())
         .unwrap_or_else(|_| http::uri::PathAndQuery::from_static("/"));
-    let mut response = next.run(request).await;
+    let mut response = match foreign {
+        Some(host) => crate::oauth::OAuthError::misdirected(&host).render(&state, Some(&ctx)),
+        None => next.run(request).await,
+    };
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         headers.insert("x-ms-request-id", v);
@@ -292,13 +330,69 @@ pub(crate) async fn admin_layer(
 ) -> Response {
     let ctx = RequestContext::new(&state, &request);
     request.extensions_mut().insert(Arc::clone(&ctx));
-    let response = match admin_allowed(&state, request.headers()) {
+    let checked = match foreign_host(&state, &request) {
+        Some(error) => Err(error),
+        None => admin_allowed(&state, request.headers())
+            .and_then(|()| admin_same_origin(&state, request.headers()))
+            .and_then(|()| admin_json_only(&request)),
+    };
+    let response = match checked {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     };
-    let mut response = render_error(&state, &ctx, response);
+    let mut response = render_error(&state, &ctx, response, state.config().admin_body_limit);
     add_trace_headers(&state, &ctx, response.headers_mut());
     response
+}
+
+/// Refuses an admin request a browser sent on behalf of another site (CSRF): a foreign `Origin`,
+/// or `Sec-Fetch-Site: cross-site`. Clients that are not browsers send neither.
+fn admin_same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !state.origins().is_own(origin) {
+            return Err(ApiError::Forbidden {
+                message: format!(
+                    "the admin API does not take requests from web pages of another origin \
+                     ({origin:?})"
+                ),
+            });
+        }
+    }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+        return Err(ApiError::Forbidden {
+            message: "the admin API does not take cross-site requests".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A body sent to the admin API must be declared JSON: a web page can send `text/plain` (or a
+/// form) to any origin without asking first, but not `application/json`.
+fn admin_json_only(request: &Request) -> Result<(), ApiError> {
+    let headers = request.headers();
+    let declared_empty = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    let has_body = !declared_empty
+        && (headers.contains_key(header::CONTENT_LENGTH)
+            || headers.contains_key(header::TRANSFER_ENCODING));
+    let content_type = headers.get(header::CONTENT_TYPE);
+    let is_json = content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if (has_body || content_type.is_some()) && !is_json {
+        return Err(ApiError::UnsupportedMediaType {
+            content_type: content_type
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default(),
+            expected: "application/json",
+        });
+    }
+    Ok(())
 }
 
 fn admin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -311,7 +405,7 @@ fn admin_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
         (Some(_), Some(_)) => Err(ApiError::Forbidden {
             message: "the admin key is not valid".to_owned(),
         }),
-        _ if state.admin_open() => Ok(()),
+        _ if state.on_loopback() => Ok(()),
         (Some(_), None) => Err(ApiError::Forbidden {
             message: "the admin API needs the admin key (x-emulator-admin-key) on a non-loopback \
                       listener"

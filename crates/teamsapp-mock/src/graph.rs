@@ -332,7 +332,7 @@ async fn pipeline(
     let who = auth::authenticate(
         state.keys(),
         &parts.headers,
-        &ctx.origin,
+        state.origins(),
         state.clock().unix_seconds(),
     )?;
     meta.tenant = Some(Arc::clone(&who.tenant));

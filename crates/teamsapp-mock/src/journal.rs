@@ -21,7 +21,8 @@ pub struct JournalEntry {
     pub at: String,
     /// The HTTP method.
     pub method: String,
-    /// The path and query as received.
+    /// The path and query as received, with the values of secret-bearing query parameters
+    /// (`access_token`, `client_secret`, `code`, …) replaced by `REDACTED`.
     pub path: String,
     /// The status answered.
     pub status: u16,
@@ -80,6 +81,59 @@ impl Record {
             latency_ms: self.latency_ms,
         }
     }
+}
+
+/// Query parameters whose values are secrets: OAuth's, and the usual names of keys and
+/// signatures. Compared case-insensitively after percent-decoding.
+const SECRET_PARAMETERS: &[&str] = &[
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "code",
+    "device_code",
+    "password",
+    "token",
+    "key",
+    "api_key",
+    "api-key",
+    "apikey",
+    "x-emulator-admin-key",
+    "sig",
+    "signature",
+    "secret",
+];
+
+/// `path` with the values of secret-bearing query parameters replaced by `REDACTED`, for the
+/// journal and the logs. Without a query (the hot path), the request's own bytes are kept.
+pub(crate) fn redacted(path: &PathAndQuery) -> PathAndQuery {
+    let Some(query) = path.query() else {
+        return path.clone();
+    };
+    let is_secret = |name: &str| {
+        let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+        SECRET_PARAMETERS
+            .iter()
+            .any(|secret| name.trim().eq_ignore_ascii_case(secret))
+    };
+    if !query
+        .split('&')
+        .any(|pair| is_secret(pair.split_once('=').map_or(pair, |(name, _)| name)))
+    {
+        return path.clone();
+    }
+    let query = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret(name) => format!("{name}=REDACTED"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    PathAndQuery::try_from(format!("{}?{query}", path.path()))
+        .unwrap_or_else(|_| PathAndQuery::from_static("/"))
 }
 
 /// The last `capacity` requests.
@@ -179,6 +233,22 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_query_strings_are_redacted() {
+        let redact = |p: &str| redacted(&PathAndQuery::try_from(p).unwrap()).to_string();
+        assert_eq!(
+            redact("/v1.0/chats?access_token=eyJ.a.b&$top=5"),
+            "/v1.0/chats?access_token=REDACTED&$top=5"
+        );
+        assert_eq!(
+            redact("/t/oauth2/v2.0/token?Client_Secret=s3cr3t&client%5Fsecret=x&scope=a"),
+            "/t/oauth2/v2.0/token?Client_Secret=REDACTED&client%5Fsecret=REDACTED&scope=a"
+        );
+        assert_eq!(redact("/v1.0/chats?$filter=x"), "/v1.0/chats?$filter=x");
+        assert_eq!(redact("/v1.0/chats"), "/v1.0/chats");
+        assert_eq!(redact("/a?code"), "/a?code");
+    }
 
     fn entry(path: &str) -> Record {
         Record {

@@ -88,6 +88,7 @@ mod identity;
 mod journal;
 mod model;
 mod oauth;
+mod origins;
 mod request;
 mod server;
 mod state;
@@ -105,8 +106,8 @@ pub use batch::MAX_BATCH_REQUESTS;
 pub use builder::EmulatorBuilder;
 pub use clock::{Clock, ManualClock, Sleep, SystemClock};
 pub use config::{
-    DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_CAPACITY, DeviceCodeConfig, EmulatorConfig, TenantSource,
-    TlsConfig,
+    DEFAULT_ADMIN_BODY_LIMIT, DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_CAPACITY, DeviceCodeConfig,
+    EmulatorConfig, TenantSource, TlsConfig,
 };
 pub use error::{ApiError, AuthFailure, Error};
 pub use faults::{EarlyRetry, FaultConfig, Scenario, ScenarioMatch};

@@ -31,6 +31,7 @@ use crate::identity::{
     DirectoryUser, GRAPH_APP_ID, GRAPH_RESOURCE, IdentityRegistry, IdentityTenant,
     MULTI_TENANT_ALIASES,
 };
+use crate::origins::Origins;
 use crate::state::AppState;
 use crate::sync::lock;
 
@@ -82,6 +83,21 @@ impl OAuthError {
         }
     }
 
+    /// `421`: the request's `Host` is not one the emulator answers as its own (DNS rebinding).
+    pub(crate) fn misdirected(host: &str) -> Self {
+        Self {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            ..Self::new(
+                "invalid_request",
+                900_023,
+                format!(
+                    "This emulator does not answer for the host {host:?}: it answers IP \
+                     addresses, localhost and the origins it was configured with (--origin)."
+                ),
+            )
+        }
+    }
+
     fn missing(parameter: &str) -> Self {
         Self::new(
             "invalid_request",
@@ -90,7 +106,7 @@ impl OAuthError {
         )
     }
 
-    fn render(self, state: &AppState, ctx: Option<&RequestContext>) -> Response {
+    pub(crate) fn render(self, state: &AppState, ctx: Option<&RequestContext>) -> Response {
         let trace_id = ctx.map_or_else(
             || uuid::Uuid::new_v4().to_string(),
             |c| c.request_id.clone(),
@@ -238,13 +254,10 @@ async fn token(
     request: Request,
 ) -> Response {
     let ctx = request_context(&request);
-    let origin = ctx.as_ref().map(|c| c.origin.clone()).unwrap_or_default();
     let result = match read_form(request).await {
         Ok((headers, form)) => match field(&form, "grant_type") {
             None => Err(OAuthError::missing("grant_type")),
-            Some("client_credentials") => {
-                client_credentials(&state, &tenant, &headers, &form, &origin)
-            }
+            Some("client_credentials") => client_credentials(&state, &tenant, &headers, &form),
             Some(DEVICE_CODE_GRANT) => redeem_device_code(&state, &tenant, &form),
             Some(other) => Err(OAuthError::new(
                 "unsupported_grant_type",
@@ -270,7 +283,6 @@ fn client_credentials(
     tenant_name: &str,
     headers: &HeaderMap,
     form: &[(String, String)],
-    origin: &str,
 ) -> Result<(serde_json::Value, CallMeta), OAuthError> {
     let basic = basic_credentials(headers);
     let client_id = field(form, "client_id")
@@ -318,6 +330,7 @@ fn client_credentials(
             ),
         ));
     }
+    refuse_published_secret(state, &secret)?;
     let scope = field(form, "scope").ok_or_else(|| OAuthError::missing("scope"))?;
     let scope = scope.trim();
     let Some(resource) = scope
@@ -334,8 +347,8 @@ fn client_credentials(
             ),
         ));
     };
-    let audience =
-        audience_for(resource, origin).ok_or_else(|| resource_not_found(resource, &tenant.id))?;
+    let audience = audience_for(resource, state.origins())
+        .ok_or_else(|| resource_not_found(resource, &tenant.id))?;
     let request = TokenRequest {
         tenant_id: tenant.id.clone(),
         client_id: app.client_id.clone(),
@@ -372,16 +385,41 @@ fn client_credentials(
     ))
 }
 
-/// The `aud` for a resource named in a scope: Graph, or the emulator itself.
-fn audience_for(resource: &str, origin: &str) -> Option<String> {
+/// The `aud` for a resource named in a scope: Graph, or the emulator itself at one of its own
+/// origins (configured or listened on; never the request's `Host`).
+fn audience_for(resource: &str, origins: &Origins) -> Option<String> {
     let trimmed = resource.trim_end_matches('/');
     if trimmed.eq_ignore_ascii_case(GRAPH_RESOURCE) || trimmed.eq_ignore_ascii_case(GRAPH_APP_ID) {
         Some(GRAPH_RESOURCE.to_owned())
-    } else if !origin.is_empty() && trimmed.eq_ignore_ascii_case(origin) {
-        Some(origin.to_owned())
+    } else if origins.is_own(trimmed) {
+        Some(trimmed.to_owned())
     } else {
         None
     }
+}
+
+/// The client secrets published with the demo tenant (in the README and the banner).
+const PUBLISHED_SECRETS: [&str; 2] = [
+    teamsapp_model::demo::CREDENTIALS.client_secret,
+    teamsapp_model::demo::SELF_APP_CREDENTIALS.client_secret,
+];
+
+/// Refuses a published demo secret when the emulator listens beyond loopback, unless the
+/// configuration allows it: anyone who can reach the port knows those secrets.
+fn refuse_published_secret(state: &AppState, secret: &str) -> Result<(), OAuthError> {
+    if state.on_loopback()
+        || state.config().allow_demo_credentials
+        || !PUBLISHED_SECRETS.contains(&secret)
+    {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        "invalid_client",
+        7_000_215,
+        "Invalid client secret provided. This emulator listens beyond loopback, where the \
+         published demo client secrets are refused: load a tenant file with a secret of your \
+         own, or start it with --allow-demo-credentials.",
+    ))
 }
 
 fn random_code(len: usize, alphabet: &[u8]) -> String {

@@ -102,7 +102,7 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| Error::io("reading the listener's address", e))?;
-    state.set_admin_open(local.ip().is_loopback());
+    state.origins().set_listener(local);
     let app = tower::make::Shared::new(surface(state.clone()));
     let served = match state.inner.tls.clone() {
         Some(tls) => {

@@ -2,7 +2,6 @@
 //! handler and to tests.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use teamsapp_types::ids::is_guid;
@@ -20,6 +19,7 @@ use crate::faults::{
 };
 use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
 use crate::journal::{Journal, JournalEntry, Metrics, Record};
+use crate::origins::Origins;
 use crate::store::EventStore;
 use crate::throttle::{ThrottleConfig, Throttler};
 use crate::tls::TlsSetup;
@@ -60,7 +60,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Mutex<Metrics>,
     pub(crate) backend: Box<dyn GraphBackend>,
     pub(crate) tls: Option<TlsSetup>,
-    pub(crate) admin_open: AtomicBool,
+    pub(crate) origins: Origins,
 }
 
 use crate::sync::lock;
@@ -88,10 +88,15 @@ pub struct TokenSpec {
     /// `aud`; defaults to `https://graph.microsoft.com`.
     #[serde(default)]
     pub audience: Option<String>,
-    /// Lifetime in seconds; defaults to the configured token lifetime.
+    /// Lifetime in seconds, 1 to 86,400 (a day, the longest access-token lifetime Microsoft
+    /// Entra allows); defaults to the configured token lifetime.
     #[serde(default)]
     pub lifetime_seconds: Option<u64>,
 }
+
+/// The longest lifetime `POST /_emulator/token` mints: a day, the most Microsoft Entra's
+/// configurable token lifetimes allow for access tokens.
+const MAX_MINTED_LIFETIME_SECONDS: u64 = 86_400;
 
 /// A minted access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -170,7 +175,7 @@ impl AppState {
             metrics: Mutex::new(Metrics::default()),
             backend,
             tls,
-            admin_open: AtomicBool::new(true),
+            origins: Origins::new(&config.origins)?,
             config,
         };
         Ok(Self {
@@ -319,13 +324,19 @@ impl AppState {
         &self.inner.keys
     }
 
-    /// Whether admin requests are allowed without a key (the listener is on loopback).
-    pub(crate) fn admin_open(&self) -> bool {
-        self.inner.admin_open.load(Ordering::Relaxed)
+    /// Whether the emulator listens on loopback only (or on no socket at all, as with
+    /// [`router`](crate::router) in tests): the admin API is open without a key there, and the
+    /// published demo secrets sign in.
+    pub(crate) fn on_loopback(&self) -> bool {
+        self.inner
+            .origins
+            .listener()
+            .is_none_or(|addr| addr.ip().is_loopback())
     }
 
-    pub(crate) fn set_admin_open(&self, open: bool) {
-        self.inner.admin_open.store(open, Ordering::Relaxed);
+    /// The hosts and origins the emulator answers as its own.
+    pub(crate) fn origins(&self) -> &Origins {
+        &self.inner.origins
     }
 
     /// Returns to the initial state: the backend's tenants, the configured faults, throttling and
@@ -383,9 +394,18 @@ impl AppState {
                 ));
             }
         };
-        let lifetime = spec
-            .lifetime_seconds
-            .map_or(self.inner.config.token_lifetime, Duration::from_secs);
+        let lifetime = match spec.lifetime_seconds {
+            None => self.inner.config.token_lifetime,
+            Some(seconds) if (1..=MAX_MINTED_LIFETIME_SECONDS).contains(&seconds) => {
+                Duration::from_secs(seconds)
+            }
+            Some(seconds) => {
+                return Err(ApiError::bad_request(format!(
+                    "lifetimeSeconds {seconds}: expected 1 to {MAX_MINTED_LIFETIME_SECONDS} (a \
+                     day, the longest access-token lifetime Microsoft Entra allows)"
+                )));
+            }
+        };
         let audience = spec
             .audience
             .clone()

@@ -195,7 +195,9 @@ async fn the_admin_api_needs_the_key_off_loopback() {
             .status,
         200
     );
-    h.state.set_admin_open(false);
+    h.state
+        .origins()
+        .set_listener("10.0.0.1:8080".parse().unwrap());
     h.send(admin("GET", "/_emulator/metrics", None))
         .await
         .assert_graph_error(403, "Forbidden");
@@ -213,7 +215,10 @@ async fn the_admin_api_needs_the_key_off_loopback() {
     assert_eq!(h.send(req).await.status, 200);
 
     let closed = Harness::new();
-    closed.state.set_admin_open(false);
+    closed
+        .state
+        .origins()
+        .set_listener("10.0.0.1:8080".parse().unwrap());
     closed
         .send(admin("GET", "/_emulator/state", None))
         .await

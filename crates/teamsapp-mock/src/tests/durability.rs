@@ -17,6 +17,7 @@ fn state_in(dir: &std::path::Path) -> AppState {
     AppState::new(EmulatorConfig {
         data_dir: Some(dir.to_path_buf()),
         clock: Arc::new(ManualClock::at_2025()),
+        origins: vec![super::TEST_ORIGIN.to_owned()],
         ..EmulatorConfig::demo()
     })
     .unwrap()

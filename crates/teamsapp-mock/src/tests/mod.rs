@@ -9,6 +9,7 @@ mod batch;
 mod durability;
 mod errors;
 mod faults;
+mod hostile;
 mod model;
 mod routing;
 mod serving;
@@ -146,6 +147,7 @@ impl Harness {
         let mut config = EmulatorConfig {
             identity: directory(),
             clock: clock.clone(),
+            origins: vec![TEST_ORIGIN.to_owned()],
             ..EmulatorConfig::default()
         };
         configure(&mut config);
@@ -186,6 +188,9 @@ impl Harness {
         self.send(request(method, path, Some(&token), body)).await
     }
 }
+
+/// The origin the tests' requests name in `Host` (configured as one of the emulator's own).
+pub(crate) const TEST_ORIGIN: &str = "http://graph.test";
 
 pub(crate) fn request(
     method: &str,
@@ -265,6 +270,7 @@ impl Harness {
         let clock = Arc::new(ManualClock::at_2025());
         let mut config = EmulatorConfig {
             clock: clock.clone(),
+            origins: vec![TEST_ORIGIN.to_owned()],
             ..EmulatorConfig::demo()
         };
         configure(&mut config);
