@@ -524,6 +524,21 @@ pub struct MockServeArgs {
     /// Seed for injected faults and generated ids.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Also answer as this public origin (`https://host:port`), e.g. a name the emulator is
+    /// reached by beyond loopback: its host passes the `Host` check (which refuses other names,
+    /// against DNS rebinding) and it is accepted as a token audience and an admin `Origin`.
+    /// Repeatable. IP addresses and `localhost` always pass.
+    #[arg(long = "origin", value_name = "URL")]
+    pub origins: Vec<String>,
+    /// Let the published demo client secrets sign in when listening beyond loopback (anyone who
+    /// can reach the port knows them; refused there by default).
+    #[arg(long)]
+    pub allow_demo_credentials: bool,
+    /// Read the admin API's key from this file (its first line). Without it, the
+    /// TEAMSAPP_EMULATOR_ADMIN_KEY environment variable is used. On loopback the admin API needs
+    /// no key; beyond loopback without one, a random key is generated and printed.
+    #[arg(long, value_name = "FILE")]
+    pub admin_key_file: Option<PathBuf>,
 }
 
 /// `auth …`.

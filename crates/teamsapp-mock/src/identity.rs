@@ -72,6 +72,15 @@ impl ClientSecret {
         Self(value.into())
     }
 
+    /// A new random secret: 32 bytes from the thread's cryptographically secure generator,
+    /// base64url without padding (43 characters), e.g. for an admin key.
+    pub fn generate() -> Self {
+        use base64::Engine as _;
+        use rand::RngExt as _;
+        let bytes: [u8; 32] = rand::rng().random();
+        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// Whether `candidate` is this secret (compared in constant time).
     pub fn matches(&self, candidate: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), candidate.as_bytes());

@@ -7,7 +7,34 @@ use anyhow::{Context as _, Result};
 use std::fmt::Write as _;
 use std::io::Write;
 use teamsapp_mock::teamsapp_model::spec::TenantSpec;
-use teamsapp_mock::{Emulator, EmulatorConfig, RateLimit, TenantSource, ThrottleConfig, TlsConfig};
+use teamsapp_mock::{
+    ClientSecret, Emulator, EmulatorConfig, RateLimit, TenantSource, ThrottleConfig, TlsConfig,
+};
+
+/// The environment variable that holds the admin key (a flag would show it in `ps`).
+const ADMIN_KEY_ENV: &str = "TEAMSAPP_EMULATOR_ADMIN_KEY";
+
+/// The admin key: the first line of `file`, else the environment's, else none.
+fn admin_key(file: Option<&std::path::Path>) -> Result<Option<ClientSecret>> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("--admin-key-file {}: {e}", path.display())))?;
+        let key = text.lines().next().unwrap_or("").trim();
+        if key.is_empty() {
+            return Err(UsageError(format!(
+                "--admin-key-file {}: the file is empty; write the key on its first line",
+                path.display()
+            ))
+            .into());
+        }
+        return Ok(Some(ClientSecret::new(key)));
+    }
+    match std::env::var(ADMIN_KEY_ENV) {
+        Ok(key) if !key.trim().is_empty() => Ok(Some(ClientSecret::new(key.trim()))),
+        Ok(_) => Err(UsageError(format!("{ADMIN_KEY_ENV} is set but empty")).into()),
+        Err(_) => Ok(None),
+    }
+}
 
 /// Serves until Ctrl-C or SIGTERM. The first line on stdout holds the base URL.
 pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<ExitStatus> {
@@ -53,6 +80,19 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         }));
     }
     config.data_dir.clone_from(&args.data_dir);
+    config.origins.clone_from(&args.origins);
+    config.allow_demo_credentials = args.allow_demo_credentials;
+    let beyond_loopback = !config.listen.ip().is_loopback();
+    let mut generated_key = None;
+    config.admin_key = match admin_key(args.admin_key_file.as_deref())? {
+        Some(key) => Some(key),
+        None if beyond_loopback => {
+            let key = ClientSecret::generate();
+            generated_key = Some(key.expose().to_owned());
+            Some(key)
+        }
+        None => None,
+    };
     if args.tls {
         config.tls = TlsConfig::SelfSigned {
             dir: args.data_dir.clone(),
@@ -101,35 +141,84 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         slot.take();
     }
     let creds = teamsapp_mock::teamsapp_model::demo::CREDENTIALS;
-    let mut banner = format!(
-        "teamsapp emulator listening on {} (Graph: {})\n",
-        emulator.origin(),
-        emulator.graph_url()
-    );
+    let mut banner = if beyond_loopback {
+        let bound = emulator.local_addr();
+        let scheme = if emulator.state().is_https() {
+            "https"
+        } else {
+            "http"
+        };
+        let reach = if bound.ip().is_unspecified() {
+            "all interfaces"
+        } else {
+            "beyond loopback"
+        };
+        format!(
+            "teamsapp emulator listening on {scheme}://{bound} ({reach}; Graph: {})\n",
+            emulator.graph_url()
+        )
+    } else {
+        format!(
+            "teamsapp emulator listening on {} (Graph: {})\n",
+            emulator.origin(),
+            emulator.graph_url()
+        )
+    };
+    if beyond_loopback {
+        tracing::warn!(
+            "the emulator listens on {} beyond loopback: anyone who can reach the port can call \
+             it; the admin API needs its key and the published demo secrets are {}",
+            emulator.local_addr(),
+            if args.allow_demo_credentials {
+                "ALLOWED (--allow-demo-credentials)"
+            } else {
+                "refused"
+            }
+        );
+    }
+    if let Some(key) = &generated_key {
+        let _ = writeln!(
+            banner,
+            "admin key (generated; send it as x-emulator-admin-key): {key}"
+        );
+    }
     if let Some(cert) = emulator.state().tls_cert_path() {
         let _ = writeln!(banner, "certificate: {}", cert.display());
     }
     // What to paste into another shell to point `teamsapp` at this emulator. The authority
     // defaults to the base URL's origin, so TEAMSAPP_AUTHORITY is not needed. The secret is the
     // demo tenant's published, well-known one (like Azurite's key), not a real credential.
+    let demo_secret_works = !beyond_loopback || args.allow_demo_credentials;
     let _ = writeln!(banner, "export TEAMSAPP_BASE_URL={}", emulator.graph_url());
     let _ = writeln!(banner, "export TEAMSAPP_TENANT={tenant_id}");
     let _ = writeln!(banner, "export TEAMSAPP_CLIENT_ID={}", creds.client_id);
-    let _ = writeln!(
-        banner,
-        "export TEAMSAPP_CLIENT_SECRET='{}'",
-        creds.client_secret
-    );
+    if demo_secret_works {
+        let _ = writeln!(
+            banner,
+            "export TEAMSAPP_CLIENT_SECRET='{}'",
+            creds.client_secret
+        );
+    }
     if let Some(cert) = emulator.state().tls_cert_path() {
         let _ = writeln!(banner, "export TEAMSAPP_CA_CERT={}", cert.display());
     }
     // The last line of the banner (harnesses wait for it).
-    let _ = writeln!(
-        banner,
-        "demo tenant {} client id {}: paste the export lines above into another shell (the secret \
-         is the published demo one, for local use only)",
-        tenant_id, creds.client_id
-    );
+    if demo_secret_works {
+        let _ = writeln!(
+            banner,
+            "demo tenant {} client id {}: paste the export lines above into another shell (the \
+             secret is the published demo one, for local use only)",
+            tenant_id, creds.client_id
+        );
+    } else {
+        let _ = writeln!(
+            banner,
+            "demo tenant {} client id {}: the published demo secrets are refused beyond loopback; \
+             sign in with a secret of your own tenant file, or restart with \
+             --allow-demo-credentials",
+            tenant_id, creds.client_id
+        );
+    }
     // Whoever reads the banner may close the pipe after the first line; keep serving anyway.
     if let Err(err) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
         tracing::debug!("could not print the whole banner: {err}");

@@ -671,3 +671,103 @@ fn auth_token_renews_an_expiring_app_token_and_asks_a_user_to_sign_in_again() {
         .stdout("")
         .stderr(predicate::str::contains("auth login --device-code"));
 }
+
+/// One raw HTTP/1.1 request; the status code of the answer.
+fn raw_status(addr: &str, request: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+#[test]
+fn mock_serve_beyond_loopback_says_where_it_listens_and_locks_the_doors() {
+    let mut child = teamsapp_std()
+        .args(["mock", "serve", "--listen", "0.0.0.0:0"])
+        .env_remove("TEAMSAPP_EMULATOR_ADMIN_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = Vec::new();
+    loop {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let last = line.starts_with("demo tenant") || line.is_empty();
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    let banner = banner.concat();
+    // The real bound address, not 127.0.0.1.
+    let first = banner.lines().next().unwrap();
+    assert!(
+        first.starts_with("teamsapp emulator listening on http://0.0.0.0:"),
+        "{banner}"
+    );
+    assert!(first.contains("all interfaces"), "{banner}");
+    let port = first
+        .split("0.0.0.0:")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .to_owned();
+    // A generated admin key, printed; no demo secret to paste.
+    let key = banner
+        .lines()
+        .find_map(|l| l.strip_prefix("admin key (generated; send it as x-emulator-admin-key): "))
+        .expect("a generated admin key")
+        .to_owned();
+    assert!(key.len() >= 40, "{key}");
+    assert!(!banner.contains("TEAMSAPP_CLIENT_SECRET"), "{banner}");
+    assert!(banner.contains("--allow-demo-credentials"), "{banner}");
+
+    let addr = format!("127.0.0.1:{port}");
+    let reset = |extra: &str| {
+        raw_status(
+            &addr,
+            &format!(
+                "POST /_emulator/reset HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n{extra}Connection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert_eq!(reset(""), 403, "no key");
+    assert_eq!(reset(&format!("x-emulator-admin-key: {key}\r\n")), 204);
+    // The demo secret is refused (the CLI signs in with it, as a user of the README would).
+    let out = teamsapp()
+        .env("TEAMSAPP_BASE_URL", format!("http://{addr}/v1.0"))
+        .env(
+            "TEAMSAPP_TENANT",
+            teamsapp_model::demo::CREDENTIALS.tenant_id,
+        )
+        .env(
+            "TEAMSAPP_CLIENT_ID",
+            teamsapp_model::demo::CREDENTIALS.client_id,
+        )
+        .env(
+            "TEAMSAPP_CLIENT_SECRET",
+            teamsapp_model::demo::CREDENTIALS.client_secret,
+        )
+        .args(["chat", "apps", "list", SEED_CHAT])
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    child.wait().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-demo-credentials"), "{err}");
+    // The warning names the address.
+    assert!(stderr.contains("beyond loopback"), "{stderr}");
+}
