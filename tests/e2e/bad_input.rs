@@ -24,7 +24,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 const DEADLINE: Duration = Duration::from_secs(5);
 
 /// How many cases the matrix has (kept honest by an assertion).
-const CASES: usize = 89;
+const CASES: usize = 92;
 
 struct Case {
     name: &'static str,
@@ -49,6 +49,7 @@ fn code_for(status: u16) -> &'static str {
         405 => "Request_BadRequest",
         413 => "RequestEntityTooLarge",
         415 => "UnsupportedMediaType",
+        421 => "MisdirectedRequest",
         _ => "BadRequest",
     }
 }
@@ -69,6 +70,7 @@ struct Tokens {
     admin: String,
     expired: String,
     wrong_audience: String,
+    host_audience: String,
     other_key: String,
     tampered: String,
     alg_none: String,
@@ -111,6 +113,9 @@ async fn tokens(emulator: &TestEmulator, clock: &ManualClock) -> Tokens {
         expired,
         wrong_audience: admin
             .token(json!({"app": app, "audience": "https://management.azure.com"}))
+            .await,
+        host_audience: admin
+            .token(json!({"app": app, "audience": "http://evil.example"}))
             .await,
         unknown_tenant: admin
             .token(json!({"tenant": "0badc0de-0000-4000-8000-000000000000", "app": app}))
@@ -234,6 +239,10 @@ fn matrix(t: &Tokens) -> Vec<Case> {
         case("token expired", RawRequest::new("GET", &apps).bearer(&t.expired), 401).says("expired"),
         case("token for another audience", RawRequest::new("GET", &apps).bearer(&t.wrong_audience), 401).says("Invalid audience"),
         case("token of a tenant not served", RawRequest::new("GET", &apps).bearer(&t.unknown_tenant), 401).says("not served"),
+        // Hosts and audiences come from configuration, not the request (DNS rebinding).
+        case("Host of a name the emulator does not answer", get(&apps).header("Host", "evil.example"), 421).says("does not answer for the host"),
+        case("token for the Host's origin, that Host", RawRequest::new("GET", &apps).bearer(&t.host_audience).header("Host", "evil.example"), 421),
+        case("token for a foreign origin, a good Host", RawRequest::new("GET", &apps).bearer(&t.host_audience), 401).says("Invalid audience"),
         // Methods and paths.
         case("PUT on installedApps", RawRequest::new("PUT", &apps).bearer(&t.valid).json(&install_body), 405),
         case("PATCH on upgrade", RawRequest::new("PATCH", &upgrade).bearer(&t.valid).json(&json!({})), 405),
@@ -332,10 +341,10 @@ fn judge(case: &Case, answer: &RawResponse) -> Option<String> {
     None
 }
 
-/// 89 cases: ids, bodies, content types, sizes, query options, tokens, methods, paths and
+/// 92 cases: ids, bodies, content types, sizes, query options, tokens, hosts, methods, paths and
 /// `$batch`.
 #[tokio::test]
-async fn bad_input_matrix_of_89_cases_answers_graph_shaped_4xx() {
+async fn bad_input_matrix_of_92_cases_answers_graph_shaped_4xx() {
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let mut config = demo_config();
     config.body_limit = BODY_LIMIT;

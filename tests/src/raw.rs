@@ -17,7 +17,7 @@ pub struct RawRequest {
     pub method: String,
     /// The request target, as sent (`/v1.0/chats/..`).
     pub target: String,
-    /// Headers besides `Host` and `Connection`, which are added, and `Content-Length`, which is
+    /// Headers besides `Connection`, which is added, and `Host` and `Content-Length`, which are
     /// added unless given here.
     pub headers: Vec<(String, String)>,
     /// The body.
@@ -61,11 +61,21 @@ impl RawRequest {
     }
 
     fn to_bytes(&self, host: &str) -> Vec<u8> {
+        // A `Host` given as a header replaces the address's.
+        let host = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .map_or(host, |(_, v)| v.as_str());
         let mut out = format!(
             "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
             self.method, self.target
         );
-        for (name, value) in &self.headers {
+        for (name, value) in self
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
+        {
             let _ = write!(out, "{name}: {value}\r\n");
         }
         let declared = self
