@@ -53,11 +53,23 @@ fn surface(
         .fallback_service(graph.clone());
     tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .service(Surface {
             graph,
             rest: graph::GraphService::new(rest),
         })
+}
+
+/// The request's span (at `DEBUG`, as tower-http's default), with secret-bearing query values
+/// redacted as in the journal: `?access_token=…` never reaches a log.
+fn request_span(request: &Request) -> tracing::Span {
+    let uri = request.uri().path_and_query().map(crate::journal::redacted);
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %uri.as_ref().map_or("/", http::uri::PathAndQuery::as_str),
+        version = ?request.version(),
+    )
 }
 
 /// Normalizes a request's path, then hands it to the Graph surface (`/v1.0`, `/beta`) or to the

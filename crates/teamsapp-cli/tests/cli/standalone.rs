@@ -771,3 +771,42 @@ fn mock_serve_beyond_loopback_says_where_it_listens_and_locks_the_doors() {
     // The warning names the address.
     assert!(stderr.contains("beyond loopback"), "{stderr}");
 }
+
+#[test]
+fn secrets_in_query_strings_never_reach_the_emulators_log() {
+    let mut child = teamsapp_std()
+        .args(["-vv", "mock", "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let status = raw_status(
+        &addr,
+        &format!(
+            "GET /v1.0/chats?access_token=s3cr3t-t0ken&client_secret=hunter2&$top=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!((400..500).contains(&status), "{status}");
+    child.kill().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    child.wait().unwrap();
+    // The request was logged (so the check below means something), its secrets were not.
+    assert!(log.contains("/v1.0/chats?"), "{log}");
+    assert!(log.contains("access_token=REDACTED"), "{log}");
+    assert!(!log.contains("s3cr3t-t0ken"), "{log}");
+    assert!(!log.contains("hunter2"), "{log}");
+}
