@@ -113,6 +113,16 @@ impl ModelBackend {
             directory: Mutex::new(Vec::new()),
         };
         backend.track_specs(&events);
+        // The loaded specs (a million chats and installations for `--fleet 1000000`) are freed
+        // off the start path: dropping them was 9 % of the start-up's profile.
+        if events
+            .iter()
+            .any(|e| matches!(e, Event::TenantLoaded { .. }))
+        {
+            let _ = std::thread::Builder::new()
+                .name("teamsapp-drop-specs".to_owned())
+                .spawn(move || drop(events));
+        }
         Ok(backend)
     }
 
