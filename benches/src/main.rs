@@ -16,6 +16,7 @@ mod load;
 mod memory;
 mod procs;
 mod report;
+mod soak;
 mod startup;
 mod tenants;
 mod throughput;
@@ -43,6 +44,7 @@ const SUITES: &[&str] = &[
     "memory",
     "model",
     "startup",
+    "soak",
 ];
 
 /// Measure the emulator, the client, fleet upgrades, memory and start-up against baselines.
@@ -52,7 +54,7 @@ struct Args {
     /// Short runs that only prove every benchmark works (CI).
     #[arg(long)]
     smoke: bool,
-    /// Run only these suites: throughput, client, fleet, memory, model, startup.
+    /// Run only these suites: throughput, client, fleet, tenants, memory, model, startup, soak.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `teamsapp` binary (default: next to this one).
@@ -217,6 +219,7 @@ fn run(args: Args) -> Result<bool> {
                 "4b. Model upgrade cost as the tenant grows",
                 memory::run_model,
             ),
+            "soak" => ("6. A soak under 1,000 slow clients", soak::run),
             _ => ("5. Start-up and binary size", startup::run),
         };
         eprintln!("--- {title}");

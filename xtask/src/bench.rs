@@ -48,6 +48,7 @@ const SUITES: &[&str] = &[
     "memory",
     "model",
     "startup",
+    "soak",
 ];
 
 /// Options of `cargo xtask bench`.

@@ -25,8 +25,8 @@ tasks:
                     ratios and rewrite BENCHMARKS.md (installs wrk, hyperfine and the npm peers
                     WireMock and Prism when it can; --no-install installs nothing)
   bench --smoke     short runs on the debug build that prove every benchmark works (CI)
-  bench --only S    only the suites S (comma-separated): throughput, client, fleet, memory,
-                    model, startup";
+  bench --only S    only the suites S (comma-separated): throughput, client, fleet, tenants,
+                    memory, model, startup, soak";
 
 #[allow(
     clippy::print_stderr,
