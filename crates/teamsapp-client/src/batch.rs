@@ -15,8 +15,11 @@
 //! [`Error::FailedDependency`] naming that dependency, and items that depend on a failed item are
 //! never sent.
 //!
-//! Items linked by `dependsOn` travel in the same batch when their chain fits in 20; a longer chain
-//! is split across rounds, and the client itself waits for the dependency's answer.
+//! Graph runs a batch "either fully sequential or fully parallel" ([`teamsapp_types::batch`]), so
+//! items linked by `dependsOn` travel together, in a batch of their own, when they form a chain or
+//! a star of at most 20; otherwise (a longer chain, a fork, two dependencies) the rest waits for a
+//! later round, and the client itself waits for the dependency's answer. Independent items share
+//! batches.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -384,8 +387,9 @@ impl Runner {
             .filter(|&d| self.states[d].is_none())
     }
 
-    /// Groups pending items into batches of at most 20, keeping `dependsOn` chains together; items
-    /// whose pending dependencies cannot join them wait for a later round.
+    /// Groups pending items into batches of at most 20 that Graph accepts: independent items
+    /// together, a chain or star of linked items alone; items whose pending dependencies cannot
+    /// join them wait for a later round.
     fn pack(&self, pending: &[usize]) -> Vec<Vec<usize>> {
         // Connected groups over pending dependencies (union-find on indices).
         fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -406,37 +410,44 @@ impl Runner {
         for &i in pending {
             groups.entry(root(&mut parent, i)).or_default().push(i);
         }
-        // Split each group (in index order, which is topological) into chunks of at most 20.
-        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        // Graph runs a batch "either fully sequential or fully parallel"
+        // (`teamsapp_types::batch`): a linked group travels alone, as a batch of its own, when it
+        // is a chain or a star (in index order, which is topological: its first 20 items);
+        // otherwise only its roots go now, in parallel, and the rest wait for their
+        // dependencies' answers. Independent items share batches.
+        let mut linked: Vec<Vec<usize>> = Vec::new();
+        let mut parallel: Vec<usize> = Vec::new();
         for (_, group) in groups {
-            let mut chunk: Vec<usize> = Vec::new();
-            for i in group {
-                let deps: Vec<usize> = self.pending_deps(i).collect();
-                let deps_in_chunk = deps.iter().all(|d| chunk.contains(d));
-                if deps_in_chunk && chunk.len() < MAX_BATCH_SIZE {
-                    chunk.push(i);
-                } else if deps.is_empty() {
-                    chunks.push(std::mem::take(&mut chunk));
-                    chunk.push(i);
-                }
-                // Otherwise the item waits for its dependencies' answers.
+            if group.len() == 1 {
+                parallel.extend(group);
+                continue;
             }
-            if !chunk.is_empty() {
-                chunks.push(chunk);
+            let head = &group[..group.len().min(MAX_BATCH_SIZE)];
+            let shape: Vec<Vec<usize>> = head
+                .iter()
+                .map(|&i| {
+                    self.pending_deps(i)
+                        .filter_map(|d| head.iter().position(|&h| h == d))
+                        .collect()
+                })
+                .collect();
+            let complete = head
+                .iter()
+                .zip(&shape)
+                .all(|(&i, deps)| deps.len() == self.pending_deps(i).count());
+            if complete && teamsapp_types::batch::is_accepted_shape(&shape) {
+                linked.push(head.to_vec());
+            } else {
+                parallel.extend(
+                    group
+                        .iter()
+                        .copied()
+                        .filter(|&i| self.pending_deps(i).next().is_none()),
+                );
             }
         }
-        // First-fit into batches.
-        chunks.sort_by_key(|c| std::cmp::Reverse(c.len()));
-        let mut batches: Vec<Vec<usize>> = Vec::new();
-        for chunk in chunks {
-            match batches
-                .iter_mut()
-                .find(|b| b.len() + chunk.len() <= MAX_BATCH_SIZE)
-            {
-                Some(batch) => batch.extend(chunk),
-                None => batches.push(chunk),
-            }
-        }
+        let mut batches = linked;
+        batches.extend(parallel.chunks(MAX_BATCH_SIZE).map(<[usize]>::to_vec));
         for batch in &mut batches {
             batch.sort_unstable();
         }

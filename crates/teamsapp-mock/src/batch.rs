@@ -2,7 +2,8 @@
 //!
 //! The batch is checked as a whole first (400 when malformed: not JSON, no requests or more than
 //! 20, duplicate ids (case-insensitive), a `dependsOn` naming an unknown id or forming a cycle, a
-//! body without `Content-Type`). Then each request runs through the same Graph router, in-process
+//! body without `Content-Type`, and a mixed dependency graph: Graph runs a batch "either fully
+//! sequential or fully parallel", see [`teamsapp_types::batch`]). Then each request runs through the same Graph router, in-process
 //! (`tower::ServiceExt::oneshot`), with the batch's `Authorization` and `Host` and a
 //! `client-request-id` derived from the batch's, so authentication, throttling (each request in
 //! its own class), scripted responses and faults apply per request. Requests run one at a time in
@@ -207,6 +208,23 @@ fn validate(steps: &[BatchRequestStep]) -> Result<Vec<usize>, ApiError> {
         };
         done[next] = true;
         order.push(next);
+    }
+    // Graph runs a batch fully in parallel or fully in sequence: a mixed one is a 400.
+    let depends_on: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|s| {
+            s.depends_on
+                .iter()
+                .flatten()
+                .filter_map(|dep| position(steps, dep))
+                .collect()
+        })
+        .collect();
+    if !teamsapp_types::batch::is_accepted_shape(&depends_on) {
+        return Err(ApiError::bad_request(
+            "Invalid batch payload format: Batch should be either fully sequential or fully \
+             parallel (every request depending on the one before it, or all on the same one).",
+        ));
     }
     Ok(order)
 }
@@ -448,8 +466,24 @@ mod tests {
 
     #[test]
     fn order_follows_dependencies_then_request_order() {
-        let steps = [step("1", &["3"]), step("2", &[]), step("3", &[])];
-        assert_eq!(validate(&steps).unwrap(), [1, 2, 0]);
+        // "Same": every request that depends on one depends on the third.
+        let steps = [step("1", &["3"]), step("2", &["3"]), step("3", &[])];
+        assert_eq!(validate(&steps).unwrap(), [2, 0, 1]);
+        let serial = [step("1", &[]), step("2", &["1"]), step("3", &["2"])];
+        assert_eq!(validate(&serial).unwrap(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_mixed_dependency_graph_is_refused_as_graph_does() {
+        let mixed = [step("1", &["3"]), step("2", &[]), step("3", &[])];
+        let error = validate(&mixed).unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains("either fully sequential or fully parallel"),
+            "{}",
+            error.message()
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@
 //! This crate deliberately depends on no HTTP client, server or async runtime: only `serde`, `http`
 //! (for methods and status codes) and small encoding crates.
 
+pub mod batch;
 pub mod cloud;
 pub mod entity;
 mod error;

@@ -231,6 +231,60 @@ async fn items_whose_retries_end_report_the_last_answer() {
     assert_eq!(batches(&server).await.len(), 3);
 }
 
+/// Asserts a sent `$batch` body has a dependency shape Graph accepts.
+fn assert_accepted_shape(batch: &Value) {
+    let requests = batch["requests"].as_array().unwrap();
+    let ids: Vec<&str> = requests.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let shape: Vec<Vec<usize>> = requests
+        .iter()
+        .map(|r| {
+            r["dependsOn"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| ids.iter().position(|i| Some(*i) == d.as_str()).unwrap())
+                .collect()
+        })
+        .collect();
+    assert!(
+        teamsapp_types::batch::is_accepted_shape(&shape),
+        "a mixed batch was sent: {batch}"
+    );
+}
+
+#[tokio::test]
+async fn mixed_dependencies_are_sent_in_batches_graph_accepts() {
+    let server = batch_server(Scripted::new(|_, _| (204, None))).await;
+    let client = client(&server);
+    let mut batch = client.batch();
+    // A chain, a fork, a star and loose items, all in one builder.
+    let items: Vec<_> = (0..12)
+        .map(|i| batch.add_with_id(&format!("i{i}"), &upgrade()).unwrap())
+        .collect();
+    batch.depends_on(&items[1], &items[0]).unwrap();
+    batch.depends_on(&items[2], &items[1]).unwrap();
+    batch.depends_on(&items[4], &items[3]).unwrap();
+    batch.depends_on(&items[5], &items[3]).unwrap();
+    batch.depends_on(&items[6], &items[5]).unwrap();
+    batch.depends_on(&items[8], &items[7]).unwrap();
+    batch.depends_on(&items[9], &items[7]).unwrap();
+    batch.depends_on(&items[9], &items[8]).unwrap();
+    let mut results = batch.send().await;
+    let sent = batches(&server).await;
+    for batch in &sent {
+        assert_accepted_shape(batch);
+    }
+    for item in &items {
+        results.take(item).unwrap();
+    }
+    // Each item was sent once.
+    let mut all: Vec<&str> = sent.iter().flat_map(step_ids).collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 12);
+    assert_eq!(sent.iter().map(|b| step_ids(b).len()).sum::<usize>(), 12);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_424_behind_a_throttled_dependency_is_resent_with_it() {
     let server = batch_server(Scripted::new(|id, n| match (id, n) {
@@ -246,9 +300,17 @@ async fn a_424_behind_a_throttled_dependency_is_resent_with_it() {
     batch.depends_on(&then, &install).unwrap();
     let mut results = batch.send().await;
     let sent = batches(&server).await;
-    assert_eq!(sent.len(), 2);
-    assert_eq!(step_ids(&sent[1]), ["install", "then"]);
-    assert_eq!(sent[1]["requests"][1]["dependsOn"], json!(["install"]));
+    // The chain travels alone (Graph runs a batch fully sequential or fully parallel), then
+    // again, with its 424, after the throttled install's Retry-After.
+    assert_eq!(sent.len(), 3);
+    let mut first_round: Vec<Vec<&str>> = sent[..2].iter().map(step_ids).collect();
+    first_round.sort();
+    assert_eq!(first_round, [vec!["install", "then"], vec!["other"]]);
+    assert_eq!(step_ids(&sent[2]), ["install", "then"]);
+    assert_eq!(sent[2]["requests"][1]["dependsOn"], json!(["install"]));
+    for batch in &sent {
+        assert_accepted_shape(batch);
+    }
     assert_eq!(
         results.attempts("then"),
         Some(1),
