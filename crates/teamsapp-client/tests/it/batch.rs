@@ -259,7 +259,7 @@ async fn mixed_dependencies_are_sent_in_batches_graph_accepts() {
     let mut batch = client.batch();
     // A chain, a fork, a star and loose items, all in one builder.
     let items: Vec<_> = (0..12)
-        .map(|i| batch.add_with_id(&format!("i{i}"), &upgrade()).unwrap())
+        .map(|i| batch.add_with_id(format!("i{i}"), &upgrade()).unwrap())
         .collect();
     batch.depends_on(&items[1], &items[0]).unwrap();
     batch.depends_on(&items[2], &items[1]).unwrap();
