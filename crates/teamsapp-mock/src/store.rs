@@ -352,8 +352,8 @@ impl<E: Serialize + DeserializeOwned> EventStore<E> {
         })?;
         tracing::warn!(
             path = %self.path.display(),
-            "event {seq} of the store is damaged ({reason}): kept events 1 to {}, dropped {dropped} \
-             (--truncate-damaged)",
+            "event {seq} of the store is damaged ({reason}): kept the {} event(s) before it, \
+             dropped {dropped} (--truncate-damaged)",
             seq - 1,
         );
         Ok(events)

@@ -53,6 +53,9 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         }));
     }
     config.data_dir.clone_from(&args.data_dir);
+    if args.truncate_damaged {
+        config.recovery = teamsapp_mock::Recovery::TruncateDamaged;
+    }
     if args.tls {
         config.tls = TlsConfig::SelfSigned {
             dir: args.data_dir.clone(),
