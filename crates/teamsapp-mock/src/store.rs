@@ -112,9 +112,14 @@ pub enum StoreError {
     },
     /// The store was written by an incompatible version.
     #[error(
-        "{path} was written by an incompatible version of teamsapp (format {found:?}, this \
-         version reads {STORE_FORMAT:?}); use the version that wrote it, or move the file away \
-         to start with a fresh store"
+        "{path} was written by an incompatible version of teamsapp ({}, this version reads \
+         {STORE_FORMAT:?}); use the version that wrote it, or move the file away to start with \
+         a fresh store",
+        if found.is_empty() {
+            "no format marker: an older teamsapp, before events carried checksums".to_owned()
+        } else {
+            format!("format {found:?}")
+        }
     )]
     Incompatible {
         /// The file.
@@ -781,6 +786,7 @@ mod tests {
         let err = EventStore::<Ev>::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::Incompatible { .. }), "{err:?}");
         assert!(err.to_string().contains("incompatible version"), "{err}");
+        assert!(err.to_string().contains("no format marker"), "{err}");
     }
 
     #[test]
