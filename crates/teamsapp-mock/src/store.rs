@@ -6,25 +6,7 @@
 //! emulator acknowledged survives `kill -9`. The store is generic over the event type, so it does
 //! not depend on the model's.
 //!
-//! # Files that protect themselves
-//!
-//! - **Permissions** (Unix): the store holds the token-signing key, so its directory is created
-//!   `0700` and the file `0600`. An existing directory or store that group or others may read or
-//!   write is fixed (to `0700`/`0600`) with a warning saying so. A store path that is a symbolic
-//!   link is refused, never followed.
-//! - **Identity**: the store records a format marker ([`STORE_FORMAT`]) in its metadata. A
-//!   zero-length file, a file that is not a redb database, or a redb database without our marker
-//!   (another program's, or a store of an older teamsapp) is refused at start with
-//!   [`StoreError::Empty`], [`StoreError::Foreign`] or [`StoreError::Incompatible`]; the store
-//!   never starts fresh over a file it did not make.
-//! - **Checksums**: every event is stored as a CRC-32 of its sequence number and JSON, then the
-//!   JSON, so a changed byte (or an event moved to another position) is detected when the log is
-//!   loaded: [`StoreError::Damaged`] names the event. Metadata entries carry a CRC-32 of their key
-//!   and value ([`StoreError::DamagedMeta`]).
-//! - **Recovery**: opened with [`Recovery::TruncateDamaged`] (`teamsapp mock serve
-//!   --truncate-damaged`), a load keeps the events before the first damaged one, deletes it and
-//!   every later one, and logs how many were dropped; a damaged metadata entry is deleted (a new
-//!   signing key is then made, so earlier tokens stop validating).
+//! See [`EventStore`] for how its files protect themselves.
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -163,6 +145,26 @@ pub enum StoreError {
 }
 
 /// A durable, append-only log of events of type `E`.
+///
+/// # Files that protect themselves
+///
+/// - **Permissions** (Unix): the store holds the token-signing key, so its directory is created
+///   `0700` and the file `0600`. An existing directory or store that group or others may read or
+///   write is fixed (to `0700`/`0600`) with a warning saying so. A store path that is a symbolic
+///   link is refused, never followed.
+/// - **Identity**: the store records a format marker ([`STORE_FORMAT`]) in its metadata. A
+///   zero-length file, a file that is not a redb database, or a redb database without our marker
+///   (another program's, or a store of an older teamsapp) is refused at start with
+///   [`StoreError::Empty`], [`StoreError::Foreign`] or [`StoreError::Incompatible`]; the store
+///   never starts fresh over a file it did not make.
+/// - **Checksums**: every event is stored as a CRC-32 of its sequence number and JSON, then the
+///   JSON, so a changed byte (or an event moved to another position) is detected when the log is
+///   loaded: [`StoreError::Damaged`] names the event. Metadata entries carry a CRC-32 of their key
+///   and value ([`StoreError::DamagedMeta`]).
+/// - **Recovery**: opened with [`Recovery::TruncateDamaged`] (`teamsapp mock serve
+///   --truncate-damaged`), a load keeps the events before the first damaged one, deletes it and
+///   every later one, and logs how many were dropped; a damaged metadata entry is deleted (a new
+///   signing key is then made, so earlier tokens stop validating).
 pub struct EventStore<E> {
     db: Database,
     path: PathBuf,
@@ -186,8 +188,8 @@ impl<E: Serialize + DeserializeOwned> EventStore<E> {
         Self::open_with(path, Recovery::Refuse)
     }
 
-    /// Opens (or creates) the database file at `path` (see the [module docs](self) for the
-    /// permissions and checks), recovering from damage as `recovery` says.
+    /// Opens (or creates) the database file at `path` (see [`EventStore`] for the permissions
+    /// and checks), recovering from damage as `recovery` says.
     pub fn open_with(path: impl AsRef<Path>, recovery: Recovery) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
