@@ -515,9 +515,17 @@ pub struct MockServeArgs {
     /// The `Retry-After` of injected 429s and 503s, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub fault_retry_after: u64,
-    /// Keep state in this directory; acknowledged changes survive a crash.
+    /// Keep state in this directory; acknowledged changes survive a crash. It holds the
+    /// token-signing key, so it is made 0700 and its store (emulator.redb) 0600; an existing one
+    /// open to other users is fixed, with a warning. An empty or foreign store, or a damaged
+    /// event (each carries a checksum), stops the start with a message naming it.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Recover a --data-dir store with a damaged event: keep the events before it, delete it and
+    /// every later one (the warning says how many), then start. A damaged signing key is
+    /// replaced, so earlier tokens stop working.
+    #[arg(long, requires = "data_dir")]
+    pub truncate_damaged: bool,
     /// Serve HTTPS with a generated self-signed certificate (written next to the data).
     #[arg(long)]
     pub tls: bool,

@@ -115,26 +115,36 @@ impl TokenCache {
         Ok(Some(cached))
     }
 
+    /// Writes the cache: to a new `0600` file beside it (`O_EXCL`), synced, then renamed over
+    /// it. A symbolic link at the cache's path is replaced by the file, never followed: its
+    /// target is neither written nor chmodded. A directory made for it is `0700`.
     pub(crate) fn store(&self, cached: &Cached) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&self.path)
-            .with_context(|| format!("writing {}", self.path.display()))?;
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let mut temp = tempfile::Builder::new();
+        temp.prefix(".token.").suffix(".tmp");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            temp.permissions(std::fs::Permissions::from_mode(0o600));
         }
-        file.write_all(&serde_json::to_vec(cached)?)?;
+        let mut file = temp
+            .tempfile_in(dir)
+            .with_context(|| format!("writing a temporary file in {}", dir.display()))?;
+        file.write_all(&serde_json::to_vec(cached)?)
+            .and_then(|()| file.as_file().sync_all())
+            .with_context(|| format!("writing {}", file.path().display()))?;
+        file.persist(&self.path)
+            .with_context(|| format!("writing {}", self.path.display()))?;
         Ok(())
     }
 
@@ -144,5 +154,70 @@ impl TokenCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e).with_context(|| format!("removing {}", self.path.display())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached() -> Cached {
+        Cached {
+            tenant: "contoso".to_owned(),
+            client_id: "app".to_owned(),
+            access_token: "opaque".to_owned(),
+            expires_at: 4_000_000_000,
+            user: None,
+            authority: None,
+        }
+    }
+
+    #[test]
+    fn store_writes_a_private_file_and_replaces_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TokenCache {
+            path: dir.path().join("sub/token.json"),
+        };
+        cache.store(&cached()).unwrap();
+        cache.store(&cached()).unwrap();
+        assert_eq!(cache.load(None).unwrap().unwrap().access_token, "opaque");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&cache.path), 0o600);
+            assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        }
+        // No temporary file is left beside it.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["token.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_replaces_a_symlink_and_never_touches_its_target() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, "someone else's file").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let path = dir.path().join("token.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+
+        TokenCache { path: path.clone() }.store(&cached()).unwrap();
+
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "someone else's file"
+        );
+        let target_mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(target_mode, 0o644, "the link's target was not chmodded");
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file(), "the link itself was replaced by the cache");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
 }

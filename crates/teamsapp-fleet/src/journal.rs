@@ -537,6 +537,27 @@ fn replay(path: &Path, file: File) -> Result<(Replay, u64, bool), Error> {
     ))
 }
 
+/// Options that never open a file through a symbolic link: `O_NOFOLLOW` on Unix, so a link
+/// planted at a journal's path cannot redirect its writes (and truncation) to another file.
+pub(crate) fn no_follow() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options
+}
+
+/// Why `path` cannot be opened, in words: a symbolic link is named as such.
+pub(crate) fn open_error(path: &Path, e: &io::Error) -> String {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        "it is a symbolic link, which is never followed: give the real file's path".to_owned()
+    } else if e.kind() == io::ErrorKind::AlreadyExists {
+        "it already exists (resume it, or choose another file)".to_owned()
+    } else {
+        e.to_string()
+    }
+}
+
 /// An append-only, synced JSONL file.
 #[derive(Debug)]
 pub struct JournalFile {
@@ -547,20 +568,12 @@ pub struct JournalFile {
 impl JournalFile {
     /// Creates a new journal and writes its header; fails if `path` exists.
     pub fn create(path: &Path, header: &RunHeader) -> Result<Self, Error> {
-        let file = OpenOptions::new()
+        // `create_new` (O_EXCL) fails on any existing path, a symbolic link included.
+        let file = no_follow()
             .create_new(true)
             .append(true)
             .open(path)
-            .map_err(|e| {
-                Error::journal(
-                    path,
-                    if e.kind() == io::ErrorKind::AlreadyExists {
-                        "it already exists (resume it, or choose another file)".into()
-                    } else {
-                        e.to_string()
-                    },
-                )
-            })?;
+            .map_err(|e| Error::journal(path, open_error(path, &e)))?;
         let mut journal = Self {
             file,
             path: path.to_owned(),
@@ -574,11 +587,11 @@ impl JournalFile {
     /// Opens an existing journal, replays it, drops an incomplete last line, completes a last
     /// line that lacks only its newline, and continues appending.
     pub fn resume(path: &Path) -> Result<(Self, Replay), Error> {
-        let file = OpenOptions::new()
+        let file = no_follow()
             .read(true)
             .write(true)
             .open(path)
-            .map_err(|e| Error::journal(path, e.to_string()))?;
+            .map_err(|e| Error::journal(path, open_error(path, &e)))?;
         let reader = file
             .try_clone()
             .map_err(|e| Error::journal(path, e.to_string()))?;
@@ -803,6 +816,35 @@ mod tests {
         assert!(err.contains("format 99"), "{err}");
         // Nothing was changed by refusing.
         assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{h}\n"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_journal_that_is_a_symlink_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, "someone else's file\n").unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        for err in [
+            JournalFile::create(&path, &header("app")).unwrap_err(),
+            JournalFile::resume(&path).unwrap_err(),
+        ] {
+            let message = err.to_string();
+            assert!(message.contains("symbolic link"), "{message}");
+        }
+        // A link to a real journal is refused too: resuming would truncate and append through it.
+        let real = dir.path().join("real.jsonl");
+        JournalFile::create(&real, &header("app")).unwrap();
+        let before = std::fs::read(&real).unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(JournalFile::resume(&link).is_err());
+        assert_eq!(std::fs::read(&real).unwrap(), before);
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "someone else's file\n"
+        );
     }
 
     #[test]

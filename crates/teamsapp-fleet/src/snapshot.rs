@@ -47,7 +47,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -305,14 +305,16 @@ struct ProgressFile {
 
 impl ProgressFile {
     fn create(path: &Path, header: &Header) -> Result<Self, Error> {
-        let file = OpenOptions::new()
+        let file = crate::journal::no_follow()
             .write(true)
             .create_new(true)
             .open(path)
             .map_err(|e| {
                 Error::journal(
                     path,
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                        crate::journal::open_error(path, &e)
+                    } else if e.kind() == std::io::ErrorKind::AlreadyExists {
                         "it already exists: continue it (resume), or delete it to start over"
                             .to_owned()
                     } else {
@@ -397,10 +399,10 @@ impl ProgressFile {
                 }
             }
         }
-        let file = OpenOptions::new()
+        let file = crate::journal::no_follow()
             .write(true)
             .open(path)
-            .map_err(|e| refuse(format!("cannot open it for writing: {e}")))?;
+            .map_err(|e| refuse(crate::journal::open_error(path, &e)))?;
         file.set_len(good as u64)
             .map_err(|e| refuse(format!("cannot drop its incomplete last line: {e}")))?;
         let mut file = file;

@@ -102,6 +102,9 @@ pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// Durable state: an embedded store in this directory; in memory when `None`.
     pub data_dir: Option<PathBuf>,
+    /// What the store in [`data_dir`](Self::data_dir) does with a damaged event: refuse to start
+    /// (the default) or keep the events before it (`mock serve --truncate-damaged`).
+    pub recovery: crate::store::Recovery,
     /// HTTPS.
     pub tls: TlsConfig,
     /// Throttling (on by default, at the published Teams limits).
@@ -153,6 +156,7 @@ impl std::fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
+            .field("recovery", &self.recovery)
             .field("tls", &self.tls)
             .field("throttle", &self.throttle)
             .field("faults", &self.faults)
@@ -187,6 +191,7 @@ impl Default for EmulatorConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir: None,
+            recovery: crate::store::Recovery::Refuse,
             tls: TlsConfig::Off,
             throttle: ThrottleConfig::default(),
             faults: FaultConfig::default(),

@@ -46,6 +46,11 @@
 //! sent, and the state is rebuilt from it at start: an acknowledged change survives `kill -9`.
 //! The signing key is stored too, so tokens survive a restart. When the store already holds
 //! state, it wins over [`EmulatorConfig::tenants`]; `POST /_emulator/reset` goes back to them.
+//! The directory is made `0700` and the store `0600` (an existing one open to others is fixed,
+//! with a warning); an empty or foreign file is a startup error, and every event carries a
+//! checksum: a damaged one stops the start naming its position, and
+//! [`EmulatorConfig::recovery`] ([`Recovery::TruncateDamaged`]) keeps the events before it. See
+//! [`EventStore`].
 //!
 //! # Choices where Graph's behaviour is not documented
 //!
@@ -119,7 +124,7 @@ pub use journal::{JournalEntry, Metrics};
 pub use oauth::DEVICE_CODE_GRANT;
 pub use server::{Credentials, Emulator, router, serve};
 pub use state::{AppState, MintedToken, STORE_FILE_NAME, TokenSpec};
-pub use store::{EventStore, StoreError};
+pub use store::{EventStore, Recovery, STORE_FORMAT, StoreError};
 pub use throttle::{RateLimit, ThrottleConfig};
 pub use tls::CERT_FILE_NAME;
 

@@ -497,7 +497,7 @@ fn open_store(
     Ok(config
         .data_dir
         .as_ref()
-        .map(|dir| EventStore::open(dir.join(STORE_FILE_NAME)).map(Arc::new))
+        .map(|dir| EventStore::open_with(dir.join(STORE_FILE_NAME), config.recovery).map(Arc::new))
         .transpose()?)
 }
 

@@ -73,7 +73,7 @@ fn self_signed(dir: &Path) -> Result<TlsSetup, Error> {
     let cert_pem = certified.cert.pem();
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the certificate directory", e))?;
     let cert_path = dir.join(CERT_FILE_NAME);
-    std::fs::write(&cert_path, &cert_pem)
+    write_beside(&cert_path, cert_pem.as_bytes())
         .map_err(|e| Error::io(format!("writing {}", cert_path.display()), e))?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
@@ -84,6 +84,32 @@ fn self_signed(dir: &Path) -> Result<TlsSetup, Error> {
         cert_path: Some(cert_path),
         cert_pem,
     })
+}
+
+/// Writes `bytes` to a new file beside `path` (`O_EXCL`, so never through a symbolic link) and
+/// renames it over `path`: a link planted there is replaced, its target untouched.
+fn write_beside(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, Error> {
@@ -207,5 +233,26 @@ mod tests {
             key: dir.path().join("nope.key"),
         };
         assert!(setup(&missing, None).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_certificate_replaces_a_symlink_and_never_writes_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, "someone else's file").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(CERT_FILE_NAME)).unwrap();
+        let tls = setup(&TlsConfig::SelfSigned { dir: None }, Some(dir.path()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "someone else's file"
+        );
+        let path = tls.cert_path.unwrap();
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), tls.cert_pem);
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 2, "no temporary file left");
     }
 }

@@ -93,6 +93,9 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         }
         None => None,
     };
+    if args.truncate_damaged {
+        config.recovery = teamsapp_mock::Recovery::TruncateDamaged;
+    }
     if args.tls {
         config.tls = TlsConfig::SelfSigned {
             dir: args.data_dir.clone(),

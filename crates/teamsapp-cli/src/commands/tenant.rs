@@ -151,12 +151,24 @@ async fn snapshot(
     ))
 }
 
-/// Writes `text` to `path` through a temporary file renamed over it, so a reader never sees half.
+/// Writes `text` to `path` through a new temporary file beside it (`O_EXCL`, so never through a
+/// symbolic link), synced and renamed over it: a reader never sees half, and a symbolic link at
+/// `path` is replaced, its target untouched.
 pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| UsageError(format!("writing {}: {e}", path.display())).into())
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let written = tempfile::Builder::new()
+        .prefix(".teamsapp.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .and_then(|mut tmp| {
+            tmp.write_all(text.as_bytes())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(path).map_err(|e| e.error)?;
+            Ok(())
+        });
+    written.map_err(|e| UsageError(format!("writing {}: {e}", path.display())).into())
 }

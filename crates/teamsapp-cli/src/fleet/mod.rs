@@ -63,8 +63,7 @@ pub(crate) fn is_offline(command: &FleetCommand) -> bool {
 fn report(args: &crate::cli::FleetReportArgs) -> Result<(Report, ExitStatus)> {
     let report = teamsapp_fleet::FleetReport::from_journal(&args.journal).map_err(fleet_error)?;
     if let Some(path) = &args.html {
-        std::fs::write(path, report.to_html())
-            .map_err(|e| UsageError(format!("writing {}: {e}", path.display())))?;
+        crate::commands::tenant::write_atomically(path, &report.to_html())?;
         tracing::info!("wrote {}", path.display());
     }
     Ok((render::report(&report), ExitStatus::Success))

@@ -9,6 +9,7 @@ mod chaos;
 mod emu;
 #[cfg(feature = "emulator")]
 mod emulator;
+mod files;
 #[cfg(feature = "emulator")]
 mod fleet;
 #[cfg(feature = "emulator")]
