@@ -4457,6 +4457,7 @@ pub mod routes {
                 "TeamsAppInstallation.ReadWriteSelfForChat.All",
                 "Chat.Manage.Chat",
                 "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
                 "TeamsAppInstallation.Read.Chat",
                 "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
                 "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",

@@ -425,3 +425,34 @@ async fn discovery_documents() {
         format!("https://login.microsoftonline.com/{TENANT}/v2.0")
     );
 }
+
+#[tokio::test]
+async fn read_all_lists_a_chats_apps_as_the_current_page_says() {
+    // learn.microsoft.com/graph/api/chat-list-installedapps lists TeamsAppInstallation.Read.All
+    // (application) for this operation; the older permissions include file lacked it.
+    let h = Harness::new();
+    let token = h
+        .state
+        .mint_token(&TokenSpec {
+            tenant: Some(TENANT.to_owned()),
+            app: Some(APP.to_owned()),
+            roles: Some(vec!["TeamsAppInstallation.Read.All".to_owned()]),
+            ..TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let reply = h
+        .send(request(
+            "GET",
+            &format!("/v1.0/chats/{CHAT}/installedApps"),
+            Some(&token),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
