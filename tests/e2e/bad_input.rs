@@ -24,7 +24,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 const DEADLINE: Duration = Duration::from_secs(5);
 
 /// How many cases the matrix has (kept honest by an assertion).
-const CASES: usize = 92;
+const CASES: usize = 93;
 
 struct Case {
     name: &'static str,
@@ -195,6 +195,7 @@ fn matrix(t: &Tokens) -> Vec<Case> {
         case("install: 10 000 nested arrays", post(&apps).body("application/json", nested_json.clone()), 400),
         case("upgrade: malformed JSON", post(&upgrade).body("application/json", "{"), 400),
         case("upgrade: consent of the wrong type", post(&upgrade).json(&json!({"consentedPermissionSet": 5})), 400),
+        case("upgrade: an unknown parameter", post(&upgrade).json(&json!({"force": true})), 400).says("'force' in the request payload is not a valid parameter for the operation 'upgrade'"),
         case("upgrade: permissions of the wrong type", post(&upgrade).json(&json!({"consentedPermissionSet": {"resourceSpecificPermissions": "all"}})), 400),
         case("review: unknown publishing state", RawRequest::new("PATCH", &definition).bearer(&t.admin).json(&json!({"publishingState": 7})), 400),
         // Bodies: content types and sizes.
@@ -341,10 +342,10 @@ fn judge(case: &Case, answer: &RawResponse) -> Option<String> {
     None
 }
 
-/// 92 cases: ids, bodies, content types, sizes, query options, tokens, hosts, methods, paths and
+/// 93 cases: ids, bodies, content types, sizes, query options, tokens, hosts, methods, paths and
 /// `$batch`.
 #[tokio::test]
-async fn bad_input_matrix_of_92_cases_answers_graph_shaped_4xx() {
+async fn bad_input_matrix_of_93_cases_answers_graph_shaped_4xx() {
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let mut config = demo_config();
     config.body_limit = BODY_LIMIT;

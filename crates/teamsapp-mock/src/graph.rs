@@ -598,7 +598,34 @@ fn check_body(
     {
         return Err(ApiError::MalformedJson);
     }
+    if let Some(action) = route.action {
+        check_action_parameters(route, action, body)?;
+    }
     Ok(())
+}
+
+/// An action's body may name only the action's parameters (and instance annotations such as
+/// `@odata.type`): Microsoft.OData.Core, which Graph's actions run on, refuses any other with
+/// "The parameter '…' in the request payload is not a valid parameter for the operation '…'."
+#[allow(
+    clippy::zero_sized_map_values,
+    reason = "only the keys are read; the values are skipped"
+)]
+fn check_action_parameters(route: &Route, action: &str, body: &Bytes) -> Result<(), ApiError> {
+    let Ok(object) = serde_json::from_slice::<BTreeMap<String, serde::de::IgnoredAny>>(body) else {
+        // Not an object: the typed decoding answers it.
+        return Ok(());
+    };
+    match object
+        .keys()
+        .find(|key| !key.contains('@') && !route.action_parameters.contains(&key.as_str()))
+    {
+        Some(unknown) => Err(ApiError::bad_request(format!(
+            "The parameter '{unknown}' in the request payload is not a valid parameter for the \
+             operation '{action}'."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A backend reply as an HTTP response.

@@ -4441,6 +4441,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "chats.ListInstalledApps",
@@ -4497,6 +4498,7 @@ pub mod routes {
         response: ResponseShape::MaybeJson,
         class: OperationClass::Write,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "chats.CreateInstalledApps",
@@ -4546,6 +4548,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "chats.GetInstalledApps",
@@ -4595,6 +4598,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Delete,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "chats.DeleteInstalledApps",
@@ -4642,6 +4646,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Write,
         action: Some("upgrade"),
+        action_parameters: &["consentedPermissionSet"],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "chats.chat.installedApps.teamsAppInstallation.upgrade",
@@ -4698,6 +4703,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "teams.ListInstalledApps",
@@ -4760,6 +4766,7 @@ pub mod routes {
         response: ResponseShape::MaybeJson,
         class: OperationClass::Write,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "teams.CreateInstalledApps",
@@ -4809,6 +4816,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "teams.GetInstalledApps",
@@ -4866,6 +4874,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Delete,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "teams.DeleteInstalledApps",
@@ -4915,6 +4924,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Write,
         action: Some("upgrade"),
+        action_parameters: &["consentedPermissionSet"],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "teams.team.installedApps.teamsAppInstallation.upgrade",
@@ -4973,6 +4983,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.teamwork.ListInstalledApps",
@@ -5026,6 +5037,7 @@ pub mod routes {
         response: ResponseShape::MaybeJson,
         class: OperationClass::Write,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "users.teamwork.CreateInstalledApps",
@@ -5075,6 +5087,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.teamwork.GetInstalledApps",
@@ -5125,6 +5138,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Delete,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.teamwork.DeleteInstalledApps",
@@ -5176,6 +5190,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Write,
         action: Some("upgrade"),
+        action_parameters: &["consentedPermissionSet"],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
@@ -5226,6 +5241,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.teamwork.installedApps.GetChat",
@@ -5283,6 +5299,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.ListTeamsApps",
@@ -5328,6 +5345,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Write,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.CreateTeamsApps",
@@ -5367,6 +5385,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.GetTeamsApps",
@@ -5409,6 +5428,7 @@ pub mod routes {
         response: ResponseShape::Empty,
         class: OperationClass::Delete,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.DeleteTeamsApps",
@@ -5456,6 +5476,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.teamsApps.ListAppDefinitions",
@@ -5501,6 +5522,7 @@ pub mod routes {
         response: ResponseShape::MaybeJson,
         class: OperationClass::Write,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.teamsApps.CreateAppDefinitions",
@@ -5540,6 +5562,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.teamsApps.GetAppDefinitions",
@@ -5582,6 +5605,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Patch,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "appCatalogs.teamsApps.UpdateAppDefinitions",
@@ -5618,6 +5642,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.user.ListUser",
@@ -5668,6 +5693,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "users.ListChats",
@@ -5707,6 +5733,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "chats.chat.GetChat",
@@ -5748,6 +5775,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Read,
         action: None,
+        action_parameters: &[],
         idempotent: true,
         permissions: OperationPermissions {
             operation_id: "teams.team.ListTeam",
@@ -5793,6 +5821,7 @@ pub mod routes {
         response: ResponseShape::Json,
         class: OperationClass::Batch,
         action: None,
+        action_parameters: &[],
         idempotent: false,
         permissions: OperationPermissions {
             operation_id: "batch",

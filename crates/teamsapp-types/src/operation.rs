@@ -107,6 +107,9 @@ pub struct Route {
     pub class: OperationClass,
     /// The name of the OData action the operation invokes (`upgrade`), if it is one.
     pub action: Option<&'static str>,
+    /// The action's parameters: the properties its JSON body may have (OData refuses any other
+    /// with `400`); empty for operations that are not actions.
+    pub action_parameters: &'static [&'static str],
     /// Whether repeating the operation cannot do harm: every method but `POST`, and the `POST`s
     /// the fragment marks `x-teamsapp-idempotent` (the `upgrade` action, which moves an
     /// installation to the catalog's latest version however often it runs).

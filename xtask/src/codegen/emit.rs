@@ -251,6 +251,7 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
         .as_ref()
         .map_or_else(|| quote!(None), |name| quote!(Some(#name)));
     let idempotent = op.idempotent;
+    let action_parameters = &op.action_parameters;
     let query = op.query.iter().map(|q| &q.wire);
     let (content_type, optional) = match &op.body {
         Body::None => (quote!(None), true),
@@ -309,6 +310,7 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
             response: #shape,
             class: #class,
             action: #action,
+            action_parameters: &[#(#action_parameters),*],
             idempotent: #idempotent,
             permissions: OperationPermissions {
                 operation_id: #operation_id,

@@ -99,6 +99,8 @@ pub(crate) struct Op {
     pub(crate) shape: Shape,
     /// The OData action's name (`upgrade`), from Graph's `x-ms-docs-operation-type: action`.
     pub(crate) action: Option<String>,
+    /// An action's parameters: the wire names of its JSON body's properties (empty otherwise).
+    pub(crate) action_parameters: Vec<String>,
     /// Safe to repeat: every method but POST, and POSTs marked `x-teamsapp-idempotent`.
     pub(crate) idempotent: bool,
     /// `x-teamsapp-permissions`.
@@ -258,6 +260,16 @@ pub(crate) fn build(spec: &OpenAPI) -> Result<Model> {
                 build_op(spec, template, method, op)
                     .with_context(|| format!("{} {template}", method.to_uppercase()))?,
             );
+        }
+    }
+    // An action's parameters are its body schema's properties (OData refuses any other).
+    for op in &mut ops {
+        if let (Some(_), Body::Json { ty, .. }) = (&op.action, &op.body) {
+            let body = structs
+                .iter()
+                .find(|s| &s.name == ty)
+                .with_context(|| format!("action {} has no body struct {ty}", op.template))?;
+            op.action_parameters = body.fields.iter().map(|f| f.wire.clone()).collect();
         }
     }
     Ok(Model {
@@ -654,6 +666,7 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
         clouds: clouds(op)?,
         paging,
         action,
+        action_parameters: Vec::new(),
         idempotent,
         operation_id,
         request,

@@ -235,3 +235,39 @@ async fn a_tenant_the_model_does_not_serve_is_a_401() {
     reply.assert_graph_error(401, "InvalidAuthenticationToken");
     assert!(reply.header("www-authenticate").is_some());
 }
+
+#[tokio::test]
+async fn an_unknown_action_parameter_is_a_400_as_odata_answers() {
+    let h = Harness::new();
+    let token = h.app_token();
+    let upgrade = upgrade_path(INSTALLATION);
+    let reply = h
+        .send(request(
+            "POST",
+            &upgrade,
+            Some(&token),
+            Some(serde_json::json!({"consentedPermissionSet": null, "targetVersion": "9.9.9"})),
+        ))
+        .await;
+    let message = reply.assert_graph_error(400, "BadRequest");
+    assert_eq!(
+        message,
+        "The parameter 'targetVersion' in the request payload is not a valid parameter for the \
+         operation 'upgrade'."
+    );
+    // Instance annotations are not parameters.
+    let reply = h
+        .send(request(
+            "POST",
+            &upgrade,
+            Some(&token),
+            Some(serde_json::json!({"@odata.type": "#microsoft.graph.x"})),
+        ))
+        .await;
+    assert_ne!(
+        reply.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
