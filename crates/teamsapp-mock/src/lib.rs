@@ -9,6 +9,8 @@
 //! scripted responses, `$batch`, an admin API, optional durable state and HTTPS.
 //!
 //! It is not a general Graph emulator: only the operations of the OpenAPI fragment are served.
+//! Every behaviour that imitates Graph, with its source and the test that pins it:
+//! [FIDELITY.md](https://github.com/teamsapp/teamsapp/blob/main/FIDELITY.md).
 //!
 //! # Getting started
 //!
