@@ -20,7 +20,7 @@ use teamsapp_model::{
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
-use teamsapp_types::{AppInstallationId, DecodeError, Request, Scope};
+use teamsapp_types::{AppInstallationId, DecodeError, Request, Scope, TeamsAppPublishingState};
 use time::OffsetDateTime;
 
 use crate::backend::{BoxFuture, GraphBackend, GraphCall, GraphReply};
@@ -340,7 +340,28 @@ impl ModelBackend {
                 package,
             } => {
                 let o = world.update_catalog_app(&caller, &teams_app_id, &package, query, now)?;
-                (ctx.no_content(), o.events)
+                // With `requiresReview=true` Graph answers `201 Created` with the submitted
+                // definition and its `Location` (Update teamsApp, Example 2); otherwise `204`.
+                if o.value.publishing_state == Some(TeamsAppPublishingState::Submitted) {
+                    let app = encode_path_segment(teams_app_id.as_str());
+                    let mut reply = ctx.entity_with_context(
+                        &o.value,
+                        &format!("appCatalogs/teamsApps('{app}')/appDefinitions/$entity"),
+                    )?;
+                    reply.status = StatusCode::CREATED;
+                    let location = format!(
+                        "{}/{}/appCatalogs/teamsApps/{app}/appDefinitions/{}",
+                        call.origin,
+                        call.version.segment(),
+                        encode_path_segment(o.value.id.as_deref().unwrap_or_default())
+                    );
+                    if let Ok(value) = HeaderValue::from_str(&location) {
+                        reply.headers.push((header::LOCATION, value));
+                    }
+                    (reply, o.events)
+                } else {
+                    (ctx.no_content(), o.events)
+                }
             }
             Request::ReviewCatalogAppDefinition {
                 teams_app_id,

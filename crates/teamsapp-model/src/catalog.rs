@@ -245,7 +245,7 @@ impl World {
     /// manifest `id` is the app's `externalId` (`400` otherwise). A version not higher than every
     /// existing version is refused: the same version is a `409` (`AppDefinitionAlreadyExists`), a
     /// lower one a `400` (Graph's exact answers are undocumented). Returns the new definition
-    /// (Graph answers `204`).
+    /// (Graph answers `201 Created` with it when it was submitted for review, `204` otherwise).
     pub fn update_catalog_app(
         &mut self,
         caller: &Caller,

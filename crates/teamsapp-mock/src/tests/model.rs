@@ -419,3 +419,80 @@ async fn the_demo_emulator_serves_its_credentials() {
     );
     emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_update_for_review_answers_201_with_the_submitted_definition() {
+    let h = Harness::model(|_| {});
+    let token = h
+        .state
+        .mint_token(&crate::TokenSpec {
+            user: Some(demo::ADELE.into()),
+            ..crate::TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let external = "3f0c9d4e-1111-4222-8333-944445555777";
+    let zip = |version: &str| {
+        teamsapp_model::package::build_package(
+            external,
+            version,
+            "Reviewed App",
+            &serde_json::Map::new(),
+        )
+    };
+    let post = |path: String, version: &str| {
+        Request::post(path)
+            .header("host", "graph.test")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/zip")
+            .body(Body::from(zip(version)))
+            .unwrap()
+    };
+    let published = h
+        .send(post("/v1.0/appCatalogs/teamsApps".to_owned(), "1.0.0"))
+        .await;
+    assert_eq!(published.status, 201);
+    let app = published.json()["id"].as_str().unwrap().to_owned();
+    let definitions = format!("/v1.0/appCatalogs/teamsApps/{app}/appDefinitions");
+
+    // With review: 201, the submitted definition, its Location (Update teamsApp, Example 2).
+    let reply = h
+        .send(post(format!("{definitions}?requiresReview=true"), "1.1.0"))
+        .await;
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    assert_eq!(body["publishingState"], "submitted");
+    assert_eq!(body["version"], "1.1.0");
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(
+        reply.header("location"),
+        Some(
+            format!(
+                "http://graph.test{definitions}/{}",
+                teamsapp_types::operation::encode_path_segment(id)
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        body["@odata.context"],
+        format!(
+            "http://graph.test/v1.0/$metadata#appCatalogs/teamsApps('{app}')/appDefinitions/$entity"
+        )
+    );
+
+    // Without: 204, no body.
+    let reply = h.send(post(definitions.clone(), "1.2.0")).await;
+    assert_eq!(
+        reply.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.body.is_empty());
+}
