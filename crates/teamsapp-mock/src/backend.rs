@@ -57,6 +57,8 @@ pub(crate) struct GraphCall {
     pub(crate) caller: Arc<Authenticated>,
     /// `scheme://host[:port]` as the client addressed the emulator, for absolute links.
     pub(crate) origin: String,
+    /// `If-Match`, as sent.
+    pub(crate) if_match: Option<String>,
 }
 
 impl GraphCall {

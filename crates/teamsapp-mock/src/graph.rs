@@ -462,6 +462,10 @@ async fn checked(
     // 6. Query options and body.
     let query = teamsapp_model::Query::for_route(route, parts.uri.query())?;
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let if_match = parts
+        .headers
+        .get(header::IF_MATCH)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = Bytes::from_request(Request::from_parts(parts, body), state)
         .await
         .map_err(|rejection| {
@@ -486,6 +490,7 @@ async fn checked(
             body,
             caller: Arc::clone(who),
             origin: ctx.origin.clone(),
+            if_match,
         })
         .await?;
     if route.action == Some("upgrade")

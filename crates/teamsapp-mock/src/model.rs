@@ -373,6 +373,7 @@ impl ModelBackend {
                     &teams_app_id,
                     &definition_id,
                     &body,
+                    call.if_match.as_deref(),
                     query,
                     now,
                 )?;

@@ -327,12 +327,21 @@ impl World {
     /// `PATCH /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}` with
     /// `{"publishingState": "published" | "rejected"}`: reviews a submitted version. Its id
     /// changes with its state (§5.2); the answer carries the new id.
+    ///
+    /// `if_match` is the request's `If-Match`: when given, it must be the definition's current
+    /// `@odata.etag` (or `*`), else `412 PreconditionFailed` and nothing changes (Graph's example
+    /// sends one; its absence is accepted, our choice).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the operation's inputs, as the other catalog operations take them"
+    )]
     pub fn review_catalog_app_definition(
         &mut self,
         caller: &Caller,
         app: &TeamsAppId,
         definition: &TeamsAppDefinitionId,
         body: &TeamsAppDefinition,
+        if_match: Option<&str>,
         query: &Query,
         now: OffsetDateTime,
     ) -> Result<Outcome<TeamsAppDefinition>, ModelError> {
@@ -343,6 +352,22 @@ impl World {
         let (_, rec) = find_app(tenant, app)?;
         let index = find_definition(rec, definition)?;
         let def = &rec.defs[index as usize];
+        if let Some(expected) = if_match {
+            let current = crate::project::definition_etag(rec, def);
+            let matches = expected
+                .split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == current);
+            if !matches {
+                return Err(ModelError::PreconditionFailed {
+                    message: format!(
+                        "The If-Match header ({}) does not match the current ETag of the app \
+                         definition ({current}).",
+                        echo(expected)
+                    ),
+                });
+            }
+        }
         let state = match &body.publishing_state {
             Some(TeamsAppPublishingState::Published) => PublishingState::Published,
             Some(TeamsAppPublishingState::Rejected) => PublishingState::Rejected,

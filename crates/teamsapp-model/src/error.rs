@@ -59,6 +59,12 @@ pub enum ModelError {
         /// A more specific code Graph nests in `innerError` (`AppDefinitionAlreadyExists`).
         inner_code: Option<&'static str>,
     },
+    /// `412 PreconditionFailed`: the request's `If-Match` names another version of the resource.
+    #[error("precondition failed: {}", HouseStyle(message))]
+    PreconditionFailed {
+        /// Graph's message.
+        message: String,
+    },
     /// A tenant description is invalid (`400` when an admin API loads it).
     #[error("invalid tenant spec: {}", HouseStyle(message))]
     InvalidSpec {
@@ -94,6 +100,7 @@ impl ModelError {
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
+            Self::PreconditionFailed { .. } => 412,
             Self::InvalidEvent { .. } => 500,
         }
     }
@@ -108,6 +115,7 @@ impl ModelError {
             Self::Forbidden { .. } => "Forbidden",
             Self::NotFound { .. } => "NotFound",
             Self::Conflict { .. } => "Conflict",
+            Self::PreconditionFailed { .. } => "PreconditionFailed",
             Self::InvalidEvent { .. } => "InternalServerError",
         }
     }
@@ -121,6 +129,7 @@ impl ModelError {
             | Self::Forbidden { message }
             | Self::NotFound { message }
             | Self::Conflict { message, .. }
+            | Self::PreconditionFailed { message }
             | Self::InvalidSpec { message }
             | Self::InvalidEvent { message } => message,
         }

@@ -27,6 +27,36 @@ pub(crate) fn definition_id(app: &AppRec, def: &DefRec) -> String {
         .unwrap_or_default()
 }
 
+/// A definition's `@odata.etag`, as Graph writes them: base64 of a quoted base64 string
+/// (`ImNOTW1CR2V1VzgwczlEblVidU00UHc9PSI=` is `"cNMmBGeuW80s9DnUbuM4Pw=="`). It changes whenever
+/// the definition does (its state or last change), and is the same after a restart (FNV-1a of
+/// the app, version, state and last change; not a secret).
+pub(crate) fn definition_etag(app: &AppRec, def: &DefRec) -> String {
+    use base64::Engine as _;
+    let fnv = |seed: u64| {
+        let mut h = 0xcbf2_9ce4_8422_2325_u64 ^ seed;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        eat(app.id.as_str().as_bytes());
+        eat(def.version.as_str().as_bytes());
+        eat(def.state.name().as_bytes());
+        eat(&def.last_modified.unix_timestamp_nanos().to_le_bytes());
+        h
+    };
+    let mut digest = [0u8; 16];
+    digest[..8].copy_from_slice(&fnv(0).to_le_bytes());
+    digest[8..].copy_from_slice(&fnv(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    let engine = base64::engine::general_purpose::STANDARD;
+    let quoted = format!("\"{}\"", engine.encode(digest));
+    engine.encode(quoted)
+}
+
 fn when<T>(shape: &Shape, name: &str, value: impl FnOnce() -> T) -> Option<T> {
     shape.has(name).then(value)
 }
@@ -95,7 +125,10 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
             }),
             _ => None,
         },
-        additional_properties: serde_json::Map::new(),
+        additional_properties: serde_json::Map::from_iter([(
+            "@odata.etag".to_owned(),
+            serde_json::Value::String(definition_etag(app, def)),
+        )]),
     }
 }
 

@@ -496,3 +496,74 @@ async fn an_update_for_review_answers_201_with_the_submitted_definition() {
     );
     assert!(reply.body.is_empty());
 }
+
+#[tokio::test]
+async fn definitions_carry_an_etag_and_the_review_checks_if_match() {
+    let h = Harness::model(|_| {});
+    let token = h
+        .state
+        .mint_token(&crate::TokenSpec {
+            user: Some(demo::ADELE.into()),
+            ..crate::TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let app = demo::TASKS_APP_ID;
+    let list = h
+        .send(request(
+            "GET",
+            &format!("/v1.0/appCatalogs/teamsApps/{app}/appDefinitions"),
+            Some(&token),
+            None,
+        ))
+        .await
+        .json();
+    let submitted = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["publishingState"] == "submitted")
+        .expect("the demo has a submitted version")
+        .clone();
+    let etag = submitted["@odata.etag"].as_str().unwrap().to_owned();
+    // Base64 of a quoted string, as Graph writes them.
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &etag).unwrap();
+    let decoded = String::from_utf8(decoded).unwrap();
+    assert!(
+        decoded.starts_with('"') && decoded.ends_with('"'),
+        "{decoded}"
+    );
+
+    let path = format!(
+        "/v1.0/appCatalogs/teamsApps/{app}/appDefinitions/{}",
+        teamsapp_types::operation::encode_path_segment(submitted["id"].as_str().unwrap())
+    );
+    let review = |if_match: &str| {
+        let mut req = request(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(json!({"publishingState": "published"})),
+        );
+        req.headers_mut()
+            .insert("if-match", if_match.parse().unwrap());
+        req
+    };
+    h.send(review("\"c3RhbGU=\""))
+        .await
+        .assert_graph_error(412, "PreconditionFailed");
+    let reply = h.send(review(&etag)).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let reviewed = reply.json();
+    assert_eq!(reviewed["publishingState"], "published");
+    assert_ne!(
+        reviewed["@odata.etag"], etag,
+        "the etag changes with the definition"
+    );
+}

@@ -320,6 +320,7 @@ fn review_flow_and_submit_permissions() {
                 &app_id,
                 &submitted,
                 &publish,
+                None,
                 &Query::new(),
                 now()
             )
@@ -338,6 +339,7 @@ fn review_flow_and_submit_permissions() {
                 &app_id,
                 &submitted,
                 &bad,
+                None,
                 &Query::new(),
                 now()
             )
@@ -345,12 +347,24 @@ fn review_flow_and_submit_permissions() {
             .status(),
         400
     );
+    // A stale If-Match is refused and changes nothing; `*` matches any version.
+    let stale = world.review_catalog_app_definition(
+        &admin(),
+        &app_id,
+        &submitted,
+        &publish,
+        Some("\"c3RhbGU=\""),
+        &Query::new(),
+        now(),
+    );
+    assert_eq!(stale.unwrap_err().status(), 412);
     let reviewed = world
         .review_catalog_app_definition(
             &admin(),
             &app_id,
             &submitted,
             &publish,
+            None,
             &Query::new(),
             now(),
         )
@@ -366,6 +380,7 @@ fn review_flow_and_submit_permissions() {
                 &app_id,
                 &submitted,
                 &publish,
+                None,
                 &Query::new(),
                 now()
             )
@@ -380,6 +395,7 @@ fn review_flow_and_submit_permissions() {
                 &app_id,
                 &new_id,
                 &publish,
+                None,
                 &Query::new(),
                 now()
             )

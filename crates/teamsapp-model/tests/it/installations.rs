@@ -886,7 +886,15 @@ fn upgrades_follow_reviews_and_never_go_to_submitted_versions() {
         ..TeamsAppDefinition::default()
     };
     world
-        .review_catalog_app_definition(&admin, &app, &submitted, &review, &Query::new(), now())
+        .review_catalog_app_definition(
+            &admin,
+            &app,
+            &submitted,
+            &review,
+            None,
+            &Query::new(),
+            now(),
+        )
         .unwrap();
     assert_eq!(
         world

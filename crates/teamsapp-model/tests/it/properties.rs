@@ -195,7 +195,7 @@ fn run(world: &mut World, op: &Op, step: usize) -> Vec<Event> {
                 ..TeamsAppDefinition::default()
             };
             world
-                .review_catalog_app_definition(&admin, &app, &id, &body, &q, now())
+                .review_catalog_app_definition(&admin, &app, &id, &body, None, &q, now())
                 .map(|o| o.events)
                 .unwrap_or_default()
         }
