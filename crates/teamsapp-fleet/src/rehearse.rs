@@ -437,6 +437,17 @@ fn classify(status: Option<u16>, detail: &str, target: &Target) -> (String, Stri
             "the app is blocked by a Teams app policy".into(),
             "unblock the app in the Teams admin center (Teams apps > Manage apps), or allow it in the app permission policy of the users and teams concerned".into(),
         ),
+        // Graph answers 400 when the permissions fail only because they cannot consent to RSC
+        // (microsoft-graph-docs#13348); older answers were 403.
+        Some(400) if lower.contains("can't be used to install") => (
+            format!(
+                "the new version needs resource-specific consent in {} scopes, which the run's permissions cannot grant",
+                scope.as_str()
+            ),
+            format!(
+                "grant the app registration the application permission {and_consent} and have an admin consent to it"
+            ),
+        ),
         Some(403) if lower.contains("resource-specific") || lower.contains("consent") => (
             format!(
                 "the new version needs resource-specific consent in {} scopes, which the run's permissions cannot grant",
@@ -483,4 +494,41 @@ fn short(detail: &str) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use teamsapp_types::{AppInstallationId, ChatId, Scope};
+
+    fn chat_target() -> Target {
+        Target {
+            tenant: "t".to_owned(),
+            scope: Scope::Chat(ChatId::new("19:abc@thread.v2").unwrap()),
+            installation: AppInstallationId::new("aW5zdA==").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_permission_that_cannot_consent_to_rsc_is_diagnosed_as_such_400_or_403() {
+        let detail = "The permission 'TeamsAppInstallation.ReadWriteForChat.All' can't be used to install apps that require consent to resource-specific permissions; use a ReadWriteAndConsent or ManageSelected permission.";
+        for status in [400, 403] {
+            let (cause, fix) = classify(Some(status), detail, &chat_target());
+            assert!(
+                cause.contains("needs resource-specific consent"),
+                "{status}: {cause}"
+            );
+            assert!(
+                fix.contains("ReadWriteAndConsentForChat.All"),
+                "{status}: {fix}"
+            );
+        }
+        // A consent that does not match stays a 400 of its own.
+        let (cause, _) = classify(
+            Some(400),
+            "The permissions consented to must match the resource-specific permissions defined in the teamsAppDefinition of the app.",
+            &chat_target(),
+        );
+        assert!(cause.contains("does not match"), "{cause}");
+    }
 }

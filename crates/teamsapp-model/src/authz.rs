@@ -15,7 +15,9 @@
 //!    app is installed with that permission consented; and installing or upgrading to a
 //!    definition that requires RSC permissions needs an `AndConsent`, `ManageSelected` or
 //!    `Chat.Manage.Chat` permission ("… `ReadWriteSelfForChat`, … `ReadWriteForChat` … can't be used to
-//!    install apps that require consent to resource-specific permissions", §1.8.1).
+//!    install apps that require consent to resource-specific permissions", §1.8.1). When that is
+//!    the only reason, the answer is `400` (the one public report, microsoft-graph-docs#13348);
+//!    any other reason is `403`.
 
 use teamsapp_types::Route;
 use teamsapp_types::permissions::{self, PermissionKind};
@@ -143,15 +145,23 @@ pub(crate) fn check_app(
     needs_consent: bool,
 ) -> Result<(), ModelError> {
     let mut reasons: Vec<String> = Vec::new();
+    let mut only_consent = true;
     for name in matching {
         match permission_allows(tenant, caller, name, scope, app, subjects, needs_consent) {
             Ok(()) => return Ok(()),
             Err(reason) => {
+                only_consent &= reason == rsc_reason(name);
                 if !reasons.contains(&reason) {
                     reasons.push(reason);
                 }
             }
         }
+    }
+    // When the caller's permissions fail only because they cannot consent to the app's
+    // resource-specific permissions, Graph answers 400, not 403: the one public report
+    // (microsoft-graph-docs#13348, "It shows 400-Bad request. It is an expected behavior").
+    if only_consent && !reasons.is_empty() {
+        return Err(ModelError::bad_request(reasons.join(" ")));
     }
     Err(ModelError::forbidden(reasons.join(" ")))
 }

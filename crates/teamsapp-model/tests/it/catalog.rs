@@ -524,7 +524,8 @@ fn published_rsc_apps_need_consent_to_install() {
             .install_app(&fleet(), &Scope::from(&c), &body, &Query::new(), now())
             .unwrap_err()
             .status(),
-        403
+        400,
+        "a permission that cannot consent to RSC (microsoft-graph-docs#13348)"
     );
     body.consented_permission_set =
         Some(permission_set(&[("ChatMember.Read.Chat", "Application")]));
