@@ -680,7 +680,8 @@ mod tests {
     fn unknown_segments_are_found() {
         let s = |p: &str| p.split('/').map(str::to_owned).collect::<Vec<_>>();
         assert_eq!(first_unknown_segment(&s("chats/x/foo")), "foo");
-        assert_eq!(first_unknown_segment(&s("me/chats")), "me");
+        assert_eq!(first_unknown_segment(&s("drives/chats")), "drives");
+        assert_eq!(first_unknown_segment(&s("me/chats/x/messages")), "messages");
         assert_eq!(
             first_unknown_segment(&s("chats/x/installedApps/y/upgrade/z")),
             "z"

@@ -1227,6 +1227,8 @@ pub struct BatchResponseStep {
 ///
 /// List all app installations in a chat.
 ///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps`, `/users/{user-id}/chats/{chat-id}/installedApps`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/chat-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListChatInstalledApps {
@@ -1362,6 +1364,8 @@ impl Operation for ListChatInstalledApps {
 ///
 /// Install an app from the catalog in a chat; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps`, `/users/{user-id}/chats/{chat-id}/installedApps`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/chat-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallChatApp {
@@ -1412,6 +1416,8 @@ impl Operation for InstallChatApp {
 /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `chats.GetInstalledApps`).
 ///
 /// Get one app installation in a chat.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/chat-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1495,6 +1501,8 @@ impl Operation for GetChatInstalledApp {
 ///
 /// Uninstall an app from a chat.
 ///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/chat-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UninstallChatApp {
@@ -1537,7 +1545,7 @@ impl Operation for UninstallChatApp {
 ///
 /// Upgrade an app installation in a chat to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/chat-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1605,6 +1613,8 @@ impl Operation for UpgradeChatApp {
 /// `GET /teams/{team-id}/installedApps` → `200 OK` (operationId `teams.ListInstalledApps`).
 ///
 /// List all app installations in a team.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1741,6 +1751,8 @@ impl Operation for ListTeamInstalledApps {
 ///
 /// Install an app from the catalog in a team; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallTeamApp {
@@ -1791,6 +1803,8 @@ impl Operation for InstallTeamApp {
 /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `teams.GetInstalledApps`).
 ///
 /// Get one app installation in a team.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1874,6 +1888,8 @@ impl Operation for GetTeamInstalledApp {
 ///
 /// Uninstall an app from a team.
 ///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UninstallTeamApp {
@@ -1916,7 +1932,7 @@ impl Operation for UninstallTeamApp {
 ///
 /// Upgrade an app installation in a team to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -4423,7 +4439,10 @@ pub mod routes {
         kind: RequestKind::ListChatInstalledApps,
         method: Method::GET,
         template: "/chats/{chat-id}/installedApps",
-        aliases: &[],
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps",
+            "/users/{user-id}/chats/{chat-id}/installedApps",
+        ],
         path_params: &["chat-id"],
         path_param_kinds: &[IdKind::Chat],
         query_options: &[
@@ -4487,7 +4506,10 @@ pub mod routes {
         kind: RequestKind::InstallChatApp,
         method: Method::POST,
         template: "/chats/{chat-id}/installedApps",
-        aliases: &[],
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps",
+            "/users/{user-id}/chats/{chat-id}/installedApps",
+        ],
         path_params: &["chat-id"],
         path_param_kinds: &[IdKind::Chat],
         query_options: &[],
@@ -4537,7 +4559,10 @@ pub mod routes {
         kind: RequestKind::GetChatInstalledApp,
         method: Method::GET,
         template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
+        ],
         path_params: &["chat-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -4587,7 +4612,10 @@ pub mod routes {
         kind: RequestKind::UninstallChatApp,
         method: Method::DELETE,
         template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}",
+        ],
         path_params: &["chat-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
         query_options: &[],
@@ -4635,6 +4663,10 @@ pub mod routes {
         template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade",
         aliases: &[
             "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["chat-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
@@ -4685,7 +4717,10 @@ pub mod routes {
         kind: RequestKind::ListTeamInstalledApps,
         method: Method::GET,
         template: "/teams/{team-id}/installedApps",
-        aliases: &[],
+        aliases: &[
+            "/groups/{team-id}/team/installedApps",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+        ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
         query_options: &[
@@ -4755,7 +4790,10 @@ pub mod routes {
         kind: RequestKind::InstallTeamApp,
         method: Method::POST,
         template: "/teams/{team-id}/installedApps",
-        aliases: &[],
+        aliases: &[
+            "/groups/{team-id}/team/installedApps",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+        ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
         query_options: &[],
@@ -4805,7 +4843,10 @@ pub mod routes {
         kind: RequestKind::GetTeamInstalledApp,
         method: Method::GET,
         template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+        ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -4863,7 +4904,10 @@ pub mod routes {
         kind: RequestKind::UninstallTeamApp,
         method: Method::DELETE,
         template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+        ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
         query_options: &[],
@@ -4913,6 +4957,10 @@ pub mod routes {
         template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
         aliases: &[
             "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],

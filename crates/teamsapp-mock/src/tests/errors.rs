@@ -58,10 +58,10 @@ async fn unknown_segment_and_version() {
         .await;
     let message = reply.assert_graph_error(400, "BadRequest");
     assert_eq!(message, "Resource not found for the segment 'teamsApp'.");
-    let reply = h.call("GET", "/v1.0/me/chats", None).await;
+    let reply = h.call("GET", "/v1.0/drives/chats", None).await;
     assert_eq!(
         reply.assert_graph_error(400, "BadRequest"),
-        "Resource not found for the segment 'me'."
+        "Resource not found for the segment 'drives'."
     );
     let reply = h.call("GET", "/v2.0/chats", None).await;
     assert_eq!(

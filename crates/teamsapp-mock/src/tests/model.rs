@@ -567,3 +567,76 @@ async fn definitions_carry_an_etag_and_the_review_checks_if_match() {
         "the etag changes with the definition"
     );
 }
+
+#[tokio::test]
+async fn graphs_other_paths_to_the_same_installations_answer_the_same() {
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let chat = teamsapp_types::operation::encode_path_segment(demo::SEED_CHAT_ID);
+    let canonical = h
+        .send(request(
+            "GET",
+            &format!("/v1.0/chats/{chat}/installedApps"),
+            Some(&token),
+            None,
+        ))
+        .await
+        .json();
+    for alias in [
+        format!("/v1.0/me/chats/{chat}/installedApps"),
+        format!("/v1.0/users/{}/chats/{chat}/installedApps", demo::ADELE),
+    ] {
+        let reply = h.send(request("GET", &alias, Some(&token), None)).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{alias}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["value"], canonical["value"], "{alias}");
+    }
+    // The upgrade through an alias reaches the same installation.
+    let upgrade = format!(
+        "/v1.0/users/{}/chats/{chat}/installedApps/{}/upgrade",
+        demo::ADELE,
+        teamsapp_types::operation::encode_path_segment(demo::SEED_INSTALLATION_ID)
+    );
+    let reply = h
+        .send(request("POST", &upgrade, Some(&token), Some(json!({}))))
+        .await;
+    assert_eq!(
+        reply.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        installation(&h, demo::SEED_INSTALLATION_ID).await["upgradeCount"],
+        1
+    );
+    // A team through its group.
+    let team = demo_team_id(&h, &token).await;
+    let via_group = h
+        .send(request(
+            "GET",
+            &format!("/v1.0/groups/{team}/team/installedApps"),
+            Some(&token),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        via_group.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&via_group.body)
+    );
+}
+
+/// The id of the demo's first team, through `GET /teams`.
+async fn demo_team_id(h: &Harness, token: &str) -> String {
+    let teams = h
+        .send(request("GET", "/v1.0/teams", Some(token), None))
+        .await
+        .json();
+    teams["value"][0]["id"].as_str().unwrap().to_owned()
+}
