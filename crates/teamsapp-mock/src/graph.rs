@@ -395,11 +395,16 @@ async fn checked(
     params: &[(&'static str, String)],
 ) -> Result<Response, ApiError> {
     let caller = &who.caller;
-    // 4. Throttling.
-    let throttled = lock(&state.inner.throttle).acquire(
+    // 4. Throttling: the class's bucket, and the team's for a request on a team.
+    let team = params
+        .iter()
+        .find(|(name, _)| *name == "team-id")
+        .map(|(_, id)| id.as_str());
+    let throttled = lock(&state.inner.throttle).acquire_on(
         &caller.tenant_id,
         &caller.client_id,
         route.class,
+        team,
         state.clock().elapsed(),
     );
     if let Err(wait) = throttled {

@@ -1,7 +1,9 @@
 //! Token buckets per (tenant, app, [`OperationClass`]), as Teams throttles Graph calls: by
 //! default the published per-app-per-tenant limits (GET 30 rps, POST/PUT 30 rps, PATCH 30 rps,
 //! DELETE 15 rps), each with a burst of one second's worth. `$batch` itself is not limited; each
-//! of its requests counts in its own class.
+//! of its requests counts in its own class. Requests on a team also count in a bucket per
+//! (tenant, app, team): "A maximum of 4 requests per second per app can be issued on a given
+//! team or channel" (Microsoft Graph service limits, Teams).
 //!
 //! The buckets are `governor`'s (GCRA), the rate limiter the client paces itself with: one keyed
 //! limiter per class, keyed by (tenant, app), reading the emulator's monotonic clock
@@ -61,6 +63,13 @@ pub struct ThrottleConfig {
     pub patch: RateLimit,
     /// `DELETE` requests.
     pub delete: RateLimit,
+    /// Every request on one team, per app (Graph: 4 per second); 0 per second for no limit.
+    #[serde(default = "default_per_team")]
+    pub per_team: RateLimit,
+}
+
+fn default_per_team() -> RateLimit {
+    RateLimit::per_second(4.0)
 }
 
 impl Default for ThrottleConfig {
@@ -71,6 +80,7 @@ impl Default for ThrottleConfig {
             write: RateLimit::per_second(30.0),
             patch: RateLimit::per_second(30.0),
             delete: RateLimit::per_second(15.0),
+            per_team: default_per_team(),
         }
     }
 }
@@ -92,6 +102,7 @@ impl ThrottleConfig {
             ("write", self.write),
             ("patch", self.patch),
             ("delete", self.delete),
+            ("perTeam", self.per_team),
         ] {
             if !limit.per_second.is_finite() || limit.per_second < 0.0 {
                 return Err(format!(
@@ -159,6 +170,15 @@ struct ClassLimiter {
 }
 
 impl ClassLimiter {
+    /// How long a refused request waits.
+    fn wait(&self, not_until: &governor::NotUntil<Nanos>, clock: &RequestTime) -> Duration {
+        if self.saturated {
+            Duration::MAX
+        } else {
+            not_until.wait_time_from(clock.now())
+        }
+    }
+
     fn new(limit: RateLimit, clock: &RequestTime) -> Self {
         let span = Duration::from_nanos(MAX_SPAN);
         let period = Duration::try_from_secs_f64(limit.per_second.recip()).unwrap_or(Duration::MAX);
@@ -190,6 +210,8 @@ pub(crate) struct Throttler {
     config: ThrottleConfig,
     clock: RequestTime,
     limiters: HashMap<OperationClass, ClassLimiter>,
+    /// Keyed by (tenant and app, team).
+    per_team: Option<ClassLimiter>,
 }
 
 impl Default for Throttler {
@@ -202,10 +224,12 @@ impl Throttler {
     pub(crate) fn new(config: ThrottleConfig) -> Self {
         let clock = RequestTime::default();
         let limiters = Self::limiters(&config, &clock);
+        let per_team = Self::per_team(&config, &clock);
         Self {
             config,
             clock,
             limiters,
+            per_team,
         }
     }
 
@@ -226,6 +250,10 @@ impl Throttler {
         .collect()
     }
 
+    fn per_team(config: &ThrottleConfig, clock: &RequestTime) -> Option<ClassLimiter> {
+        (config.per_team.per_second > 0.0).then(|| ClassLimiter::new(config.per_team, clock))
+    }
+
     pub(crate) fn config(&self) -> &ThrottleConfig {
         &self.config
     }
@@ -233,11 +261,13 @@ impl Throttler {
     /// Replaces the settings and empties every bucket.
     pub(crate) fn configure(&mut self, config: ThrottleConfig) {
         self.limiters = Self::limiters(&config, &self.clock);
+        self.per_team = Self::per_team(&config, &self.clock);
         self.config = config;
     }
 
     /// Takes one token for a request at monotonic time `now`, or says how long until one is
     /// available (from governor's `NotUntil`).
+    #[cfg(test)]
     pub(crate) fn acquire(
         &mut self,
         tenant: &str,
@@ -245,27 +275,85 @@ impl Throttler {
         class: OperationClass,
         now: Duration,
     ) -> Result<(), Duration> {
-        if !self.config.enabled {
+        self.acquire_on(tenant, app, class, None, now)
+    }
+
+    /// [`acquire`](Self::acquire) for a request on `team` (if any), which also takes a token of
+    /// the team's bucket first.
+    pub(crate) fn acquire_on(
+        &mut self,
+        tenant: &str,
+        app: &str,
+        class: OperationClass,
+        team: Option<&str>,
+        now: Duration,
+    ) -> Result<(), Duration> {
+        if !self.config.enabled || class == OperationClass::Batch {
             return Ok(());
+        }
+        self.clock.set(now);
+        let key = (tenant.to_ascii_lowercase(), app.to_ascii_lowercase());
+        if let (Some(team), Some(limiter)) = (team, &self.per_team) {
+            let team_key = (format!("{}\n{}", key.0, key.1), team.to_ascii_lowercase());
+            limiter
+                .limiter
+                .check_key(&team_key)
+                .map_err(|not_until| limiter.wait(&not_until, &self.clock))?;
         }
         let Some(limiter) = self.limiters.get(&class) else {
             return Ok(());
         };
-        self.clock.set(now);
-        let key = (tenant.to_ascii_lowercase(), app.to_ascii_lowercase());
-        limiter.limiter.check_key(&key).map_err(|not_until| {
-            if limiter.saturated {
-                Duration::MAX
-            } else {
-                not_until.wait_time_from(self.clock.now())
-            }
-        })
+        limiter
+            .limiter
+            .check_key(&key)
+            .map_err(|not_until| limiter.wait(&not_until, &self.clock))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_team_takes_four_requests_a_second_per_app() {
+        let mut t = Throttler::default();
+        let now = Duration::from_secs(10);
+        for _ in 0..4 {
+            t.acquire_on("t", "a", OperationClass::Read, Some("team1"), now)
+                .unwrap();
+        }
+        let wait = t
+            .acquire_on("t", "a", OperationClass::Read, Some("team1"), now)
+            .unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(250),
+            "{wait:?}"
+        );
+        // Another team, another app, and the same app without a team are not held back.
+        t.acquire_on("t", "a", OperationClass::Read, Some("team2"), now)
+            .unwrap();
+        t.acquire_on("t", "b", OperationClass::Read, Some("team1"), now)
+            .unwrap();
+        t.acquire("t", "a", OperationClass::Read, now).unwrap();
+        // A quarter of a second later, one more.
+        t.acquire_on(
+            "t",
+            "a",
+            OperationClass::Read,
+            Some("team1"),
+            now + Duration::from_millis(250),
+        )
+        .unwrap();
+        // Off: no limit.
+        let mut off = Throttler::new(ThrottleConfig {
+            per_team: RateLimit::per_second(0.0),
+            ..ThrottleConfig::default()
+        });
+        for _ in 0..10 {
+            off.acquire_on("t", "a", OperationClass::Read, Some("team1"), now)
+                .unwrap();
+        }
+    }
 
     #[test]
     fn burst_then_refill() {

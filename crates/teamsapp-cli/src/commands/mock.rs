@@ -118,6 +118,7 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
                 write: limit,
                 patch: limit,
                 delete: limit,
+                ..ThrottleConfig::default()
             }
         };
     }
