@@ -267,8 +267,8 @@ async fn a_slow_body_to_the_admin_api_is_answered_in_graphs_envelope() {
     )
     .await;
     let (status, headers, body) = answer(&bytes);
-    assert_eq!(status, 504, "{body}");
-    assert_eq!(body["error"]["code"], "GatewayTimeout", "{body}");
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["error"]["code"], "RequestTimeout", "{body}");
     let inner = &body["error"]["innerError"];
     assert_eq!(inner["client-request-id"], "slow-body", "{body}");
     assert!(inner["request-id"].is_string(), "{body}");
@@ -280,7 +280,7 @@ async fn a_slow_body_to_the_admin_api_is_answered_in_graphs_envelope() {
 #[tokio::test]
 async fn the_admin_api_names_its_body_limit() {
     const LIMIT: usize = 1024;
-    let emulator = start(|c| c.body_limit = LIMIT).await;
+    let emulator = start(|c| c.admin_body_limit = LIMIT).await;
     let big = vec![b' '; LIMIT + 1];
     // With a length: refused before the body is read, naming the limit.
     let declared = RawRequest::new("POST", "/_emulator/tenants")

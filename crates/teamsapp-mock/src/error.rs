@@ -285,10 +285,6 @@ impl ApiError {
                                     Content-Type header is set and payload is of valid JSON \
                                     format."
                 .to_owned(),
-            // 0: a layer refused the body without saying its limit; name no number then.
-            Self::PayloadTooLarge { limit: 0 } => {
-                "The request body is larger than the limit.".to_owned()
-            }
             Self::PayloadTooLarge { limit } => {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }

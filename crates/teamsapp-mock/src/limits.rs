@@ -3,8 +3,9 @@
 //!
 //! Both sit outside the surface's middleware (which `server.rs` cannot reach into), so they
 //! render their answers whole: Entra's JSON error for the identity platform, Graph's envelope
-//! with its tracing fields and headers for the admin API. The timeout runs around the whole
-//! request, reading its body included: a body trickled in is answered `504` when it runs out.
+//! with its tracing fields and headers for the admin API. The identity platform's timeout runs
+//! around the whole request, reading its body included (`504`); the admin API's around reading
+//! the body (`408`), not its handler.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -43,15 +44,18 @@ pub(crate) async fn identity_timeout(
     }
 }
 
-/// The admin API's body limit (the configured one, checked on `Content-Length` before the body
-/// is read) and request timeout (`504 GatewayTimeout`), in Graph's envelope.
+/// The admin API's body: read here under the request timeout (`408 RequestTimeout` when it has
+/// not all arrived in time) and the admin body limit (`413`, checked on `Content-Length` before
+/// anything is read), in Graph's envelope. The handler then runs on the buffered body without a
+/// timeout: a large tenant file may take long to load, and cutting it off half-way would answer
+/// `504` for a load that goes on.
 pub(crate) async fn admin_timeout(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let ids = Ids::of(&request);
-    let limit = state.config().body_limit;
+    let limit = state.config().admin_body_limit;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -60,10 +64,28 @@ pub(crate) async fn admin_timeout(
     if declared.is_some_and(|len| len > limit as u64) {
         return graph_error(&state, &ids, &ApiError::PayloadTooLarge { limit });
     }
-    match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => graph_error(&state, &ids, &ApiError::GatewayTimeout),
-    }
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(
+        state.config().request_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await;
+    let body = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return graph_error(&state, &ids, &ApiError::PayloadTooLarge { limit }),
+        Err(_) => {
+            let error = ApiError::Graph {
+                status: StatusCode::REQUEST_TIMEOUT,
+                error: Box::new(teamsapp_types::GraphError::new(
+                    "RequestTimeout",
+                    "The request body did not arrive within the request timeout.",
+                )),
+            };
+            return graph_error(&state, &ids, &error);
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
 }
 
 /// A request id of our own and the client's `client-request-id` (else the same id).

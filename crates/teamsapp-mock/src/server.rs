@@ -52,15 +52,10 @@ fn surface(
         state.clone(),
         limits::identity_timeout,
     ));
-    // Bodies sent without a length stop at the configured limit too (axum's default: 2 MiB).
-    let admin = admin::admin_router(&state)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config().body_limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::admin_timeout,
-        ));
+    let admin = admin::admin_router(&state).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::admin_timeout,
+    ));
     let rest = Router::new()
         .merge(identity)
         .merge(admin)
