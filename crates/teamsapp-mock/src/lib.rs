@@ -75,8 +75,9 @@
 //! - `$batch` items run one at a time, in dependency order; responses come in request order.
 //! - Defaults: throttling on at 30/30/30/15 requests per second (GET, POST/PUT, PATCH, DELETE) per
 //!   app per tenant, burst one second's worth; faults off; journal 1,000 entries; body limit
-//!   30 MiB; request timeout 30 s (answered `504`, on the identity and admin routes too, in their
-//!   own error shapes); tokens live one hour; device codes 15 minutes.
+//!   30 MiB; request timeout 30 s (answered `504`; on the identity platform too, in Entra's
+//!   shape; the admin API's body must arrive within it, else `408`); tokens live one hour; device
+//!   codes 15 minutes.
 //! - Connections ([`ConnectionLimits`]): 30 s to send a request's head (also the keep-alive idle
 //!   limit), 60 s without a byte either way, 10 s for a TLS handshake, and a cap on open
 //!   connections derived from the descriptor limit (above it, `503` with `Retry-After`).
