@@ -6,8 +6,9 @@
 //!   starts when a connection begins to wait for a request's head, so it bounds a slowloris
 //!   trickling its headers *and* a kept-alive connection that never sends its next request.
 //! - **Idle timeout** ([`ConnectionLimits::idle_timeout`]): a connection that neither reads nor
-//!   writes a byte for this long is closed, whatever it is doing: a client that stops reading
-//!   its response (hyper has no write timeout), or a body that stalls.
+//!   writes a byte for this long is closed — a client that stops reading its response (hyper has
+//!   no write timeout), a body that stalls — unless the emulator is still working on one of its
+//!   requests (a long tenant load is not cut off).
 //! - **Connection cap** ([`ConnectionLimits::max_connections`]): above it, a new plain
 //!   connection gets one `503` in Graph's envelope with `Retry-After` and `Connection: close`
 //!   (a TLS one is closed at once); open connections keep being served.
@@ -22,7 +23,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -46,10 +47,9 @@ pub struct ConnectionLimits {
     /// it starts waiting for one: so also how long a kept-alive connection may sit idle between
     /// requests. Default 30 s (hyper's).
     pub header_timeout: Duration,
-    /// A connection that neither reads nor writes a byte for this long is closed, whatever it is
-    /// doing (a client that stops reading its response, a stalled body). Keep it above
-    /// [`EmulatorConfig::request_timeout`](crate::EmulatorConfig::request_timeout), which bounds a
-    /// request the emulator itself is still working on. Default 60 s.
+    /// A connection that neither reads nor writes a byte for this long is closed (a client that
+    /// stops reading its response, a stalled body), unless the emulator is still working on one
+    /// of its requests. Default 60 s.
     pub idle_timeout: Duration,
     /// How long a TLS handshake may take. Default 10 s.
     pub handshake_timeout: Duration,
@@ -216,6 +216,17 @@ async fn serve_connection<I, S>(
         inner: io,
         activity: Arc::clone(&activity),
     });
+    // Requests in flight are counted: the idle timeout never drops a connection (and with it
+    // the handler's future) while the emulator is still working on its request.
+    let counting = Arc::clone(&activity);
+    let service = tower::util::MapFuture::new(service, move |future: S::Future| {
+        let guard = InFlight::enter(&counting);
+        async move {
+            let response = future.await;
+            drop(guard);
+            response
+        }
+    });
     let service = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
         service,
         |request: http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new),
@@ -240,7 +251,9 @@ async fn serve_connection<I, S>(
             }
             () = idle_timer.as_mut() => {
                 let deadline = activity.last() + idle;
-                if deadline <= Instant::now() {
+                if activity.in_flight.load(Ordering::Relaxed) > 0 {
+                    idle_timer.as_mut().reset(Instant::now() + idle);
+                } else if deadline <= Instant::now() {
                     tracing::debug!(?idle, "closing an idle connection");
                     return;
                 }
@@ -320,10 +333,28 @@ impl Backoff {
     }
 }
 
-/// When a connection last read or wrote a byte, in milliseconds since it opened.
+/// When a connection last read or wrote a byte, in milliseconds since it opened, and how many of
+/// its requests the emulator is working on.
 struct Activity {
     opened: Instant,
     last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+/// One request in flight on a connection, for as long as its service future lives.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn enter(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Activity {
@@ -331,6 +362,7 @@ impl Activity {
         Self {
             opened: Instant::now(),
             last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
