@@ -219,6 +219,24 @@ async fn the_idle_timeout_spares_a_request_in_progress() {
     emulator.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_tls_client_that_never_says_hello_is_closed_after_the_handshake_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = start(|c| {
+        c.tls = teamsapp_mock::TlsConfig::SelfSigned {
+            dir: Some(dir.path().to_path_buf()),
+        };
+        c.connections.handshake_timeout = TINY;
+    })
+    .await;
+    assert!(emulator.origin().starts_with("https://"));
+    let mut stream = TcpStream::connect(emulator.local_addr()).await.unwrap();
+    let started = Instant::now();
+    assert!(read_until_closed(&mut stream).await.is_empty());
+    assert!(started.elapsed() >= TINY, "closed before its time");
+    emulator.shutdown().await.unwrap();
+}
+
 /// Sends the head of a `POST` and the first bytes of its body, then nothing.
 async fn slow_post(addr: SocketAddr, target: &str, content_type: &str, start: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
