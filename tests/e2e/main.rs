@@ -11,6 +11,8 @@
 //! - `readme`: the README's main command, as written;
 //! - `conformance`: the checker itself, and proof that it catches a wrong body;
 //! - `bad_input`: the bad-input matrix (89 cases);
+//! - `connections`: connection hygiene — idle, slowloris, slow bodies, the connection cap,
+//!   running out of descriptors;
 //! - `soak`: repeated fleet upgrades with faults while the emulator's memory stays flat.
 //!
 //! Run with `cargo test --workspace` (which builds the `teamsapp` binary the process tests
@@ -19,6 +21,7 @@
 mod bad_input;
 mod cli;
 mod conformance;
+mod connections;
 mod operations;
 mod process;
 mod readme;

@@ -76,20 +76,44 @@ impl EmulatorProcess {
     /// Starts `teamsapp mock serve --listen 127.0.0.1:0 ARGS…` and waits (at most 20 s) for it
     /// to print its address. Blocks the calling thread meanwhile.
     pub fn spawn(args: &[&str]) -> Self {
-        Self::start(args, false)
+        Self::start(args, false, None)
     }
 
     /// The same over HTTPS (`--tls`, the certificate and the data in a temporary directory); the
     /// clients it hands out trust that certificate and nothing else.
     pub fn spawn_tls(args: &[&str]) -> Self {
-        Self::start(args, true)
+        Self::start(args, true, None)
     }
 
-    fn start(args: &[&str], tls: bool) -> Self {
+    /// The same as [`spawn`](Self::spawn) with at most `open_files` file descriptors (the soft
+    /// and hard `RLIMIT_NOFILE`, set by `sh -c 'ulimit -n N; exec …'`): Unix only.
+    pub fn spawn_with_open_files(open_files: u32, args: &[&str]) -> Self {
+        Self::start(args, false, Some(open_files))
+    }
+
+    fn start(args: &[&str], tls: bool, open_files: Option<u32>) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("a stderr file");
-        let mut command = teamsapp_command(dir.path());
+        let mut command = match open_files {
+            None => teamsapp_command(dir.path()),
+            Some(limit) => {
+                let sh = teamsapp_command(dir.path());
+                let program = sh.get_program().to_owned();
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(program);
+                for (key, value) in sh.get_envs() {
+                    match value {
+                        Some(value) => command.env(key, value),
+                        None => command.env_remove(key),
+                    };
+                }
+                command
+            }
+        };
         command
             .args(["mock", "serve", "--listen", "127.0.0.1:0"])
             .args(args)

@@ -548,6 +548,19 @@ pub struct MockServeArgs {
     /// no key; beyond loopback without one, a random key is generated and printed.
     #[arg(long, value_name = "FILE")]
     pub admin_key_file: Option<PathBuf>,
+    /// The most connections open at once; above it a new connection is answered 503 (closed,
+    /// over HTTPS) while open ones keep being served (default: the open-file limit less a
+    /// reserve, at most 10,000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+    /// How long a client may take to send a request's line and headers, counted from when the
+    /// connection starts waiting for one: so also how long a kept-alive connection may sit idle.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Close a connection that neither reads nor writes a byte for this long (a client that
+    /// stopped reading, a stalled body).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
 }
 
 /// `auth …`.

@@ -121,6 +121,9 @@ pub struct EmulatorConfig {
     pub admin_body_limit: usize,
     /// How long a request may take before it is answered `504`.
     pub request_timeout: Duration,
+    /// Connection hygiene on the listener: header-read, idle and TLS handshake timeouts, and the
+    /// cap on open connections.
+    pub connections: crate::ConnectionLimits,
     /// How long issued access tokens live (Microsoft: about an hour).
     pub token_lifetime: Duration,
     /// The key admin requests must carry (`Authorization: Bearer` or `x-emulator-admin-key`)
@@ -165,6 +168,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("body_limit", &self.body_limit)
             .field("admin_body_limit", &self.admin_body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("connections", &self.connections)
             .field("token_lifetime", &self.token_lifetime)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("origins", &self.origins)
@@ -200,6 +204,7 @@ impl Default for EmulatorConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             admin_body_limit: DEFAULT_ADMIN_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
+            connections: crate::ConnectionLimits::default(),
             token_lifetime: Duration::from_hours(1),
             admin_key: None,
             origins: Vec::new(),

@@ -75,7 +75,13 @@
 //! - `$batch` items run one at a time, in dependency order; responses come in request order.
 //! - Defaults: throttling on at 30/30/30/15 requests per second (GET, POST/PUT, PATCH, DELETE) per
 //!   app per tenant, burst one second's worth; faults off; journal 1,000 entries; body limit
-//!   30 MiB; request timeout 30 s (answered `504`); tokens live one hour; device codes 15 minutes.
+//!   30 MiB; request timeout 30 s (answered `504`; on the identity platform too, in Entra's
+//!   shape; the admin API's body must arrive within it, else `408`); tokens live one hour; device
+//!   codes 15 minutes.
+//! - Connections ([`ConnectionLimits`]): 30 s to send a request's head (also the keep-alive idle
+//!   limit), 60 s without a byte either way, 10 s for a TLS handshake, and a cap on open
+//!   connections derived from the descriptor limit (above it, `503` with `Retry-After`).
+//!   hyper's own answers to malformed requests (`400`, `414`, `431`) have empty bodies.
 //!
 //! Not served: CORS preflight, HTTP/2, refresh tokens, client assertions (certificates).
 
@@ -86,6 +92,7 @@ mod batch;
 mod builder;
 mod clock;
 mod config;
+mod connections;
 mod context;
 mod device_codes;
 mod error;
@@ -93,6 +100,7 @@ mod faults;
 mod graph;
 mod identity;
 mod journal;
+mod limits;
 mod model;
 mod oauth;
 mod origins;
@@ -116,6 +124,7 @@ pub use config::{
     DEFAULT_ADMIN_BODY_LIMIT, DEFAULT_BODY_LIMIT, DEFAULT_JOURNAL_CAPACITY, DeviceCodeConfig,
     EmulatorConfig, TenantSource, TlsConfig,
 };
+pub use connections::ConnectionLimits;
 pub use error::{ApiError, AuthFailure, Error};
 pub use faults::{EarlyRetry, FaultConfig, Scenario, ScenarioMatch};
 pub use identity::{

@@ -18,7 +18,7 @@ use crate::config::EmulatorConfig;
 use crate::error::Error;
 use crate::journal::JournalEntry;
 use crate::state::AppState;
-use crate::{admin, graph, oauth};
+use crate::{admin, graph, limits, oauth};
 
 /// The emulator's whole HTTP surface: Graph (`/v1.0`, `/beta`), the identity platform
 /// (`/{tenant}/oauth2/v2.0/…`) and the admin API (`/_emulator/…`).
@@ -46,9 +46,19 @@ fn surface(
     let graph = graph::graph_service(&state, Some(&items));
     // Paths of neither the identity platform nor the admin API get Graph's answer (an unknown
     // segment or version, in Graph's envelope).
+    // Each with a request timeout (the Graph surface's), answered in its own error shape: the
+    // timeout covers reading the body, so a body trickled in never holds a request open.
+    let identity = oauth::identity_router(&state).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::identity_timeout,
+    ));
+    let admin = admin::admin_router(&state).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::admin_timeout,
+    ));
     let rest = Router::new()
-        .merge(oauth::identity_router(&state))
-        .merge(admin::admin_router(&state))
+        .merge(identity)
+        .merge(admin)
         .with_state(state)
         .fallback_service(graph.clone());
     tower::ServiceBuilder::new()
@@ -105,6 +115,10 @@ impl tower::Service<Request> for Surface {
 /// Serves [`router`] on `listener` (over TLS when the state was configured for it) until
 /// `shutdown` completes, then drains open requests.
 ///
+/// Every connection is held to [`EmulatorConfig::connections`]: header-read, idle and TLS
+/// handshake timeouts and a cap on open connections; the accept loop outlives running out of
+/// file descriptors (see [`ConnectionLimits`](crate::ConnectionLimits)).
+///
 /// The admin API is open without a key only when `listener` is bound to a loopback address.
 pub async fn serve(
     listener: TcpListener,
@@ -115,22 +129,14 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::io("reading the listener's address", e))?;
     state.origins().set_listener(local);
-    let app = tower::make::Shared::new(surface(state.clone()));
-    let served = match state.inner.tls.clone() {
-        Some(tls) => {
-            let listener = crate::tls::TlsListener::new(listener, &tls)
-                .map_err(|e| Error::io("starting the tls listener", e))?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-    };
-    served.map_err(|e| Error::io("serving", e))
+    let tls = state
+        .inner
+        .tls
+        .as_ref()
+        .map(|tls| tokio_rustls::TlsAcceptor::from(tls.server_config.clone()));
+    let limits = state.config().connections;
+    crate::connections::run(listener, tls, surface(state), limits, shutdown).await;
+    Ok(())
 }
 
 /// Client credentials for an emulator's tenant (the secret is never shown by `Debug`).

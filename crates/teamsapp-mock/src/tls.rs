@@ -1,27 +1,18 @@
 //! HTTPS: a self-signed certificate for `localhost`, `127.0.0.1` and `::1` generated with rcgen
-//! and written where clients can trust it, or a certificate and key loaded from files; and a TLS
-//! listener for `axum::serve` whose handshakes run off the accept loop.
+//! and written where clients can trust it, or a certificate and key loaded from files. The
+//! handshakes run in each connection's task (`connections.rs`), under a timeout.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
 
 use crate::config::TlsConfig;
 use crate::error::Error;
 
 /// The file a self-signed certificate is written to.
 pub const CERT_FILE_NAME: &str = "emulator-cert.pem";
-
-/// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A ready TLS server configuration.
 #[derive(Debug, Clone)]
@@ -143,73 +134,6 @@ fn server_config(
         .map_err(|e| Error::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// A listener that accepts TCP connections and completes TLS handshakes in their own tasks, so a
-/// slow client cannot stall the accept loop.
-pub(crate) struct TlsListener {
-    incoming: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local_addr: SocketAddr,
-    accept_task: tokio::task::JoinHandle<()>,
-}
-
-impl TlsListener {
-    pub(crate) fn new(listener: TcpListener, setup: &TlsSetup) -> std::io::Result<Self> {
-        let local_addr = listener.local_addr()?;
-        let acceptor = TlsAcceptor::from(setup.server_config.clone());
-        let (tx, incoming) = mpsc::channel(64);
-        let accept_task = tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::debug!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%error, %peer, "tls handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
-                    }
-                });
-            }
-        });
-        Ok(Self {
-            incoming,
-            local_addr,
-            accept_task,
-        })
-    }
-}
-
-impl Drop for TlsListener {
-    fn drop(&mut self) {
-        self.accept_task.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.incoming.recv().await {
-            Some(connection) => connection,
-            // The accept loop never ends on its own; if it did, wait for shutdown.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local_addr)
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::exit::ExitStatus;
 use anyhow::{Context as _, Result};
 use std::fmt::Write as _;
 use std::io::Write;
+use std::time::Duration;
 use teamsapp_mock::teamsapp_model::spec::TenantSpec;
 use teamsapp_mock::{
     ClientSecret, Emulator, EmulatorConfig, RateLimit, TenantSource, ThrottleConfig, TlsConfig,
@@ -138,6 +139,11 @@ pub(crate) async fn serve(args: MockServeArgs, out: &mut dyn Write) -> Result<Ex
         config.faults.seed = seed;
         config.world = config.world.with_seed(seed);
     }
+    config.connections.header_timeout = Duration::from_secs(args.header_timeout);
+    config.connections.idle_timeout = Duration::from_secs(args.idle_timeout);
+    config.connections.max_connections = args
+        .max_connections
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let emulator = Emulator::start(config)
         .await
         .context("starting the emulator")?;
