@@ -281,10 +281,24 @@ fn the_route_table_is_consistent() {
     // The personal-scope upgrade that Graph's generated spec leaves out is here.
     assert!(routes::ALL.iter().any(|r| r.template
         == "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade"));
-    assert_eq!(
-        routes::UPGRADE_CHAT_APP.aliases,
-        ["/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade"]
-    );
+    for alias in [
+        "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+        "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+        "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+    ] {
+        assert!(routes::UPGRADE_CHAT_APP.aliases.contains(&alias), "{alias}");
+    }
+    // Every alias names every parameter of its template (the handler reads them by name).
+    for route in routes::ALL {
+        for alias in route.aliases {
+            for param in route.path_params {
+                assert!(
+                    alias.contains(&format!("{{{param}}}")),
+                    "{alias} lacks {{{param}}}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
