@@ -50,6 +50,9 @@ impl RateLimit {
 }
 
 /// Throttling settings (`GET`/`PUT /_emulator/throttle`).
+///
+/// New limits may be added in later versions: build one with `..ThrottleConfig::default()` so that
+/// they keep their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ThrottleConfig {

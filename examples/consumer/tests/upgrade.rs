@@ -141,6 +141,8 @@ async fn throttling_at_the_limit_is_ridden_out() {
             write: limit,
             patch: limit,
             delete: limit,
+            // Limits added in later versions keep their defaults.
+            ..ThrottleConfig::default()
         })
         .start()
         .await
