@@ -13,7 +13,7 @@ use teamsapp_types::{
     GetUserInstalledAppChat, ListCatalogAppDefinitions, ListCatalogApps, ListChatInstalledApps,
     ListTeams, ListUserChats, ListUsers, ReviewCatalogAppDefinition, TeamId, TeamsAppDefinition,
     TeamsAppDefinitionId, TeamsAppId, TeamsAppInstallation, TeamsAppPublishingState,
-    UpgradeChatApp, UserId, routes,
+    UpgradeChatApp, User, UserId, routes,
 };
 
 /// The Contoso Tasks installation of `scope`, from a list with the app and definition expanded.
@@ -97,19 +97,34 @@ async fn the_client_drives_every_operation_in_every_scope() {
         .unwrap();
     assert!(chat_of.id.is_some_and(|id| id.starts_with("19:")));
 
-    // Paging: a page size of 2 walks every installation of a chat through @odata.nextLink.
+    // A chat's installations come whole: Graph documents no paging there, and `$top` is a 400.
     let group = ChatId::new(demo::group_chat_id(0)).unwrap();
     let all = app
         .installed_apps(&Scope::Chat(group.clone()), &ListQuery::new())
         .await
         .unwrap();
-    let paged: Vec<TeamsAppInstallation> = app
-        .items(&ListChatInstalledApps::new(group).top(1))
+    assert!(all.len() >= 2, "group chat 0 has Tasks and Polls");
+    let page = app
+        .pages(&ListChatInstalledApps::new(group.clone()))
+        .try_next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((page.value.len(), page.odata_next_link), (all.len(), None));
+
+    // Paging: a page size of 2 walks every user of the directory through @odata.nextLink.
+    let whole: Vec<User> = app
+        .items(&ListUsers::new().select(["id"]))
         .try_collect()
         .await
         .unwrap();
-    assert!(all.len() >= 2, "group chat 0 has Tasks and Polls");
-    assert_eq!(paged.len(), all.len());
+    let paged: Vec<User> = app
+        .items(&ListUsers::new().select(["id"]).top(2))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(whole.len() > 2, "{whole:?}");
+    assert_eq!(paged, whole);
 
     discovery(&app).await;
     catalog(&emulator).await;

@@ -33,8 +33,6 @@ pub struct ListQuery {
     pub select: Option<Vec<String>>,
     /// `$expand`, e.g. `teamsApp,teamsAppDefinition`.
     pub expand: Option<Vec<String>>,
-    /// `$top`: the page size.
-    pub top: Option<u32>,
 }
 
 impl ListQuery {
@@ -69,13 +67,6 @@ impl ListQuery {
         S: Into<String>,
     {
         self.expand = Some(fields.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets `$top`.
-    #[must_use]
-    pub fn top(mut self, top: u32) -> Self {
-        self.top = Some(top);
         self
     }
 }
@@ -210,7 +201,6 @@ family! {
         filter: query.filter,
         select: query.select,
         expand: query.expand,
-        top: query.top,
         ..Op::new(id)
     }
 }

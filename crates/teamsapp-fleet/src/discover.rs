@@ -20,10 +20,18 @@ use teamsapp_types::{
     UserId,
 };
 
-/// The largest page `GET /users` and `GET /teams` serve (`$top` 1–999).
-pub(crate) const DIRECTORY_PAGE: u32 = 999;
-/// The largest page `GET /users/{id}/chats` serves (`$top` up to 50).
-pub(crate) const CHATS_PAGE: u32 = 50;
+/// The largest page `GET /users` and `GET /teams` serve (the fragment's `$top` maximum).
+pub(crate) const DIRECTORY_PAGE: u32 = max_top(&teamsapp_types::routes::LIST_USERS);
+/// The largest page `GET /users/{id}/chats` serves (the fragment's `$top` maximum).
+pub(crate) const CHATS_PAGE: u32 = max_top(&teamsapp_types::routes::LIST_USER_CHATS);
+
+/// The largest `$top` of a paged list, from its generated route.
+const fn max_top(route: &teamsapp_types::Route) -> u32 {
+    match route.paging {
+        Some(paging) => paging.max_top,
+        None => panic!("not a paged list"),
+    }
+}
 /// Rounds over the scopes that failed: the client already retried each request by its policy;
 /// a scope that still fails is tried again after the others, then reported.
 pub(crate) const ROUNDS: usize = 3;

@@ -412,12 +412,12 @@ mod tests {
     #[test]
     fn accepts_the_routes_options_in_any_case_and_without_dollar() {
         let q = Query::for_route(
-            &routes::LIST_CHAT_INSTALLED_APPS,
-            Some("$EXPAND=teamsApp,teamsAppDefinition&$filter=teamsApp/externalId+eq+'x'&top=5"),
+            &routes::LIST_USER_CHATS,
+            Some("$EXPAND=members&$filter=chatType+eq+'x'&top=5"),
         )
         .unwrap();
-        assert_eq!(q.expand(), Some("teamsApp,teamsAppDefinition"));
-        assert_eq!(q.filter(), Some("teamsApp/externalId eq 'x'"));
+        assert_eq!(q.expand(), Some("members"));
+        assert_eq!(q.filter(), Some("chatType eq 'x'"));
         assert_eq!(q.top(), Some(5));
         assert_eq!(
             q.iter().map(|(o, _)| o).collect::<Vec<_>>(),
@@ -438,11 +438,17 @@ mod tests {
             "{}",
             err.message()
         );
+        // Graph documents `$filter`, `$select` and `$expand` only on installation lists.
+        for option in ["$top=5", "$count=true", "$skiptoken=abc"] {
+            let err =
+                Query::for_route(&routes::LIST_CHAT_INSTALLED_APPS, Some(option)).unwrap_err();
+            assert!(err.message().contains("is not allowed"), "{option}: {err}");
+        }
     }
 
     #[test]
     fn rejects_unknown_dollar_options_duplicates_and_bad_values() {
-        let route = &routes::LIST_CHAT_INSTALLED_APPS;
+        let route = &routes::LIST_USERS;
         assert!(matches!(
             Query::for_route(route, Some("$foo=1")),
             Err(QueryError::Unknown { .. })

@@ -275,14 +275,19 @@ impl ListRequest {
             }
         };
         let shape = Shape::parse(entity, query.select(), query.expand())?;
-        let max_top = route.paging.map_or(u32::MAX, |p| p.max_top);
-        let page_size = match query.top() {
-            None => max_page,
-            Some(n) if (1..=max_top).contains(&n) => max_page.min(n as usize),
-            Some(_) => {
+        // A list the fragment does not mark pageable (installations: Graph documents no paging
+        // there) comes whole; `check_allowed` has refused `$top` and `$skiptoken` for it.
+        let page_size = match (route.paging, query.top()) {
+            (None, _) => usize::MAX,
+            (Some(_), None) => max_page,
+            (Some(paging), Some(n)) if (1..=paging.max_top).contains(&n) => {
+                max_page.min(n as usize)
+            }
+            (Some(paging), Some(_)) => {
                 return Err(ModelError::bad_request(format!(
-                    "Invalid value '{}' for $top: it must be an integer from 1 to {max_top}.",
-                    echo(query.get(QueryOption::Top).unwrap_or_default())
+                    "Invalid value '{}' for $top: it must be an integer from 1 to {}.",
+                    echo(query.get(QueryOption::Top).unwrap_or_default()),
+                    paging.max_top
                 )));
             }
         }

@@ -1240,12 +1240,6 @@ pub struct ListChatInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
-    pub top: Option<u32>,
-    /// Include count of items (`$count`)
-    pub count: Option<bool>,
-    /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
-    pub skiptoken: Option<String>,
 }
 
 impl ListChatInstalledApps {
@@ -1256,9 +1250,6 @@ impl ListChatInstalledApps {
             filter: None,
             select: None,
             expand: None,
-            top: None,
-            count: None,
-            skiptoken: None,
         }
     }
 
@@ -1290,27 +1281,6 @@ impl ListChatInstalledApps {
         self.expand = Some(values.into_iter().map(Into::into).collect());
         self
     }
-
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
-    #[must_use]
-    pub fn top(mut self, value: u32) -> Self {
-        self.top = Some(value);
-        self
-    }
-
-    /// Sets `$count`: Include count of items
-    #[must_use]
-    pub fn count(mut self, value: bool) -> Self {
-        self.count = Some(value);
-        self
-    }
-
-    /// Sets `$skiptoken`: Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself.
-    #[must_use]
-    pub fn skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
 }
 
 impl Operation for ListChatInstalledApps {
@@ -1332,18 +1302,6 @@ impl Operation for ListChatInstalledApps {
 
         if let Some(v) = &self.expand {
             query.push(("$expand", v.join(",")));
-        }
-
-        if let Some(v) = &self.top {
-            query.push(("$top", v.to_string()));
-        }
-
-        if let Some(v) = &self.count {
-            query.push(("$count", v.to_string()));
-        }
-
-        if let Some(v) = &self.skiptoken {
-            query.push(("$skiptoken", v.clone()));
         }
 
         query
@@ -1627,12 +1585,6 @@ pub struct ListTeamInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
-    pub top: Option<u32>,
-    /// Include count of items (`$count`)
-    pub count: Option<bool>,
-    /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
-    pub skiptoken: Option<String>,
 }
 
 impl ListTeamInstalledApps {
@@ -1643,9 +1595,6 @@ impl ListTeamInstalledApps {
             filter: None,
             select: None,
             expand: None,
-            top: None,
-            count: None,
-            skiptoken: None,
         }
     }
 
@@ -1677,27 +1626,6 @@ impl ListTeamInstalledApps {
         self.expand = Some(values.into_iter().map(Into::into).collect());
         self
     }
-
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
-    #[must_use]
-    pub fn top(mut self, value: u32) -> Self {
-        self.top = Some(value);
-        self
-    }
-
-    /// Sets `$count`: Include count of items
-    #[must_use]
-    pub fn count(mut self, value: bool) -> Self {
-        self.count = Some(value);
-        self
-    }
-
-    /// Sets `$skiptoken`: Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself.
-    #[must_use]
-    pub fn skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
 }
 
 impl Operation for ListTeamInstalledApps {
@@ -1719,18 +1647,6 @@ impl Operation for ListTeamInstalledApps {
 
         if let Some(v) = &self.expand {
             query.push(("$expand", v.join(",")));
-        }
-
-        if let Some(v) = &self.top {
-            query.push(("$top", v.to_string()));
-        }
-
-        if let Some(v) = &self.count {
-            query.push(("$count", v.to_string()));
-        }
-
-        if let Some(v) = &self.skiptoken {
-            query.push(("$skiptoken", v.clone()));
         }
 
         query
@@ -2012,12 +1928,6 @@ pub struct ListUserInstalledApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
-    pub top: Option<u32>,
-    /// Include count of items (`$count`)
-    pub count: Option<bool>,
-    /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
-    pub skiptoken: Option<String>,
 }
 
 impl ListUserInstalledApps {
@@ -2028,9 +1938,6 @@ impl ListUserInstalledApps {
             filter: None,
             select: None,
             expand: None,
-            top: None,
-            count: None,
-            skiptoken: None,
         }
     }
 
@@ -2062,27 +1969,6 @@ impl ListUserInstalledApps {
         self.expand = Some(values.into_iter().map(Into::into).collect());
         self
     }
-
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
-    #[must_use]
-    pub fn top(mut self, value: u32) -> Self {
-        self.top = Some(value);
-        self
-    }
-
-    /// Sets `$count`: Include count of items
-    #[must_use]
-    pub fn count(mut self, value: bool) -> Self {
-        self.count = Some(value);
-        self
-    }
-
-    /// Sets `$skiptoken`: Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself.
-    #[must_use]
-    pub fn skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
 }
 
 impl Operation for ListUserInstalledApps {
@@ -2104,18 +1990,6 @@ impl Operation for ListUserInstalledApps {
 
         if let Some(v) = &self.expand {
             query.push(("$expand", v.join(",")));
-        }
-
-        if let Some(v) = &self.top {
-            query.push(("$top", v.to_string()));
-        }
-
-        if let Some(v) = &self.count {
-            query.push(("$count", v.to_string()));
-        }
-
-        if let Some(v) = &self.skiptoken {
-            query.push(("$skiptoken", v.clone()));
         }
 
         query
@@ -2471,12 +2345,6 @@ pub struct ListCatalogApps {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
-    pub top: Option<u32>,
-    /// Include count of items (`$count`)
-    pub count: Option<bool>,
-    /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
-    pub skiptoken: Option<String>,
 }
 
 impl Default for ListCatalogApps {
@@ -2492,9 +2360,6 @@ impl ListCatalogApps {
             filter: None,
             select: None,
             expand: None,
-            top: None,
-            count: None,
-            skiptoken: None,
         }
     }
 
@@ -2526,27 +2391,6 @@ impl ListCatalogApps {
         self.expand = Some(values.into_iter().map(Into::into).collect());
         self
     }
-
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
-    #[must_use]
-    pub fn top(mut self, value: u32) -> Self {
-        self.top = Some(value);
-        self
-    }
-
-    /// Sets `$count`: Include count of items
-    #[must_use]
-    pub fn count(mut self, value: bool) -> Self {
-        self.count = Some(value);
-        self
-    }
-
-    /// Sets `$skiptoken`: Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself.
-    #[must_use]
-    pub fn skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
 }
 
 impl Operation for ListCatalogApps {
@@ -2568,18 +2412,6 @@ impl Operation for ListCatalogApps {
 
         if let Some(v) = &self.expand {
             query.push(("$expand", v.join(",")));
-        }
-
-        if let Some(v) = &self.top {
-            query.push(("$top", v.to_string()));
-        }
-
-        if let Some(v) = &self.count {
-            query.push(("$count", v.to_string()));
-        }
-
-        if let Some(v) = &self.skiptoken {
-            query.push(("$skiptoken", v.clone()));
         }
 
         query
@@ -2788,12 +2620,6 @@ pub struct ListCatalogAppDefinitions {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
-    pub top: Option<u32>,
-    /// Include count of items (`$count`)
-    pub count: Option<bool>,
-    /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
-    pub skiptoken: Option<String>,
 }
 
 impl ListCatalogAppDefinitions {
@@ -2804,9 +2630,6 @@ impl ListCatalogAppDefinitions {
             filter: None,
             select: None,
             expand: None,
-            top: None,
-            count: None,
-            skiptoken: None,
         }
     }
 
@@ -2838,27 +2661,6 @@ impl ListCatalogAppDefinitions {
         self.expand = Some(values.into_iter().map(Into::into).collect());
         self
     }
-
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
-    #[must_use]
-    pub fn top(mut self, value: u32) -> Self {
-        self.top = Some(value);
-        self
-    }
-
-    /// Sets `$count`: Include count of items
-    #[must_use]
-    pub fn count(mut self, value: bool) -> Self {
-        self.count = Some(value);
-        self
-    }
-
-    /// Sets `$skiptoken`: Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself.
-    #[must_use]
-    pub fn skiptoken(mut self, value: impl Into<String>) -> Self {
-        self.skiptoken = Some(value.into());
-        self
-    }
 }
 
 impl Operation for ListCatalogAppDefinitions {
@@ -2880,18 +2682,6 @@ impl Operation for ListCatalogAppDefinitions {
 
         if let Some(v) = &self.expand {
             query.push(("$expand", v.join(",")));
-        }
-
-        if let Some(v) = &self.top {
-            query.push(("$top", v.to_string()));
-        }
-
-        if let Some(v) = &self.count {
-            query.push(("$count", v.to_string()));
-        }
-
-        if let Some(v) = &self.skiptoken {
-            query.push(("$skiptoken", v.clone()));
         }
 
         query
@@ -3249,7 +3039,7 @@ pub struct ListUserChats {
     pub select: Option<Vec<String>>,
     /// Expand related entities (`$expand`)
     pub expand: Option<Vec<String>>,
-    /// Show only the first n items (Graph serves at most 999 per page) (`$top`)
+    /// Show only the first n chats (Graph's list-chats page gives 50 as the largest page) (`$top`)
     pub top: Option<u32>,
     /// Opaque paging token. Follow `@odata.nextLink` as given; never build this yourself. (`$skiptoken`)
     pub skiptoken: Option<String>,
@@ -3297,7 +3087,7 @@ impl ListUserChats {
         self
     }
 
-    /// Sets `$top`: Show only the first n items (Graph serves at most 999 per page)
+    /// Sets `$top`: Show only the first n chats (Graph's list-chats page gives 50 as the largest page)
     #[must_use]
     pub fn top(mut self, value: u32) -> Self {
         self.top = Some(value);
@@ -4445,14 +4235,7 @@ pub mod routes {
         ],
         path_params: &["chat-id"],
         path_param_kinds: &[IdKind::Chat],
-        query_options: &[
-            "$filter",
-            "$select",
-            "$expand",
-            "$top",
-            "$count",
-            "$skiptoken",
-        ],
+        query_options: &["$filter", "$select", "$expand"],
         request_content_type: None,
         request_body_optional: true,
         success: StatusCode::OK,
@@ -4492,10 +4275,7 @@ pub mod routes {
             NationalCloud::UsGovL5Dod,
             NationalCloud::China,
         ],
-        paging: Some(Paging {
-            next_link: "@odata.nextLink",
-            max_top: 999u32,
-        }),
+        paging: None,
         summary: "List apps in a chat",
     };
 
@@ -4723,14 +4503,7 @@ pub mod routes {
         ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
-        query_options: &[
-            "$filter",
-            "$select",
-            "$expand",
-            "$top",
-            "$count",
-            "$skiptoken",
-        ],
+        query_options: &["$filter", "$select", "$expand"],
         request_content_type: None,
         request_body_optional: true,
         success: StatusCode::OK,
@@ -4776,10 +4549,7 @@ pub mod routes {
             NationalCloud::UsGovL4,
             NationalCloud::UsGovL5Dod,
         ],
-        paging: Some(Paging {
-            next_link: "@odata.nextLink",
-            max_top: 999u32,
-        }),
+        paging: None,
         summary: "List apps in a team",
     };
 
@@ -5016,14 +4786,7 @@ pub mod routes {
         aliases: &[],
         path_params: &["user-id"],
         path_param_kinds: &[IdKind::User],
-        query_options: &[
-            "$filter",
-            "$select",
-            "$expand",
-            "$top",
-            "$count",
-            "$skiptoken",
-        ],
+        query_options: &["$filter", "$select", "$expand"],
         request_content_type: None,
         request_body_optional: true,
         success: StatusCode::OK,
@@ -5060,10 +4823,7 @@ pub mod routes {
             NationalCloud::UsGovL5Dod,
             NationalCloud::China,
         ],
-        paging: Some(Paging {
-            next_link: "@odata.nextLink",
-            max_top: 999u32,
-        }),
+        paging: None,
         summary: "List apps in a user's personal scope",
     };
 
@@ -5332,14 +5092,7 @@ pub mod routes {
         aliases: &[],
         path_params: &[],
         path_param_kinds: &[],
-        query_options: &[
-            "$filter",
-            "$select",
-            "$expand",
-            "$top",
-            "$count",
-            "$skiptoken",
-        ],
+        query_options: &["$filter", "$select", "$expand"],
         request_content_type: None,
         request_body_optional: true,
         success: StatusCode::OK,
@@ -5368,10 +5121,7 @@ pub mod routes {
             NationalCloud::UsGovL5Dod,
             NationalCloud::China,
         ],
-        paging: Some(Paging {
-            next_link: "@odata.nextLink",
-            max_top: 999u32,
-        }),
+        paging: None,
         summary: "List teamsApp",
     };
 
@@ -5509,14 +5259,7 @@ pub mod routes {
         aliases: &[],
         path_params: &["teamsApp-id"],
         path_param_kinds: &[IdKind::TeamsApp],
-        query_options: &[
-            "$filter",
-            "$select",
-            "$expand",
-            "$top",
-            "$count",
-            "$skiptoken",
-        ],
+        query_options: &["$filter", "$select", "$expand"],
         request_content_type: None,
         request_body_optional: true,
         success: StatusCode::OK,
@@ -5545,10 +5288,7 @@ pub mod routes {
             NationalCloud::UsGovL5Dod,
             NationalCloud::China,
         ],
-        paging: Some(Paging {
-            next_link: "@odata.nextLink",
-            max_top: 999u32,
-        }),
+        paging: None,
         summary: "Get appDefinitions from appCatalogs",
     };
 
@@ -5758,7 +5498,7 @@ pub mod routes {
         ],
         paging: Some(Paging {
             next_link: "@odata.nextLink",
-            max_top: 999u32,
+            max_top: 50u32,
         }),
         summary: "List chats",
     };

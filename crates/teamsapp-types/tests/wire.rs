@@ -213,8 +213,7 @@ fn list_requests_carry_typed_query_options() {
     let request = ListTeamInstalledApps::new(team)
         .expand(["teamsApp", "teamsAppDefinition"])
         .filter("teamsApp/externalId eq 'cf1ba4c7-f94e-4d80-ba90-5594b641a8ee'")
-        .top(50)
-        .count(true);
+        .select(["id", "consentedPermissionSet"]);
     assert_eq!(
         request.path(),
         "/teams/6903fa93-605b-43ef-920e-77c4729f8258/installedApps"
@@ -226,9 +225,8 @@ fn list_requests_carry_typed_query_options() {
                 "$filter",
                 "teamsApp/externalId eq 'cf1ba4c7-f94e-4d80-ba90-5594b641a8ee'".to_owned()
             ),
+            ("$select", "id,consentedPermissionSet".to_owned()),
             ("$expand", "teamsApp,teamsAppDefinition".to_owned()),
-            ("$top", "50".to_owned()),
-            ("$count", "true".to_owned()),
         ]
     );
     assert!(request.body().unwrap().is_none());

@@ -85,10 +85,9 @@ fn cases() -> Vec<Case> {
         case(
             ListChatInstalledApps::new(chat())
                 .filter("teamsApp/id eq 'x'")
-                .expand(["teamsApp", "teamsAppDefinition"])
-                .top(5),
+                .expand(["teamsApp", "teamsAppDefinition"]),
             c.clone(),
-            Some("$filter=teamsApp/id%20eq%20%27x%27&$expand=teamsApp,teamsAppDefinition&$top=5"),
+            Some("$filter=teamsApp/id%20eq%20%27x%27&$expand=teamsApp,teamsAppDefinition"),
             None,
         ),
         case(
@@ -117,9 +116,9 @@ fn cases() -> Vec<Case> {
             json_body(&json!({})),
         ),
         case(
-            ListTeamInstalledApps::new(team()).count(true),
+            ListTeamInstalledApps::new(team()).select(["id", "consentedPermissionSet"]),
             t.clone(),
-            Some("$count=true"),
+            Some("$select=id,consentedPermissionSet"),
             None,
         ),
         case(
@@ -155,9 +154,9 @@ fn cases() -> Vec<Case> {
             ),
         ),
         case(
-            ListUserInstalledApps::new(user()).skiptoken("a+b"),
+            ListUserInstalledApps::new(user()).filter("teamsApp/externalId eq 'a+b'"),
             u.clone(),
-            Some("$skiptoken=a%2Bb"),
+            Some("$filter=teamsApp/externalId%20eq%20%27a%2Bb%27"),
             None,
         ),
         case(

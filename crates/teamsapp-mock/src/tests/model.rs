@@ -110,7 +110,7 @@ async fn lists_page_with_absolute_next_links() {
     let first = h
         .send(request(
             "GET",
-            "/v1.0/appCatalogs/teamsApps?$select=id,displayName",
+            "/v1.0/users?$select=id,displayName",
             Some(&token),
             None,
         ))
@@ -118,14 +118,12 @@ async fn lists_page_with_absolute_next_links() {
         .json();
     assert_eq!(
         first["@odata.context"],
-        "http://graph.test/v1.0/$metadata#appCatalogs/teamsApps(id,displayName)"
+        "http://graph.test/v1.0/$metadata#users(id,displayName)"
     );
     assert_eq!(first["value"].as_array().unwrap().len(), 2);
     let next = first["@odata.nextLink"].as_str().unwrap();
     assert!(
-        next.starts_with(
-            "http://graph.test/v1.0/appCatalogs/teamsApps?$select=id,displayName&$skiptoken="
-        ),
+        next.starts_with("http://graph.test/v1.0/users?$select=id,displayName&$skiptoken="),
         "{next}"
     );
     let mut seen: Vec<Value> = first["value"].as_array().unwrap().clone();

@@ -1,7 +1,7 @@
 //! Installation operations: each rule and each documented error.
 
 use teamsapp_model::demo::{self, CREDENTIALS};
-use teamsapp_model::{Caller, Query};
+use teamsapp_model::{Caller, Query, WorldConfig};
 use teamsapp_types::Scope;
 use teamsapp_types::{
     TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState,
@@ -108,8 +108,12 @@ fn bad_queries_are_400s() {
             Query::new().with_expand("chat"),
             "navigation property named 'chat'",
         ),
-        (Query::new().with_top(0), "$top"),
-        (Query::new().with_skiptoken("garbage"), "$skiptoken"),
+        (Query::new().with_top(5), "'Top' is not allowed"),
+        (Query::new().with_count(true), "'Count' is not allowed"),
+        (
+            Query::new().with_skiptoken("garbage"),
+            "'SkipToken' is not allowed",
+        ),
         (Query::parse("$orderby=id"), "$orderby"),
         (Query::new().with_requires_review(true), "requiresReview"),
     ] {
@@ -131,57 +135,49 @@ fn bad_queries_are_400s() {
 }
 
 #[test]
-fn paging_is_stable_across_changes() {
-    let mut world = demo_world();
+fn installation_lists_come_whole() {
+    // Graph documents `$filter`, `$select` and `$expand` on installation lists, and no paging:
+    // even with pages of one, a list holds every installation and links to no next page.
+    let mut world = demo_world_with(WorldConfig::default().with_page_size(1));
     let caller = fleet();
     let u = user(demo::ADELE);
-    // Adele has Tasks; give her Standup and Planner too, then page one by one.
+    // Adele has Tasks; give her Standup and Planner too.
     for app in [demo::STANDUP_APP_ID, demo::PLANNER_APP_ID] {
         world
             .install_app(&caller, &Scope::from(&u), &bind(app), &Query::new(), now())
             .unwrap();
     }
-    let first = world
-        .list_installed_apps(
-            &caller,
-            &Scope::from(&u),
-            &Query::new().with_top(1).with_count(true),
-        )
-        .unwrap();
-    assert_eq!(first.items.len(), 1);
-    assert_eq!(first.count, Some(3));
-    let token = first.next_skiptoken.unwrap();
-    // Removing the first item does not shift the next page.
-    world
-        .uninstall_app(
-            &caller,
-            &Scope::from(&u),
-            &teamsapp_types::AppInstallationId::new(first.items[0].id.clone().unwrap()).unwrap(),
-            &Query::new(),
-        )
-        .unwrap();
-    let second = world
-        .list_installed_apps(
-            &caller,
-            &Scope::from(&u),
-            &Query::new().with_top(1).with_skiptoken(token),
-        )
+    let all = world
+        .list_installed_apps(&caller, &Scope::from(&u), &Query::new())
         .unwrap();
     assert_eq!(
-        second.items[0].id.as_deref(),
-        Some(built(demo::ADELE, demo::STANDUP_APP_ID).as_str())
+        (all.items.len(), all.next_skiptoken, all.count),
+        (3, None, None)
     );
-    let third = world
-        .list_installed_apps(
-            &caller,
-            &Scope::from(&u),
-            &Query::new()
-                .with_top(1)
-                .with_skiptoken(second.next_skiptoken.unwrap()),
-        )
+}
+
+#[test]
+fn catalog_lists_come_whole() {
+    // The catalog's lists document the same three options as installation lists, and no paging.
+    let world = demo_world_with(WorldConfig::default().with_page_size(1));
+    let admin = delegated(demo::ADELE, &["AppCatalog.ReadWrite.All"]);
+    let apps = world.list_catalog_apps(&admin, &Query::new()).unwrap();
+    assert_eq!((apps.items.len(), apps.next_skiptoken), (4, None));
+    let tasks = TeamsAppId::new(demo::TASKS_APP_ID).unwrap();
+    let defs = world
+        .list_catalog_app_definitions(&admin, &tasks, &Query::new())
         .unwrap();
-    assert_eq!(third.items.len(), 1);
-    assert_eq!(third.next_skiptoken, None);
+    assert!(defs.items.len() >= 2, "{:?}", defs.items);
+    assert_eq!(defs.next_skiptoken, None);
+    for query in [
+        Query::new().with_top(1),
+        Query::new().with_count(true),
+        Query::new().with_skiptoken("abc"),
+    ] {
+        let err = world.list_catalog_apps(&admin, &query).unwrap_err();
+        assert_eq!(err.status(), 400, "{query:?}");
+        assert!(err.message().contains("is not allowed"), "{err}");
+    }
 }
 
 #[test]
