@@ -61,6 +61,45 @@ fn when<T>(shape: &Shape, name: &str, value: impl FnOnce() -> T) -> Option<T> {
     shape.has(name).then(value)
 }
 
+/// The properties of `present` that `shape` returns but that have no value, as `null`s: Graph
+/// writes every property it returns, `null` when unset (`"lastModifiedDateTime": null`,
+/// `"createdBy": null`, catalog-list Example 5 and chat-list Example 2), where the generated
+/// types leave an absent value out. They go into `additional_properties`.
+fn nulls<'a>(
+    shape: &Shape,
+    present: impl IntoIterator<Item = (&'a str, bool)>,
+) -> serde_json::Map<String, serde_json::Value> {
+    present
+        .into_iter()
+        .filter(|&(name, has_value)| !has_value && shape.has(name))
+        .map(|(name, _)| (name.to_owned(), serde_json::Value::Null))
+        .collect()
+}
+
+/// Who submitted a definition, in the shape Graph answers it (catalog-list Example 5): every
+/// identity of the set present, `null` but the user; the user with a `null` `displayName` and
+/// `userIdentityType` `aadUser`.
+fn created_by(user: &str) -> IdentitySet {
+    use serde_json::Value::{Null, String as Text};
+    IdentitySet {
+        user: Some(Identity {
+            id: Some(user.to_owned()),
+            display_name: None,
+            additional_properties: serde_json::Map::from_iter([
+                ("displayName".to_owned(), Null),
+                ("userIdentityType".to_owned(), Text("aadUser".to_owned())),
+            ]),
+        }),
+        application: None,
+        device: None,
+        additional_properties: serde_json::Map::from_iter([
+            ("application".to_owned(), Null),
+            ("device".to_owned(), Null),
+            ("conversation".to_owned(), Null),
+        ]),
+    }
+}
+
 pub(crate) fn app_wire(tenant: &Tenant, app: &AppRec, shape: &Shape) -> TeamsApp {
     let _ = tenant;
     TeamsApp {
@@ -78,7 +117,7 @@ pub(crate) fn app_wire(tenant: &Tenant, app: &AppRec, shape: &Shape) -> TeamsApp
                 .map(|d| definition_wire(app, d, nested))
                 .collect()
         }),
-        additional_properties: serde_json::Map::new(),
+        additional_properties: nulls(shape, [("externalId", app.external_id.is_some())]),
     }
 }
 
@@ -91,13 +130,7 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
             additional_properties: serde_json::Map::new(),
         }),
         created_by: if shape.has("createdBy") {
-            def.created_by.as_ref().map(|user| IdentitySet {
-                user: Some(Identity {
-                    id: Some(user.clone()),
-                    ..Identity::default()
-                }),
-                ..IdentitySet::default()
-            })
+            def.created_by.as_deref().map(created_by)
         } else {
             None
         },
@@ -125,10 +158,21 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
             }),
             _ => None,
         },
-        additional_properties: serde_json::Map::from_iter([(
-            "@odata.etag".to_owned(),
-            serde_json::Value::String(definition_etag(app, def)),
-        )]),
+        additional_properties: {
+            let mut extra = serde_json::Map::from_iter([(
+                "@odata.etag".to_owned(),
+                serde_json::Value::String(definition_etag(app, def)),
+            )]);
+            extra.extend(nulls(
+                shape,
+                [
+                    ("createdBy", def.created_by.is_some()),
+                    ("description", def.description.is_some()),
+                    ("shortDescription", def.short_description.is_some()),
+                ],
+            ));
+            extra
+        },
     }
 }
 
@@ -204,7 +248,13 @@ pub(crate) fn chat_wire(tenant: &Tenant, chat: &ChatRec, shape: &Shape) -> Chat 
                 tenant.id
             )
         }),
-        additional_properties: serde_json::Map::new(),
+        additional_properties: nulls(
+            shape,
+            [
+                ("topic", chat.topic.is_some()),
+                ("onlineMeetingInfo", chat.meeting.is_some()),
+            ],
+        ),
     }
 }
 
@@ -227,7 +277,7 @@ pub(crate) fn team_wire(tenant: &Tenant, team: &TeamRec, shape: &Shape) -> Team 
                 team.id, team.id, tenant.id
             )
         }),
-        additional_properties: serde_json::Map::new(),
+        additional_properties: nulls(shape, [("description", team.description.is_some())]),
     }
 }
 

@@ -553,3 +553,56 @@ fn published_rsc_apps_need_consent_to_install() {
         1
     );
 }
+
+#[test]
+fn unset_properties_are_null_and_created_by_is_a_whole_identity_set() {
+    // Graph writes what it returns, `null` when unset, and `createdBy` with every identity of
+    // the set (catalog-list Example 5; chat-list Example 2 shows `"createdBy": null`).
+    let world = demo_world();
+    let reader = app_with(&["AppCatalog.Read.All"]);
+    let expand = Query::parse("$expand=appDefinitions");
+    let planner = world
+        .get_catalog_app(
+            &reader,
+            &TeamsAppId::new(demo::PLANNER_APP_ID).unwrap(),
+            &expand,
+        )
+        .unwrap();
+    let planner = serde_json::to_value(&planner).unwrap();
+    assert_eq!(planner["externalId"], serde_json::Value::Null, "{planner}");
+    let def = &planner["appDefinitions"][0];
+    for name in ["createdBy", "description", "shortDescription"] {
+        assert!(
+            def.get(name).is_some_and(serde_json::Value::is_null),
+            "{name}: {def}"
+        );
+    }
+
+    let tasks = world
+        .get_catalog_app(
+            &reader,
+            &TeamsAppId::new(demo::TASKS_APP_ID).unwrap(),
+            &expand,
+        )
+        .unwrap();
+    let tasks = serde_json::to_value(&tasks).unwrap();
+    assert_eq!(
+        tasks["appDefinitions"][0]["createdBy"],
+        serde_json::json!({
+            "application": null,
+            "device": null,
+            "conversation": null,
+            "user": {"id": demo::ADELE, "displayName": null, "userIdentityType": "aadUser"}
+        })
+    );
+    // `$select` narrows: what is not selected is left out, not `null`.
+    let narrow = world
+        .get_catalog_app(
+            &reader,
+            &TeamsAppId::new(demo::PLANNER_APP_ID).unwrap(),
+            &Query::parse("$select=id,displayName"),
+        )
+        .unwrap();
+    let narrow = serde_json::to_value(&narrow).unwrap();
+    assert!(narrow.get("externalId").is_none(), "{narrow}");
+}
