@@ -465,8 +465,19 @@ impl Ctx<'_> {
     }
 
     /// The context path of the call's resource: `chats('19%3A…')/installedApps`, with `$select`
-    /// or `$expand` in parentheses as Graph writes them.
+    /// or `$expand` in parentheses as Graph writes them ([`context_clause`]).
     fn resource_context(&self) -> (String, bool) {
+        let (mut out, ends_with_key) = self.resource_path();
+        let q = &self.call.query;
+        if q.select().is_some() || q.expand().is_some() {
+            let _ = write!(out, "({})", context_clause(q.select(), q.expand()));
+        }
+        (out, ends_with_key)
+    }
+
+    /// The context path of the call's resource without its options, and whether the template
+    /// ends with a key (a single entity, whose key the path leaves out).
+    fn resource_path(&self) -> (String, bool) {
         let template: Vec<&str> = self
             .call
             .route
@@ -490,25 +501,44 @@ impl Ctx<'_> {
                 out.push_str(segment);
             }
         }
-        let q = &self.call.query;
-        if let Some(select) = q.select() {
-            let _ = write!(out, "({select})");
-        } else if let Some(expand) = q.expand() {
-            let names: Vec<String> = split_top_level(expand)
-                .into_iter()
-                .map(|item| {
-                    let name = item.split('(').next().unwrap_or("").trim();
-                    format!("{name}()")
-                })
-                .collect();
-            let _ = write!(out, "({})", names.join(","));
-        }
         (out, ends_with_key)
+    }
+
+    /// Adds `{navigation}@odata.context` to an entity for each collection it expands with a
+    /// nested `$select`, as the catalog's Example 7 shows (`appDefinitions@odata.context`:
+    /// `…#appCatalogs/teamsApps('…')/appDefinitions(id,authorization)`).
+    fn annotate_nested(&self, base: &str, entity: &mut Value) {
+        let Some(expand) = self.call.query.expand() else {
+            return;
+        };
+        let Some(object) = entity.as_object_mut() else {
+            return;
+        };
+        let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_owned) else {
+            return;
+        };
+        for item in split_top_level(expand) {
+            let (name, nested) = expand_item(item);
+            let (select, inner_expand) = nested_options(nested);
+            if select.is_none() || !is_collection(name) || !object.contains_key(name) {
+                continue;
+            }
+            let context = self.context(&format!(
+                "{base}('{}')/{name}({})",
+                encode_path_segment(&id),
+                context_clause(select, inner_expand)
+            ));
+            object.insert(format!("{name}@odata.context"), json!(context));
+        }
     }
 
     fn entity<T: Serialize>(&self, value: &T) -> Result<GraphReply, ApiError> {
         let (path, _) = self.resource_context();
-        self.entity_with_context(value, &format!("{path}/$entity"))
+        let mut reply = self.entity_with_context(value, &format!("{path}/$entity"))?;
+        if let Some(body) = reply.body.as_mut() {
+            self.annotate_nested(&self.resource_path().0, body);
+        }
+        Ok(reply)
     }
 
     fn entity_with_context<T: Serialize>(
@@ -545,10 +575,14 @@ impl Ctx<'_> {
             })?;
             body.insert(paging.next_link.to_owned(), json!(self.next_link(token)));
         }
-        body.insert(
-            "value".to_owned(),
-            serde_json::to_value(&page.items).map_err(ApiError::internal)?,
-        );
+        let mut items = serde_json::to_value(&page.items).map_err(ApiError::internal)?;
+        if let Some(items) = items.as_array_mut() {
+            let (base, _) = self.resource_path();
+            for item in items {
+                self.annotate_nested(&base, item);
+            }
+        }
+        body.insert("value".to_owned(), items);
         Ok(GraphReply {
             status: self.call.route.success,
             headers: Vec::new(),
@@ -604,6 +638,85 @@ fn split_top_level(text: &str) -> Vec<&str> {
     }
     parts.push(&text[start..]);
     parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+/// The `$select`/`$expand` clause of a context URL, without its parentheses: the selected
+/// properties, then each expanded navigation as `name()`. A collection carries its nested
+/// options' clause (`appDefinitions(id,authorization)`, `appDefinitions(bot())`: the catalog's
+/// Examples 5 and 7); a single navigation does not (`teamsAppDefinition()` for
+/// `$expand=teamsAppDefinition($expand=bot)`: chat-list Example 2).
+fn context_clause(select: Option<&str>, expand: Option<&str>) -> String {
+    let mut items: Vec<String> = select
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for item in expand.map(split_top_level).unwrap_or_default() {
+        let (name, nested) = expand_item(item);
+        let inner = if is_collection(name) {
+            let (select, expand) = nested_options(nested);
+            context_clause(select, expand)
+        } else {
+            String::new()
+        };
+        items.push(format!("{name}({inner})"));
+    }
+    items.join(",")
+}
+
+/// `appDefinitions($select=id)` → (`appDefinitions`, `$select=id`).
+fn expand_item(item: &str) -> (&str, &str) {
+    let item = item.trim();
+    match item.find('(') {
+        Some(open) => (
+            item[..open].trim(),
+            item[open + 1..].strip_suffix(')').unwrap_or(""),
+        ),
+        None => (item, ""),
+    }
+}
+
+/// The `$select` and `$expand` of an expansion's nested options (`$select=a,b;$expand=c`).
+fn nested_options(text: &str) -> (Option<&str>, Option<&str>) {
+    let (mut select, mut expand) = (None, None);
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ';' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    for part in parts {
+        if let Some((key, value)) = part.split_once('=') {
+            let key = key.trim();
+            let key = key.strip_prefix('$').unwrap_or(key);
+            if key.eq_ignore_ascii_case("select") {
+                select = Some(value.trim());
+            } else if key.eq_ignore_ascii_case("expand") {
+                expand = Some(value.trim());
+            }
+        }
+    }
+    (select, expand)
+}
+
+/// Whether `name` is a collection-valued navigation property (from the generated entities).
+fn is_collection(name: &str) -> bool {
+    teamsapp_types::entities::ALL.iter().any(|entity| {
+        entity
+            .property(name)
+            .is_some_and(|p| matches!(p.kind, teamsapp_types::entity::PropertyKind::Collection(_)))
+    })
 }
 
 /// The directory a tenant spec describes: its app registrations, users and grants; its domains

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use teamsapp_model::demo;
 
 use super::{Harness, request};
+use teamsapp_types::operation::encode_path_segment;
 
 fn seed_path() -> String {
     // Verbatim from Graph's documentation: the chat id raw, the installation id padded.
@@ -637,4 +638,99 @@ async fn demo_team_id(h: &Harness, token: &str) -> String {
         .await
         .json();
     teams["value"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn contexts_write_select_and_expand_as_graphs_examples_do() {
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let get = |path: String| {
+        let h = &h;
+        let token = token.clone();
+        async move {
+            h.send(request("GET", &path, Some(&token), None))
+                .await
+                .json()
+        }
+    };
+    let metadata = "http://graph.test/v1.0/$metadata#";
+    let tasks = demo::TASKS_APP_ID;
+
+    // Catalog Example 7: a nested `$select` is written into the clause, and each app carries
+    // `appDefinitions@odata.context`.
+    let body = get(format!(
+        "/v1.0/appCatalogs/teamsApps?$filter=id%20eq%20'{tasks}'&$expand=appDefinitions($select=id,authorization)"
+    ))
+    .await;
+    assert_eq!(
+        body["@odata.context"],
+        format!("{metadata}appCatalogs/teamsApps(appDefinitions(id,authorization))")
+    );
+    assert_eq!(
+        body["value"][0]["appDefinitions@odata.context"],
+        format!("{metadata}appCatalogs/teamsApps('{tasks}')/appDefinitions(id,authorization)")
+    );
+    // The same on a single app.
+    let body = get(format!(
+        "/v1.0/appCatalogs/teamsApps/{tasks}?$expand=appDefinitions($select=id,version)"
+    ))
+    .await;
+    assert_eq!(
+        body["appDefinitions@odata.context"],
+        format!("{metadata}appCatalogs/teamsApps('{tasks}')/appDefinitions(id,version)")
+    );
+
+    // Catalog Example 5: a nested `$expand` of a collection is written, without the annotation.
+    let body = get("/v1.0/appCatalogs/teamsApps?$expand=appDefinitions($expand=bot)".into()).await;
+    assert_eq!(
+        body["@odata.context"],
+        format!("{metadata}appCatalogs/teamsApps(appDefinitions(bot()))")
+    );
+    assert!(
+        body["value"][0]
+            .get("appDefinitions@odata.context")
+            .is_none()
+    );
+
+    // Chat-list Example 2: a single navigation's nested options are not written.
+    let chat = encode_path_segment(demo::SEED_CHAT_ID);
+    let body = get(format!(
+        "/v1.0/chats/{}/installedApps?$expand=teamsAppDefinition($expand=bot)",
+        demo::SEED_CHAT_ID
+    ))
+    .await;
+    assert_eq!(
+        body["@odata.context"],
+        format!("{metadata}chats('{chat}')/installedApps(teamsAppDefinition())")
+    );
+    // `$select` and `$expand` together: the selected properties, then the expansions.
+    let body = get(format!(
+        "/v1.0/chats/{}/installedApps?$select=id,consentedPermissionSet&$expand=teamsApp",
+        demo::SEED_CHAT_ID
+    ))
+    .await;
+    assert_eq!(
+        body["@odata.context"],
+        format!("{metadata}chats('{chat}')/installedApps(id,consentedPermissionSet,teamsApp())")
+    );
+
+    // A personal installation's chat: the CSDL binds no entity set to the navigation, so the
+    // context is the navigation path.
+    let installation =
+        teamsapp_types::AppInstallationId::build(demo::ADELE, demo::TASKS_APP_ID).unwrap();
+    let installation = installation.as_str();
+    let body = get(format!(
+        "/v1.0/users/{}/teamwork/installedApps/{installation}/chat",
+        demo::ADELE
+    ))
+    .await;
+    assert_eq!(
+        body["@odata.context"],
+        format!(
+            "{metadata}users('{}')/teamwork/installedApps('{}')/chat/$entity",
+            demo::ADELE,
+            encode_path_segment(installation)
+        ),
+        "{body}"
+    );
 }
