@@ -231,6 +231,38 @@ impl ModelBackend {
                     query,
                 )?);
             }
+            Request::GetChatInstalledAppTeamsApp {
+                installation_id, ..
+            }
+            | Request::GetTeamInstalledAppTeamsApp {
+                installation_id, ..
+            }
+            | Request::GetUserInstalledAppTeamsApp {
+                installation_id, ..
+            } => {
+                return ctx.entity(&world.get_installed_app_teams_app(
+                    &caller,
+                    &scope(scope_of)?,
+                    &installation_id,
+                    query,
+                )?);
+            }
+            Request::GetChatInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            }
+            | Request::GetTeamInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            }
+            | Request::GetUserInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            } => {
+                return ctx.entity(&world.get_installed_app_definition(
+                    &caller,
+                    &scope(scope_of)?,
+                    &installation_id,
+                    query,
+                )?);
+            }
             Request::GetUserInstalledAppChat {
                 user_id,
                 installation_id,
@@ -260,6 +292,17 @@ impl ModelBackend {
                 definition_id,
             } => {
                 return ctx.entity(&world.get_catalog_app_definition(
+                    &caller,
+                    &teams_app_id,
+                    &definition_id,
+                    query,
+                )?);
+            }
+            Request::GetCatalogAppDefinitionBot {
+                teams_app_id,
+                definition_id,
+            } => {
+                return ctx.entity(&world.get_catalog_app_definition_bot(
                     &caller,
                     &teams_app_id,
                     &definition_id,

@@ -277,6 +277,8 @@ mod tests {
         "teams.CreateInstalledApps",
         "teams.GetInstalledApps",
         "teams.DeleteInstalledApps",
+        "teams.installedApps.GetTeamsApp",
+        "teams.installedApps.GetTeamsAppDefinition",
         "teams.team.installedApps.teamsAppInstallation.upgrade",
         "users.teamwork.CreateInstalledApps",
         "users.teamwork.DeleteInstalledApps",

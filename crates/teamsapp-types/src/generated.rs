@@ -1539,6 +1539,170 @@ impl Operation for UninstallChatApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `chats.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a chat; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetChatInstalledAppTeamsApp {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetChatInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId, installation_id: AppInstallationId) -> Self {
+        Self {
+            chat_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetChatInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `chats.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a chat; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetChatInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetChatInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId, installation_id: AppInstallationId) -> Self {
+        Self {
+            chat_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetChatInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `chats.chat.installedApps.teamsAppInstallation.upgrade`).
@@ -1614,7 +1778,7 @@ impl Operation for UpgradeChatApp {
 ///
 /// List all app installations in a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`, `/me/joinedTeams/{team-id}/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1751,7 +1915,7 @@ impl Operation for ListTeamInstalledApps {
 ///
 /// Install an app from the catalog in a team; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`, `/me/joinedTeams/{team-id}/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1804,7 +1968,7 @@ impl Operation for InstallTeamApp {
 ///
 /// Get one app installation in a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1888,7 +2052,7 @@ impl Operation for GetTeamInstalledApp {
 ///
 /// Uninstall an app from a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1926,13 +2090,177 @@ impl Operation for UninstallTeamApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `teams.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a team; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsApp`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTeamInstalledAppTeamsApp {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetTeamInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId, installation_id: AppInstallationId) -> Self {
+        Self {
+            team_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetTeamInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `teams.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a team; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTeamInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetTeamInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId, installation_id: AppInstallationId) -> Self {
+        Self {
+            team_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetTeamInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `teams.team.installedApps.teamsAppInstallation.upgrade`).
 ///
 /// Upgrade an app installation in a team to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2000,6 +2328,8 @@ impl Operation for UpgradeTeamApp {
 /// `GET /users/{user-id}/teamwork/installedApps` → `200 OK` (operationId `users.teamwork.ListInstalledApps`).
 ///
 /// List all app installations in a user's personal scope.
+///
+/// Graph also answers at `/me/teamwork/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2136,6 +2466,8 @@ impl Operation for ListUserInstalledApps {
 ///
 /// Install an app from the catalog in a user's personal scope; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
+/// Graph also answers at `/me/teamwork/installedApps`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallUserApp {
@@ -2186,6 +2518,8 @@ impl Operation for InstallUserApp {
 /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` → `200 OK` (operationId `users.teamwork.GetInstalledApps`).
 ///
 /// Get one app installation in a user's personal scope.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2269,6 +2603,8 @@ impl Operation for GetUserInstalledApp {
 ///
 /// Uninstall an app from a user's personal scope.
 ///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UninstallUserApp {
@@ -2305,13 +2641,177 @@ impl Operation for UninstallUserApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `users.teamwork.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a user's personal scope; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserInstalledAppTeamsApp {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// The unique identifier of a userScopeTeamsAppInstallation (not the Teams app id). (path parameter `userScopeTeamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetUserInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId, installation_id: AppInstallationId) -> Self {
+        Self {
+            user_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetUserInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_USER_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `users.teamwork.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a user's personal scope; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// The unique identifier of a userScopeTeamsAppInstallation (not the Teams app id). (path parameter `userScopeTeamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetUserInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId, installation_id: AppInstallationId) -> Self {
+        Self {
+            user_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetUserInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade`).
 ///
 /// Upgrade an app installation in a user's personal scope to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`, `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade`, `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2379,6 +2879,8 @@ impl Operation for UpgradeUserApp {
 /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat` → `200 OK` (operationId `users.teamwork.installedApps.GetChat`).
 ///
 /// Retrieve the chat of the specified user and Teams app.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userscopeteamsappinstallation-get-chat>.
 #[derive(Debug, Clone, PartialEq)]
@@ -3112,6 +3614,88 @@ impl Operation for ReviewCatalogAppDefinition {
     }
 }
 
+/// Get teamworkBot
+///
+/// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot` → `200 OK` (operationId `appCatalogs.teamsApps.appDefinitions.GetBot`).
+///
+/// The details of the bot specified in the Teams app manifest. A definition without a bot answers 404.
+///
+/// Microsoft's documentation: <https://learn.microsoft.com/graph/api/teamworkbot-get>.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetCatalogAppDefinitionBot {
+    /// The catalog id of a teamsApp (not the manifest id). (path parameter `teamsApp-id`)
+    pub teams_app_id: TeamsAppId,
+    /// The unique identifier of a teamsAppDefinition. (path parameter `teamsAppDefinition-id`)
+    pub definition_id: TeamsAppDefinitionId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetCatalogAppDefinitionBot {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(teams_app_id: TeamsAppId, definition_id: TeamsAppDefinitionId) -> Self {
+        Self {
+            teams_app_id,
+            definition_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetCatalogAppDefinitionBot {
+    type Response = TeamworkBot;
+    const ROUTE: &'static Route = &routes::GET_CATALOG_APP_DEFINITION_BOT;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.teams_app_id.as_str(), self.definition_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// List users
 ///
 /// `GET /users` → `200 OK` (operationId `users.user.ListUser`).
@@ -3594,6 +4178,10 @@ pub enum RequestKind {
     GetChatInstalledApp,
     /// `DELETE /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` (operationId `chats.DeleteInstalledApps`).
     UninstallChatApp,
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp` (operationId `chats.installedApps.GetTeamsApp`).
+    GetChatInstalledAppTeamsApp,
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` (operationId `chats.installedApps.GetTeamsAppDefinition`).
+    GetChatInstalledAppTeamsAppDefinition,
     /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade` (operationId `chats.chat.installedApps.teamsAppInstallation.upgrade`).
     UpgradeChatApp,
     /// `GET /teams/{team-id}/installedApps` (operationId `teams.ListInstalledApps`).
@@ -3604,6 +4192,10 @@ pub enum RequestKind {
     GetTeamInstalledApp,
     /// `DELETE /teams/{team-id}/installedApps/{teamsAppInstallation-id}` (operationId `teams.DeleteInstalledApps`).
     UninstallTeamApp,
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp` (operationId `teams.installedApps.GetTeamsApp`).
+    GetTeamInstalledAppTeamsApp,
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` (operationId `teams.installedApps.GetTeamsAppDefinition`).
+    GetTeamInstalledAppTeamsAppDefinition,
     /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade` (operationId `teams.team.installedApps.teamsAppInstallation.upgrade`).
     UpgradeTeamApp,
     /// `GET /users/{user-id}/teamwork/installedApps` (operationId `users.teamwork.ListInstalledApps`).
@@ -3614,6 +4206,10 @@ pub enum RequestKind {
     GetUserInstalledApp,
     /// `DELETE /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` (operationId `users.teamwork.DeleteInstalledApps`).
     UninstallUserApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp` (operationId `users.teamwork.installedApps.GetTeamsApp`).
+    GetUserInstalledAppTeamsApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition` (operationId `users.teamwork.installedApps.GetTeamsAppDefinition`).
+    GetUserInstalledAppTeamsAppDefinition,
     /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade` (operationId `users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade`).
     UpgradeUserApp,
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat` (operationId `users.teamwork.installedApps.GetChat`).
@@ -3634,6 +4230,8 @@ pub enum RequestKind {
     GetCatalogAppDefinition,
     /// `PATCH /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}` (operationId `appCatalogs.teamsApps.UpdateAppDefinitions`).
     ReviewCatalogAppDefinition,
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot` (operationId `appCatalogs.teamsApps.appDefinitions.GetBot`).
+    GetCatalogAppDefinitionBot,
     /// `GET /users` (operationId `users.user.ListUser`).
     ListUsers,
     /// `GET /users/{user-id}/chats` (operationId `users.ListChats`).
@@ -3653,16 +4251,22 @@ impl RequestKind {
         Self::InstallChatApp,
         Self::GetChatInstalledApp,
         Self::UninstallChatApp,
+        Self::GetChatInstalledAppTeamsApp,
+        Self::GetChatInstalledAppTeamsAppDefinition,
         Self::UpgradeChatApp,
         Self::ListTeamInstalledApps,
         Self::InstallTeamApp,
         Self::GetTeamInstalledApp,
         Self::UninstallTeamApp,
+        Self::GetTeamInstalledAppTeamsApp,
+        Self::GetTeamInstalledAppTeamsAppDefinition,
         Self::UpgradeTeamApp,
         Self::ListUserInstalledApps,
         Self::InstallUserApp,
         Self::GetUserInstalledApp,
         Self::UninstallUserApp,
+        Self::GetUserInstalledAppTeamsApp,
+        Self::GetUserInstalledAppTeamsAppDefinition,
         Self::UpgradeUserApp,
         Self::GetUserInstalledAppChat,
         Self::ListCatalogApps,
@@ -3673,6 +4277,7 @@ impl RequestKind {
         Self::UpdateCatalogApp,
         Self::GetCatalogAppDefinition,
         Self::ReviewCatalogAppDefinition,
+        Self::GetCatalogAppDefinitionBot,
         Self::ListUsers,
         Self::ListUserChats,
         Self::GetChat,
@@ -3686,16 +4291,40 @@ impl RequestKind {
             Self::InstallChatApp => &routes::INSTALL_CHAT_APP,
             Self::GetChatInstalledApp => &routes::GET_CHAT_INSTALLED_APP,
             Self::UninstallChatApp => &routes::UNINSTALL_CHAT_APP,
+            Self::GetChatInstalledAppTeamsApp => {
+                &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetChatInstalledAppTeamsAppDefinition => {
+                &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeChatApp => &routes::UPGRADE_CHAT_APP,
             Self::ListTeamInstalledApps => &routes::LIST_TEAM_INSTALLED_APPS,
             Self::InstallTeamApp => &routes::INSTALL_TEAM_APP,
             Self::GetTeamInstalledApp => &routes::GET_TEAM_INSTALLED_APP,
             Self::UninstallTeamApp => &routes::UNINSTALL_TEAM_APP,
+            Self::GetTeamInstalledAppTeamsApp => {
+                &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetTeamInstalledAppTeamsAppDefinition => {
+                &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeTeamApp => &routes::UPGRADE_TEAM_APP,
             Self::ListUserInstalledApps => &routes::LIST_USER_INSTALLED_APPS,
             Self::InstallUserApp => &routes::INSTALL_USER_APP,
             Self::GetUserInstalledApp => &routes::GET_USER_INSTALLED_APP,
             Self::UninstallUserApp => &routes::UNINSTALL_USER_APP,
+            Self::GetUserInstalledAppTeamsApp => {
+                &routes::GET_USER_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetUserInstalledAppTeamsAppDefinition => {
+                &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeUserApp => &routes::UPGRADE_USER_APP,
             Self::GetUserInstalledAppChat => &routes::GET_USER_INSTALLED_APP_CHAT,
             Self::ListCatalogApps => &routes::LIST_CATALOG_APPS,
@@ -3706,6 +4335,7 @@ impl RequestKind {
             Self::UpdateCatalogApp => &routes::UPDATE_CATALOG_APP,
             Self::GetCatalogAppDefinition => &routes::GET_CATALOG_APP_DEFINITION,
             Self::ReviewCatalogAppDefinition => &routes::REVIEW_CATALOG_APP_DEFINITION,
+            Self::GetCatalogAppDefinitionBot => &routes::GET_CATALOG_APP_DEFINITION_BOT,
             Self::ListUsers => &routes::LIST_USERS,
             Self::ListUserChats => &routes::LIST_USER_CHATS,
             Self::GetChat => &routes::GET_CHAT,
@@ -3731,16 +4361,22 @@ impl RequestKind {
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
+///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
+///         Request::GetChatInstalledAppTeamsAppDefinition { .. } => "chats.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
+///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
+///         Request::GetTeamInstalledAppTeamsAppDefinition { .. } => "teams.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
+///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
+///         Request::GetUserInstalledAppTeamsAppDefinition { .. } => "users.teamwork.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeUserApp { .. } => "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
 ///         Request::GetUserInstalledAppChat { .. } => "users.teamwork.installedApps.GetChat",
 ///         Request::ListCatalogApps { .. } => "appCatalogs.ListTeamsApps",
@@ -3751,6 +4387,7 @@ impl RequestKind {
 ///         Request::UpdateCatalogApp { .. } => "appCatalogs.teamsApps.CreateAppDefinitions",
 ///         Request::GetCatalogAppDefinition { .. } => "appCatalogs.teamsApps.GetAppDefinitions",
 ///         Request::ReviewCatalogAppDefinition { .. } => "appCatalogs.teamsApps.UpdateAppDefinitions",
+///         Request::GetCatalogAppDefinitionBot { .. } => "appCatalogs.teamsApps.appDefinitions.GetBot",
 ///         Request::ListUsers { .. } => "users.user.ListUser",
 ///         Request::ListUserChats { .. } => "users.ListChats",
 ///         Request::GetChat { .. } => "chats.chat.GetChat",
@@ -3771,16 +4408,22 @@ impl RequestKind {
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
+///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
+///         Request::GetChatInstalledAppTeamsAppDefinition { .. } => "chats.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
+///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
+///         Request::GetTeamInstalledAppTeamsAppDefinition { .. } => "teams.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
+///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
+///         Request::GetUserInstalledAppTeamsAppDefinition { .. } => "users.teamwork.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeUserApp { .. } => "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
 ///         Request::GetUserInstalledAppChat { .. } => "users.teamwork.installedApps.GetChat",
 ///         Request::ListCatalogApps { .. } => "appCatalogs.ListTeamsApps",
@@ -3791,6 +4434,7 @@ impl RequestKind {
 ///         Request::UpdateCatalogApp { .. } => "appCatalogs.teamsApps.CreateAppDefinitions",
 ///         Request::GetCatalogAppDefinition { .. } => "appCatalogs.teamsApps.GetAppDefinitions",
 ///         Request::ReviewCatalogAppDefinition { .. } => "appCatalogs.teamsApps.UpdateAppDefinitions",
+///         Request::GetCatalogAppDefinitionBot { .. } => "appCatalogs.teamsApps.appDefinitions.GetBot",
 ///         Request::ListUsers { .. } => "users.user.ListUser",
 ///         Request::ListUserChats { .. } => "users.ListChats",
 ///         Request::GetChat { .. } => "chats.chat.GetChat",
@@ -3825,6 +4469,20 @@ pub enum Request {
     },
     /// `DELETE /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Uninstall app in a chat; see [`UninstallChatApp`].
     UninstallChatApp {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetChatInstalledAppTeamsApp`].
+    GetChatInstalledAppTeamsApp {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetChatInstalledAppTeamsAppDefinition`].
+    GetChatInstalledAppTeamsAppDefinition {
         /// Path parameter `chat-id`.
         chat_id: ChatId,
         /// Path parameter `teamsAppInstallation-id`.
@@ -3865,6 +4523,20 @@ pub enum Request {
         /// Path parameter `teamsAppInstallation-id`.
         installation_id: AppInstallationId,
     },
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetTeamInstalledAppTeamsApp`].
+    GetTeamInstalledAppTeamsApp {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetTeamInstalledAppTeamsAppDefinition`].
+    GetTeamInstalledAppTeamsAppDefinition {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
     /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`: Invoke action upgrade; see [`UpgradeTeamApp`].
     UpgradeTeamApp {
         /// Path parameter `team-id`.
@@ -3895,6 +4567,20 @@ pub enum Request {
     },
     /// `DELETE /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Uninstall app in a user's personal scope; see [`UninstallUserApp`].
     UninstallUserApp {
+        /// Path parameter `user-id`.
+        user_id: UserId,
+        /// Path parameter `userScopeTeamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetUserInstalledAppTeamsApp`].
+    GetUserInstalledAppTeamsApp {
+        /// Path parameter `user-id`.
+        user_id: UserId,
+        /// Path parameter `userScopeTeamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetUserInstalledAppTeamsAppDefinition`].
+    GetUserInstalledAppTeamsAppDefinition {
         /// Path parameter `user-id`.
         user_id: UserId,
         /// Path parameter `userScopeTeamsAppInstallation-id`.
@@ -3960,6 +4646,13 @@ pub enum Request {
         definition_id: TeamsAppDefinitionId,
         /// The JSON body.
         body: TeamsAppDefinition,
+    },
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot`: Get teamworkBot; see [`GetCatalogAppDefinitionBot`].
+    GetCatalogAppDefinitionBot {
+        /// Path parameter `teamsApp-id`.
+        teams_app_id: TeamsAppId,
+        /// Path parameter `teamsAppDefinition-id`.
+        definition_id: TeamsAppDefinitionId,
     },
     /// `GET /users`: List users; see [`ListUsers`].
     ListUsers,
@@ -4048,6 +4741,36 @@ impl Request {
                     }
                 }
 
+                RequestKind::GetChatInstalledAppTeamsApp => {
+                    Self::GetChatInstalledAppTeamsApp {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetChatInstalledAppTeamsAppDefinition => {
+                    Self::GetChatInstalledAppTeamsAppDefinition {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::UpgradeChatApp => {
                     Self::UpgradeChatApp {
                         chat_id: ChatId::new(params[0].as_ref())
@@ -4121,6 +4844,36 @@ impl Request {
                     }
                 }
 
+                RequestKind::GetTeamInstalledAppTeamsApp => {
+                    Self::GetTeamInstalledAppTeamsApp {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetTeamInstalledAppTeamsAppDefinition => {
+                    Self::GetTeamInstalledAppTeamsAppDefinition {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::UpgradeTeamApp => {
                     Self::UpgradeTeamApp {
                         team_id: TeamId::new(params[0].as_ref())
@@ -4181,6 +4934,36 @@ impl Request {
 
                 RequestKind::UninstallUserApp => {
                     Self::UninstallUserApp {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "userScopeTeamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetUserInstalledAppTeamsApp => {
+                    Self::GetUserInstalledAppTeamsApp {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "userScopeTeamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetUserInstalledAppTeamsAppDefinition => {
+                    Self::GetUserInstalledAppTeamsAppDefinition {
                         user_id: UserId::new(params[0].as_ref())
                             .map_err(|source| DecodeError::InvalidId {
                                 param: "user-id",
@@ -4307,6 +5090,21 @@ impl Request {
                     }
                 }
 
+                RequestKind::GetCatalogAppDefinitionBot => {
+                    Self::GetCatalogAppDefinitionBot {
+                        teams_app_id: TeamsAppId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsApp-id",
+                                source,
+                            })?,
+                        definition_id: TeamsAppDefinitionId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppDefinition-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::ListUsers => Self::ListUsers,
                 RequestKind::ListUserChats => {
                     Self::ListUserChats {
@@ -4346,12 +5144,16 @@ impl Request {
             | Self::InstallChatApp { chat_id, .. }
             | Self::GetChatInstalledApp { chat_id, .. }
             | Self::UninstallChatApp { chat_id, .. }
+            | Self::GetChatInstalledAppTeamsApp { chat_id, .. }
+            | Self::GetChatInstalledAppTeamsAppDefinition { chat_id, .. }
             | Self::UpgradeChatApp { chat_id, .. }
             | Self::GetChat { chat_id, .. } => Some(crate::Scope::Chat(chat_id.clone())),
             Self::ListTeamInstalledApps { team_id, .. }
             | Self::InstallTeamApp { team_id, .. }
             | Self::GetTeamInstalledApp { team_id, .. }
             | Self::UninstallTeamApp { team_id, .. }
+            | Self::GetTeamInstalledAppTeamsApp { team_id, .. }
+            | Self::GetTeamInstalledAppTeamsAppDefinition { team_id, .. }
             | Self::UpgradeTeamApp { team_id, .. } => {
                 Some(crate::Scope::Team(team_id.clone()))
             }
@@ -4360,6 +5162,8 @@ impl Request {
             | Self::InstallUserApp { user_id, .. }
             | Self::GetUserInstalledApp { user_id, .. }
             | Self::UninstallUserApp { user_id, .. }
+            | Self::GetUserInstalledAppTeamsApp { user_id, .. }
+            | Self::GetUserInstalledAppTeamsAppDefinition { user_id, .. }
             | Self::UpgradeUserApp { user_id, .. }
             | Self::GetUserInstalledAppChat { user_id, .. }
             | Self::ListUserChats { user_id, .. } => {
@@ -4374,6 +5178,7 @@ impl Request {
             | Self::UpdateCatalogApp { .. }
             | Self::GetCatalogAppDefinition { .. }
             | Self::ReviewCatalogAppDefinition { .. }
+            | Self::GetCatalogAppDefinitionBot { .. }
             | Self::ListUsers { .. }
             | Self::ListTeams { .. }
             | Self::Batch { .. } => None,
@@ -4387,16 +5192,40 @@ impl Request {
             Self::InstallChatApp { .. } => RequestKind::InstallChatApp,
             Self::GetChatInstalledApp { .. } => RequestKind::GetChatInstalledApp,
             Self::UninstallChatApp { .. } => RequestKind::UninstallChatApp,
+            Self::GetChatInstalledAppTeamsApp { .. } => {
+                RequestKind::GetChatInstalledAppTeamsApp
+            }
+
+            Self::GetChatInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetChatInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeChatApp { .. } => RequestKind::UpgradeChatApp,
             Self::ListTeamInstalledApps { .. } => RequestKind::ListTeamInstalledApps,
             Self::InstallTeamApp { .. } => RequestKind::InstallTeamApp,
             Self::GetTeamInstalledApp { .. } => RequestKind::GetTeamInstalledApp,
             Self::UninstallTeamApp { .. } => RequestKind::UninstallTeamApp,
+            Self::GetTeamInstalledAppTeamsApp { .. } => {
+                RequestKind::GetTeamInstalledAppTeamsApp
+            }
+
+            Self::GetTeamInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetTeamInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeTeamApp { .. } => RequestKind::UpgradeTeamApp,
             Self::ListUserInstalledApps { .. } => RequestKind::ListUserInstalledApps,
             Self::InstallUserApp { .. } => RequestKind::InstallUserApp,
             Self::GetUserInstalledApp { .. } => RequestKind::GetUserInstalledApp,
             Self::UninstallUserApp { .. } => RequestKind::UninstallUserApp,
+            Self::GetUserInstalledAppTeamsApp { .. } => {
+                RequestKind::GetUserInstalledAppTeamsApp
+            }
+
+            Self::GetUserInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetUserInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeUserApp { .. } => RequestKind::UpgradeUserApp,
             Self::GetUserInstalledAppChat { .. } => RequestKind::GetUserInstalledAppChat,
             Self::ListCatalogApps { .. } => RequestKind::ListCatalogApps,
@@ -4411,6 +5240,10 @@ impl Request {
             Self::GetCatalogAppDefinition { .. } => RequestKind::GetCatalogAppDefinition,
             Self::ReviewCatalogAppDefinition { .. } => {
                 RequestKind::ReviewCatalogAppDefinition
+            }
+
+            Self::GetCatalogAppDefinitionBot { .. } => {
+                RequestKind::GetCatalogAppDefinitionBot
             }
 
             Self::ListUsers { .. } => RequestKind::ListUsers,
@@ -4654,6 +5487,112 @@ pub mod routes {
         summary: "Uninstall app in a chat",
     };
 
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_CHAT_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "chats.installedApps.GetTeamsApp",
+        request_type: "GetChatInstalledAppTeamsApp",
+        kind: RequestKind::GetChatInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["chat-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "chats.installedApps.GetTeamsAppDefinition",
+        request_type: "GetChatInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetChatInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["chat-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_CHAT_APP: Route = Route {
         operation_id: "chats.chat.installedApps.teamsAppInstallation.upgrade",
@@ -4720,6 +5659,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+            "/me/joinedTeams/{team-id}/installedApps",
         ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
@@ -4793,6 +5733,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+            "/me/joinedTeams/{team-id}/installedApps",
         ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
@@ -4846,6 +5787,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -4907,6 +5849,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -4948,6 +5891,130 @@ pub mod routes {
         summary: "Uninstall app in a team",
     };
 
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_TEAM_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "teams.installedApps.GetTeamsApp",
+        request_type: "GetTeamInstalledAppTeamsApp",
+        kind: RequestKind::GetTeamInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["team-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "teams.installedApps.GetTeamsAppDefinition",
+        request_type: "GetTeamInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetTeamInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["team-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_TEAM_APP: Route = Route {
         operation_id: "teams.team.installedApps.teamsAppInstallation.upgrade",
@@ -4961,6 +6028,8 @@ pub mod routes {
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -5013,7 +6082,7 @@ pub mod routes {
         kind: RequestKind::ListUserInstalledApps,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps"],
         path_params: &["user-id"],
         path_param_kinds: &[IdKind::User],
         query_options: &[
@@ -5074,7 +6143,7 @@ pub mod routes {
         kind: RequestKind::InstallUserApp,
         method: Method::POST,
         template: "/users/{user-id}/teamwork/installedApps",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps"],
         path_params: &["user-id"],
         path_param_kinds: &[IdKind::User],
         query_options: &[],
@@ -5124,7 +6193,7 @@ pub mod routes {
         kind: RequestKind::GetUserInstalledApp,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -5175,7 +6244,7 @@ pub mod routes {
         kind: RequestKind::UninstallUserApp,
         method: Method::DELETE,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &[],
@@ -5218,6 +6287,112 @@ pub mod routes {
         summary: "Uninstall app in a user's personal scope",
     };
 
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_USER_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetTeamsApp",
+        request_type: "GetUserInstalledAppTeamsApp",
+        kind: RequestKind::GetUserInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetTeamsAppDefinition",
+        request_type: "GetUserInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetUserInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_USER_APP: Route = Route {
         operation_id: "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
@@ -5227,6 +6402,8 @@ pub mod routes {
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade",
         aliases: &[
             "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade",
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
@@ -5278,7 +6455,7 @@ pub mod routes {
         kind: RequestKind::GetUserInstalledAppChat,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -5672,6 +6849,47 @@ pub mod routes {
         summary: "Review a submitted app version",
     };
 
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot`: Get teamworkBot.
+    pub static GET_CATALOG_APP_DEFINITION_BOT: Route = Route {
+        operation_id: "appCatalogs.teamsApps.appDefinitions.GetBot",
+        request_type: "GetCatalogAppDefinitionBot",
+        kind: RequestKind::GetCatalogAppDefinitionBot,
+        method: Method::GET,
+        template: "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot",
+        aliases: &[],
+        path_params: &["teamsApp-id", "teamsAppDefinition-id"],
+        path_param_kinds: &[IdKind::TeamsApp, IdKind::TeamsAppDefinition],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.appDefinitions.GetBot",
+            delegated: &[
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "AppCatalog.Submit",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamworkBot",
+    };
+
     /// `GET /users`: List users.
     pub static LIST_USERS: Route = Route {
         operation_id: "users.user.ListUser",
@@ -5894,16 +7112,22 @@ pub mod routes {
         &INSTALL_CHAT_APP,
         &GET_CHAT_INSTALLED_APP,
         &UNINSTALL_CHAT_APP,
+        &GET_CHAT_INSTALLED_APP_TEAMS_APP,
+        &GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_CHAT_APP,
         &LIST_TEAM_INSTALLED_APPS,
         &INSTALL_TEAM_APP,
         &GET_TEAM_INSTALLED_APP,
         &UNINSTALL_TEAM_APP,
+        &GET_TEAM_INSTALLED_APP_TEAMS_APP,
+        &GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_TEAM_APP,
         &LIST_USER_INSTALLED_APPS,
         &INSTALL_USER_APP,
         &GET_USER_INSTALLED_APP,
         &UNINSTALL_USER_APP,
+        &GET_USER_INSTALLED_APP_TEAMS_APP,
+        &GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_USER_APP,
         &GET_USER_INSTALLED_APP_CHAT,
         &LIST_CATALOG_APPS,
@@ -5914,6 +7138,7 @@ pub mod routes {
         &UPDATE_CATALOG_APP,
         &GET_CATALOG_APP_DEFINITION,
         &REVIEW_CATALOG_APP_DEFINITION,
+        &GET_CATALOG_APP_DEFINITION_BOT,
         &LIST_USERS,
         &LIST_USER_CHATS,
         &GET_CHAT,
