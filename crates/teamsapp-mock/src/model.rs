@@ -33,6 +33,9 @@ use crate::identity::{
 use crate::store::EventStore;
 use crate::sync::lock;
 
+/// The content type of a `$count` answer (`render_reply` writes the number's JSON, its digits).
+const TEXT_PLAIN: &str = "text/plain";
+
 /// Query-string characters left as they are in `@odata.nextLink`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -214,6 +217,15 @@ impl ModelBackend {
             | Request::ListTeamInstalledApps { .. }
             | Request::ListUserInstalledApps { .. } => {
                 return ctx.page(&world.list_installed_apps(&caller, &scope(scope_of)?, query)?);
+            }
+            Request::CountChatInstalledApps { .. }
+            | Request::CountTeamInstalledApps { .. }
+            | Request::CountUserInstalledApps { .. } => {
+                return Ok(ctx.count(world.count_installed_apps(
+                    &caller,
+                    &scope(scope_of)?,
+                    query,
+                )?));
             }
             Request::GetChatInstalledApp {
                 installation_id, ..
@@ -496,6 +508,16 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn no_content(&self) -> GraphReply {
         GraphReply::empty(self.call.route.success)
+    }
+
+    /// An OData `$count` segment's answer: the number as `text/plain` (Graph's
+    /// `ODataCountResponse`), no `@odata.context`.
+    fn count(&self, count: u64) -> GraphReply {
+        GraphReply {
+            status: self.call.route.success,
+            headers: vec![(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN))],
+            body: Some(json!(count)),
+        }
     }
 
     /// `{origin}/{version}/$metadata#…` for this call's resource.

@@ -32,6 +32,8 @@ struct ScopeRoutes {
     install: &'static Route,
     upgrade: &'static Route,
     uninstall: &'static Route,
+    /// `…/installedApps/$count`.
+    count: &'static Route,
     /// `…/installedApps/{id}/teamsApp`.
     teams_app: &'static Route,
     /// `…/installedApps/{id}/teamsAppDefinition`.
@@ -49,6 +51,7 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_CHAT_APP,
         upgrade: &routes::UPGRADE_CHAT_APP,
         uninstall: &routes::UNINSTALL_CHAT_APP,
+        count: &routes::COUNT_CHAT_INSTALLED_APPS,
         teams_app: &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP,
         definition: &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::TEAMS_APP_INSTALLATION,
@@ -59,6 +62,7 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_TEAM_APP,
         upgrade: &routes::UPGRADE_TEAM_APP,
         uninstall: &routes::UNINSTALL_TEAM_APP,
+        count: &routes::COUNT_TEAM_INSTALLED_APPS,
         teams_app: &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP,
         definition: &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::TEAMS_APP_INSTALLATION,
@@ -69,6 +73,7 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_USER_APP,
         upgrade: &routes::UPGRADE_USER_APP,
         uninstall: &routes::UNINSTALL_USER_APP,
+        count: &routes::COUNT_USER_INSTALLED_APPS,
         teams_app: &routes::GET_USER_INSTALLED_APP_TEAMS_APP,
         definition: &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
@@ -537,6 +542,51 @@ impl World {
         let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
         check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
         Ok(installation_wire(tenant, key, rec, &shape))
+    }
+
+    /// `GET /{chats|teams|users}/{id}/installedApps/$count` (`chats.installedApps.GetCount-3987`,
+    /// …): how many of the scope's installations the caller may see pass `$filter` (the one
+    /// option it takes, as in [`list_installed_apps`](Self::list_installed_apps)); the list's
+    /// checks, with this route's permissions (the list's, in the fragment).
+    pub fn count_installed_apps(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        query: &Query,
+    ) -> Result<u64, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.count;
+        let tenant = self.caller_tenant(caller)?;
+        let request = ListRequest::parse(
+            query,
+            route,
+            routes.entity,
+            ListKind::Installations,
+            self.config.page_size,
+        )?;
+        let matching = check_token(caller, route)?;
+        let key = resolve_scope(tenant, kind, scope.id())?;
+        check_membership(tenant, caller_user(tenant, caller)?, key)?;
+        let count = tenant
+            .installed(key)
+            .iter()
+            .filter(|rec| {
+                let Some(def) = tenant
+                    .apps
+                    .get(rec.app as usize)
+                    .and_then(|app| app.def(rec.def))
+                else {
+                    return false;
+                };
+                may_see(tenant, caller, &matching, key, rec.app, def)
+                    && request.keeps(&crate::project::InstallationView {
+                        tenant,
+                        scope: key,
+                        rec,
+                    })
+            })
+            .count();
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
     }
 
     /// `GET /{chats|teams|users}/{id}/installedApps/{id}/teamsApp`

@@ -275,6 +275,7 @@ mod tests {
     const NOT_IN_CHINA: &[&str] = &[
         "teams.ListInstalledApps",
         "teams.CreateInstalledApps",
+        "teams.installedApps.GetCount-d47b",
         "teams.GetInstalledApps",
         "teams.DeleteInstalledApps",
         "teams.installedApps.GetTeamsApp",

@@ -1411,6 +1411,60 @@ impl Operation for InstallChatApp {
     }
 }
 
+/// Get the number of the resource
+///
+/// `GET /chats/{chat-id}/installedApps/$count` → `200 OK` (operationId `chats.installedApps.GetCount-3987`).
+///
+/// The number of app installations in a chat that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/$count`, `/users/{user-id}/chats/{chat-id}/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountChatInstalledApps {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountChatInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId) -> Self {
+        Self { chat_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountChatInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_CHAT_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Get installed app in a chat
 ///
 /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `chats.GetInstalledApps`).
@@ -1962,6 +2016,60 @@ impl Operation for InstallTeamApp {
     }
 }
 
+/// Get the number of the resource
+///
+/// `GET /teams/{team-id}/installedApps/$count` → `200 OK` (operationId `teams.installedApps.GetCount-d47b`).
+///
+/// The number of app installations in a team that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/$count`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/$count`, `/me/joinedTeams/{team-id}/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountTeamInstalledApps {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountTeamInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId) -> Self {
+        Self { team_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountTeamInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_TEAM_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Get installed app in a team
 ///
 /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `teams.GetInstalledApps`).
@@ -2510,6 +2618,60 @@ impl Operation for InstallUserApp {
         } else {
             serde_json::from_slice(body).map(Some)
         }
+    }
+}
+
+/// Get the number of the resource
+///
+/// `GET /users/{user-id}/teamwork/installedApps/$count` → `200 OK` (operationId `users.teamwork.installedApps.GetCount-0292`).
+///
+/// The number of app installations in a user's personal scope that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/me/teamwork/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountUserInstalledApps {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountUserInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId) -> Self {
+        Self { user_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountUserInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_USER_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
     }
 }
 
@@ -4174,6 +4336,8 @@ pub enum RequestKind {
     ListChatInstalledApps,
     /// `POST /chats/{chat-id}/installedApps` (operationId `chats.CreateInstalledApps`).
     InstallChatApp,
+    /// `GET /chats/{chat-id}/installedApps/$count` (operationId `chats.installedApps.GetCount-3987`).
+    CountChatInstalledApps,
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` (operationId `chats.GetInstalledApps`).
     GetChatInstalledApp,
     /// `DELETE /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` (operationId `chats.DeleteInstalledApps`).
@@ -4188,6 +4352,8 @@ pub enum RequestKind {
     ListTeamInstalledApps,
     /// `POST /teams/{team-id}/installedApps` (operationId `teams.CreateInstalledApps`).
     InstallTeamApp,
+    /// `GET /teams/{team-id}/installedApps/$count` (operationId `teams.installedApps.GetCount-d47b`).
+    CountTeamInstalledApps,
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}` (operationId `teams.GetInstalledApps`).
     GetTeamInstalledApp,
     /// `DELETE /teams/{team-id}/installedApps/{teamsAppInstallation-id}` (operationId `teams.DeleteInstalledApps`).
@@ -4202,6 +4368,8 @@ pub enum RequestKind {
     ListUserInstalledApps,
     /// `POST /users/{user-id}/teamwork/installedApps` (operationId `users.teamwork.CreateInstalledApps`).
     InstallUserApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/$count` (operationId `users.teamwork.installedApps.GetCount-0292`).
+    CountUserInstalledApps,
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` (operationId `users.teamwork.GetInstalledApps`).
     GetUserInstalledApp,
     /// `DELETE /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` (operationId `users.teamwork.DeleteInstalledApps`).
@@ -4249,6 +4417,7 @@ impl RequestKind {
     pub const ALL: &'static [Self] = &[
         Self::ListChatInstalledApps,
         Self::InstallChatApp,
+        Self::CountChatInstalledApps,
         Self::GetChatInstalledApp,
         Self::UninstallChatApp,
         Self::GetChatInstalledAppTeamsApp,
@@ -4256,6 +4425,7 @@ impl RequestKind {
         Self::UpgradeChatApp,
         Self::ListTeamInstalledApps,
         Self::InstallTeamApp,
+        Self::CountTeamInstalledApps,
         Self::GetTeamInstalledApp,
         Self::UninstallTeamApp,
         Self::GetTeamInstalledAppTeamsApp,
@@ -4263,6 +4433,7 @@ impl RequestKind {
         Self::UpgradeTeamApp,
         Self::ListUserInstalledApps,
         Self::InstallUserApp,
+        Self::CountUserInstalledApps,
         Self::GetUserInstalledApp,
         Self::UninstallUserApp,
         Self::GetUserInstalledAppTeamsApp,
@@ -4289,6 +4460,7 @@ impl RequestKind {
         match self {
             Self::ListChatInstalledApps => &routes::LIST_CHAT_INSTALLED_APPS,
             Self::InstallChatApp => &routes::INSTALL_CHAT_APP,
+            Self::CountChatInstalledApps => &routes::COUNT_CHAT_INSTALLED_APPS,
             Self::GetChatInstalledApp => &routes::GET_CHAT_INSTALLED_APP,
             Self::UninstallChatApp => &routes::UNINSTALL_CHAT_APP,
             Self::GetChatInstalledAppTeamsApp => {
@@ -4302,6 +4474,7 @@ impl RequestKind {
             Self::UpgradeChatApp => &routes::UPGRADE_CHAT_APP,
             Self::ListTeamInstalledApps => &routes::LIST_TEAM_INSTALLED_APPS,
             Self::InstallTeamApp => &routes::INSTALL_TEAM_APP,
+            Self::CountTeamInstalledApps => &routes::COUNT_TEAM_INSTALLED_APPS,
             Self::GetTeamInstalledApp => &routes::GET_TEAM_INSTALLED_APP,
             Self::UninstallTeamApp => &routes::UNINSTALL_TEAM_APP,
             Self::GetTeamInstalledAppTeamsApp => {
@@ -4315,6 +4488,7 @@ impl RequestKind {
             Self::UpgradeTeamApp => &routes::UPGRADE_TEAM_APP,
             Self::ListUserInstalledApps => &routes::LIST_USER_INSTALLED_APPS,
             Self::InstallUserApp => &routes::INSTALL_USER_APP,
+            Self::CountUserInstalledApps => &routes::COUNT_USER_INSTALLED_APPS,
             Self::GetUserInstalledApp => &routes::GET_USER_INSTALLED_APP,
             Self::UninstallUserApp => &routes::UNINSTALL_USER_APP,
             Self::GetUserInstalledAppTeamsApp => {
@@ -4359,6 +4533,7 @@ impl RequestKind {
 ///     match request {
 ///         Request::ListChatInstalledApps { .. } => "chats.ListInstalledApps",
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
+///         Request::CountChatInstalledApps { .. } => "chats.installedApps.GetCount-3987",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
 ///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
@@ -4366,6 +4541,7 @@ impl RequestKind {
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
+///         Request::CountTeamInstalledApps { .. } => "teams.installedApps.GetCount-d47b",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
 ///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
@@ -4373,6 +4549,7 @@ impl RequestKind {
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
+///         Request::CountUserInstalledApps { .. } => "users.teamwork.installedApps.GetCount-0292",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
 ///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
@@ -4406,6 +4583,7 @@ impl RequestKind {
 ///     match request {
 ///         Request::ListChatInstalledApps { .. } => "chats.ListInstalledApps",
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
+///         Request::CountChatInstalledApps { .. } => "chats.installedApps.GetCount-3987",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
 ///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
@@ -4413,6 +4591,7 @@ impl RequestKind {
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
+///         Request::CountTeamInstalledApps { .. } => "teams.installedApps.GetCount-d47b",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
 ///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
@@ -4420,6 +4599,7 @@ impl RequestKind {
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
+///         Request::CountUserInstalledApps { .. } => "users.teamwork.installedApps.GetCount-0292",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
 ///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
@@ -4459,6 +4639,11 @@ pub enum Request {
         chat_id: ChatId,
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
+    },
+    /// `GET /chats/{chat-id}/installedApps/$count`: Get the number of the resource; see [`CountChatInstalledApps`].
+    CountChatInstalledApps {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
     },
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a chat; see [`GetChatInstalledApp`].
     GetChatInstalledApp {
@@ -4509,6 +4694,11 @@ pub enum Request {
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
     },
+    /// `GET /teams/{team-id}/installedApps/$count`: Get the number of the resource; see [`CountTeamInstalledApps`].
+    CountTeamInstalledApps {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+    },
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a team; see [`GetTeamInstalledApp`].
     GetTeamInstalledApp {
         /// Path parameter `team-id`.
@@ -4557,6 +4747,11 @@ pub enum Request {
         user_id: UserId,
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
+    },
+    /// `GET /users/{user-id}/teamwork/installedApps/$count`: Get the number of the resource; see [`CountUserInstalledApps`].
+    CountUserInstalledApps {
+        /// Path parameter `user-id`.
+        user_id: UserId,
     },
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Get installed app in a user's personal scope; see [`GetUserInstalledApp`].
     GetUserInstalledApp {
@@ -4711,6 +4906,16 @@ impl Request {
                     }
                 }
 
+                RequestKind::CountChatInstalledApps => {
+                    Self::CountChatInstalledApps {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::GetChatInstalledApp => {
                     Self::GetChatInstalledApp {
                         chat_id: ChatId::new(params[0].as_ref())
@@ -4814,6 +5019,16 @@ impl Request {
                     }
                 }
 
+                RequestKind::CountTeamInstalledApps => {
+                    Self::CountTeamInstalledApps {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::GetTeamInstalledApp => {
                     Self::GetTeamInstalledApp {
                         team_id: TeamId::new(params[0].as_ref())
@@ -4914,6 +5129,16 @@ impl Request {
                             "InstalledAppsPostRequestBody",
                             body,
                         )?,
+                    }
+                }
+
+                RequestKind::CountUserInstalledApps => {
+                    Self::CountUserInstalledApps {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
                     }
                 }
 
@@ -5142,6 +5367,7 @@ impl Request {
         match self {
             Self::ListChatInstalledApps { chat_id, .. }
             | Self::InstallChatApp { chat_id, .. }
+            | Self::CountChatInstalledApps { chat_id, .. }
             | Self::GetChatInstalledApp { chat_id, .. }
             | Self::UninstallChatApp { chat_id, .. }
             | Self::GetChatInstalledAppTeamsApp { chat_id, .. }
@@ -5150,6 +5376,7 @@ impl Request {
             | Self::GetChat { chat_id, .. } => Some(crate::Scope::Chat(chat_id.clone())),
             Self::ListTeamInstalledApps { team_id, .. }
             | Self::InstallTeamApp { team_id, .. }
+            | Self::CountTeamInstalledApps { team_id, .. }
             | Self::GetTeamInstalledApp { team_id, .. }
             | Self::UninstallTeamApp { team_id, .. }
             | Self::GetTeamInstalledAppTeamsApp { team_id, .. }
@@ -5160,6 +5387,7 @@ impl Request {
 
             Self::ListUserInstalledApps { user_id, .. }
             | Self::InstallUserApp { user_id, .. }
+            | Self::CountUserInstalledApps { user_id, .. }
             | Self::GetUserInstalledApp { user_id, .. }
             | Self::UninstallUserApp { user_id, .. }
             | Self::GetUserInstalledAppTeamsApp { user_id, .. }
@@ -5190,6 +5418,7 @@ impl Request {
         match self {
             Self::ListChatInstalledApps { .. } => RequestKind::ListChatInstalledApps,
             Self::InstallChatApp { .. } => RequestKind::InstallChatApp,
+            Self::CountChatInstalledApps { .. } => RequestKind::CountChatInstalledApps,
             Self::GetChatInstalledApp { .. } => RequestKind::GetChatInstalledApp,
             Self::UninstallChatApp { .. } => RequestKind::UninstallChatApp,
             Self::GetChatInstalledAppTeamsApp { .. } => {
@@ -5203,6 +5432,7 @@ impl Request {
             Self::UpgradeChatApp { .. } => RequestKind::UpgradeChatApp,
             Self::ListTeamInstalledApps { .. } => RequestKind::ListTeamInstalledApps,
             Self::InstallTeamApp { .. } => RequestKind::InstallTeamApp,
+            Self::CountTeamInstalledApps { .. } => RequestKind::CountTeamInstalledApps,
             Self::GetTeamInstalledApp { .. } => RequestKind::GetTeamInstalledApp,
             Self::UninstallTeamApp { .. } => RequestKind::UninstallTeamApp,
             Self::GetTeamInstalledAppTeamsApp { .. } => {
@@ -5216,6 +5446,7 @@ impl Request {
             Self::UpgradeTeamApp { .. } => RequestKind::UpgradeTeamApp,
             Self::ListUserInstalledApps { .. } => RequestKind::ListUserInstalledApps,
             Self::InstallUserApp { .. } => RequestKind::InstallUserApp,
+            Self::CountUserInstalledApps { .. } => RequestKind::CountUserInstalledApps,
             Self::GetUserInstalledApp { .. } => RequestKind::GetUserInstalledApp,
             Self::UninstallUserApp { .. } => RequestKind::UninstallUserApp,
             Self::GetUserInstalledAppTeamsApp { .. } => {
@@ -5383,6 +5614,63 @@ pub mod routes {
         ],
         paging: None,
         summary: "Add app to a chat",
+    };
+
+    /// `GET /chats/{chat-id}/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_CHAT_INSTALLED_APPS: Route = Route {
+        operation_id: "chats.installedApps.GetCount-3987",
+        request_type: "CountChatInstalledApps",
+        kind: RequestKind::CountChatInstalledApps,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/$count",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/$count",
+            "/users/{user-id}/chats/{chat-id}/installedApps/$count",
+        ],
+        path_params: &["chat-id"],
+        path_param_kinds: &[IdKind::Chat],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetCount-3987",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
     };
 
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a chat.
@@ -5775,6 +6063,70 @@ pub mod routes {
         ],
         paging: None,
         summary: "Add app to a team",
+    };
+
+    /// `GET /teams/{team-id}/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_TEAM_INSTALLED_APPS: Route = Route {
+        operation_id: "teams.installedApps.GetCount-d47b",
+        request_type: "CountTeamInstalledApps",
+        kind: RequestKind::CountTeamInstalledApps,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/$count",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/$count",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/$count",
+            "/me/joinedTeams/{team-id}/installedApps/$count",
+        ],
+        path_params: &["team-id"],
+        path_param_kinds: &[IdKind::Team],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetCount-d47b",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
     };
 
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a team.
@@ -6184,6 +6536,57 @@ pub mod routes {
         ],
         paging: None,
         summary: "Add app to a user's personal scope",
+    };
+
+    /// `GET /users/{user-id}/teamwork/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_USER_INSTALLED_APPS: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetCount-0292",
+        request_type: "CountUserInstalledApps",
+        kind: RequestKind::CountUserInstalledApps,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/$count",
+        aliases: &["/me/teamwork/installedApps/$count"],
+        path_params: &["user-id"],
+        path_param_kinds: &[IdKind::User],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetCount-0292",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
     };
 
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Get installed app in a user's personal scope.
@@ -7110,6 +7513,7 @@ pub mod routes {
     pub static ALL: &[&Route] = &[
         &LIST_CHAT_INSTALLED_APPS,
         &INSTALL_CHAT_APP,
+        &COUNT_CHAT_INSTALLED_APPS,
         &GET_CHAT_INSTALLED_APP,
         &UNINSTALL_CHAT_APP,
         &GET_CHAT_INSTALLED_APP_TEAMS_APP,
@@ -7117,6 +7521,7 @@ pub mod routes {
         &UPGRADE_CHAT_APP,
         &LIST_TEAM_INSTALLED_APPS,
         &INSTALL_TEAM_APP,
+        &COUNT_TEAM_INSTALLED_APPS,
         &GET_TEAM_INSTALLED_APP,
         &UNINSTALL_TEAM_APP,
         &GET_TEAM_INSTALLED_APP_TEAMS_APP,
@@ -7124,6 +7529,7 @@ pub mod routes {
         &UPGRADE_TEAM_APP,
         &LIST_USER_INSTALLED_APPS,
         &INSTALL_USER_APP,
+        &COUNT_USER_INSTALLED_APPS,
         &GET_USER_INSTALLED_APP,
         &UNINSTALL_USER_APP,
         &GET_USER_INSTALLED_APP_TEAMS_APP,

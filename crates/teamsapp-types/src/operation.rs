@@ -53,6 +53,9 @@ pub enum ResponseShape {
     Json,
     /// A JSON body on some documented statuses and none on others.
     MaybeJson,
+    /// A `text/plain` body holding a decimal integer: the answer to an OData `$count` segment
+    /// (`…/installedApps/$count`, Graph's `ODataCountResponse`).
+    Text,
 }
 
 /// How a list operation pages (Graph's `x-ms-pageable`).

@@ -581,3 +581,155 @@ async fn me_with_an_application_token() {
         assert_eq!(via_me, direct, "{alias}");
     }
 }
+
+/// The body of a `$count` answer, checked to be `text/plain` digits.
+#[track_caller]
+fn count_of(reply: &Reply, what: &str) -> u64 {
+    assert_eq!(
+        reply.status,
+        200,
+        "{what}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), Some("text/plain"), "{what}");
+    let text = std::str::from_utf8(&reply.body).unwrap();
+    assert!(text.bytes().all(|b| b.is_ascii_digit()), "{what}: {text:?}");
+    text.parse().unwrap()
+}
+
+#[tokio::test]
+async fn installed_apps_count_is_text_and_honours_filter() {
+    let h = unthrottled();
+    let adele = delegated(&h, demo::ADELE);
+    let chat = enc(demo::SEED_CHAT_ID);
+    let team = demo::SALES_TEAM_ID;
+    let user = demo::ADELE;
+    let cases = [
+        (
+            format!("/chats/{chat}/installedApps"),
+            vec![
+                format!("/me/chats/{chat}/installedApps"),
+                format!("/users/{user}/chats/{chat}/installedApps"),
+            ],
+        ),
+        (
+            format!("/teams/{team}/installedApps"),
+            vec![
+                format!("/groups/{team}/team/installedApps"),
+                format!("/users/{user}/joinedTeams/{team}/installedApps"),
+                format!("/me/joinedTeams/{team}/installedApps"),
+            ],
+        ),
+        (
+            format!("/users/{user}/teamwork/installedApps"),
+            vec!["/me/teamwork/installedApps".to_owned()],
+        ),
+    ];
+    for (list, aliases) in cases {
+        let listed = ok(
+            &get(&h, &format!("/v1.0{list}?$count=true"), &adele).await,
+            &list,
+        );
+        let expected = listed["@odata.count"].as_u64().unwrap();
+        assert!(expected > 0, "{list}");
+        for path in std::iter::once(list.clone()).chain(aliases) {
+            for version in ["v1.0", "beta"] {
+                let n = count_of(
+                    &get(&h, &format!("/{version}{path}/$count"), &adele).await,
+                    &path,
+                );
+                assert_eq!(n, expected, "{version}{path}");
+            }
+        }
+        // Percent-encoded, as some clients send it.
+        let n = count_of(
+            &get(&h, &format!("/v1.0{list}/%24count"), &adele).await,
+            &list,
+        );
+        assert_eq!(n, expected);
+        // `$filter` as the list takes it.
+        let tasks = format!("$filter=teamsApp/id%20eq%20'{}'", demo::TASKS_APP_ID);
+        let planner = format!("$filter=teamsApp/id%20eq%20'{}'", demo::PLANNER_APP_ID);
+        let filtered = ok(
+            &get(&h, &format!("/v1.0{list}?{tasks}&$count=true"), &adele).await,
+            &list,
+        )["@odata.count"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(filtered, 1, "{list}");
+        assert_eq!(
+            count_of(
+                &get(&h, &format!("/v1.0{list}/$count?{tasks}"), &adele).await,
+                &list
+            ),
+            filtered
+        );
+        assert_eq!(
+            count_of(
+                &get(&h, &format!("/v1.0{list}/$count?{planner}"), &adele).await,
+                &list
+            ),
+            0
+        );
+        // Only `$filter`: the list's other options are 400s here.
+        for option in ["$top=1", "$select=id", "$expand=teamsApp", "$count=true"] {
+            get(&h, &format!("/v1.0{list}/$count?{option}"), &adele)
+                .await
+                .assert_graph_error(400, "BadRequest");
+        }
+        get(
+            &h,
+            &format!("/v1.0{list}/$count?$filter=nope%20eq%201"),
+            &adele,
+        )
+        .await
+        .assert_graph_error(400, "BadRequest");
+    }
+}
+
+#[tokio::test]
+async fn installed_apps_count_needs_the_list_permissions() {
+    let h = unthrottled();
+    let catalog_only = app_with(&h, &["AppCatalog.Read.All"]);
+    let chat = enc(demo::SEED_CHAT_ID);
+    let team = demo::SALES_TEAM_ID;
+    let user = demo::ADELE;
+    for (list, role) in [
+        (
+            format!("/v1.0/chats/{chat}/installedApps"),
+            "TeamsAppInstallation.ReadForChat.All",
+        ),
+        (
+            format!("/v1.0/teams/{team}/installedApps"),
+            "TeamsAppInstallation.Read.Group",
+        ),
+        (
+            format!("/v1.0/users/{user}/teamwork/installedApps"),
+            "TeamsAppInstallation.ReadForUser.All",
+        ),
+    ] {
+        get(&h, &format!("{list}/$count"), &catalog_only)
+            .await
+            .assert_graph_error(403, "Forbidden");
+        let least = app_with(&h, &[role]);
+        let listed = get(&h, &list, &least).await.status;
+        let counted = get(&h, &format!("{list}/$count"), &least).await.status;
+        assert_eq!(counted, listed, "{list}: the list's permissions");
+    }
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let unknown_chat = enc("19:00000000000000000000000000000000@thread.v2");
+    for path in [
+        format!("/v1.0/chats/{unknown_chat}/installedApps/$count"),
+        "/v1.0/teams/00000000-0000-4000-8000-000000000000/installedApps/$count".to_owned(),
+        "/v1.0/users/00000000-0000-4000-8000-000000000000/teamwork/installedApps/$count".to_owned(),
+    ] {
+        get(&h, &path, &token)
+            .await
+            .assert_graph_error(404, "NotFound");
+    }
+    // `/me/teamwork/…/$count` with an application token: Graph's 400, as for the list.
+    let message = get(&h, "/v1.0/me/teamwork/installedApps/$count", &token)
+        .await
+        .assert_graph_error(400, "BadRequest");
+    assert_eq!(message, ME_WITHOUT_USER);
+}
