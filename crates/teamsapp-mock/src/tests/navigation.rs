@@ -733,3 +733,36 @@ async fn installed_apps_count_needs_the_list_permissions() {
         .assert_graph_error(400, "BadRequest");
     assert_eq!(message, ME_WITHOUT_USER);
 }
+
+#[tokio::test]
+async fn patching_an_installation_is_405_in_every_scope() {
+    let h = unthrottled();
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    for (_, path, _) in installation_paths()
+        .into_iter()
+        .filter(|(_, p, _)| !p.starts_with("/me/"))
+    {
+        let before = ok(&get(&h, &format!("/v1.0{path}"), &token).await, &path);
+        let reply = h
+            .send(request(
+                "PATCH",
+                &format!("/v1.0{path}"),
+                Some(&token),
+                Some(json!({"consentedPermissionSet": null})),
+            ))
+            .await;
+        let message = reply.assert_graph_error(405, "Request_BadRequest");
+        assert_eq!(
+            message, "Specified HTTP method is not allowed for the request target.",
+            "{path}"
+        );
+        let allow = reply.header("allow").unwrap_or_default();
+        assert!(
+            allow.contains("GET") && allow.contains("DELETE"),
+            "{path}: {allow}"
+        );
+        assert!(!allow.contains("PATCH"), "{path}: {allow}");
+        let after = ok(&get(&h, &format!("/v1.0{path}"), &token).await, &path);
+        assert_eq!(after, before, "{path}: nothing changed");
+    }
+}
