@@ -766,3 +766,32 @@ async fn patching_an_installation_is_405_in_every_scope() {
         assert_eq!(after, before, "{path}: nothing changed");
     }
 }
+
+#[tokio::test]
+async fn a_count_in_a_batch_is_a_base64_body_with_its_content_type() {
+    use base64::Engine as _;
+    let h = unthrottled();
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let count = teamsapp_types::routes::COUNT_CHAT_INSTALLED_APPS.render(&[demo::SEED_CHAT_ID]);
+    let direct = count_of(&get(&h, &format!("/v1.0{count}"), &token).await, &count);
+    let navigation = teamsapp_types::routes::GET_CHAT_INSTALLED_APP_TEAMS_APP
+        .render(&[demo::SEED_CHAT_ID, demo::SEED_INSTALLATION_ID]);
+    let batch = json!({"requests": [
+        {"id": "1", "method": "GET", "url": count},
+        {"id": "2", "method": "GET", "url": navigation},
+    ]});
+    let body = h
+        .send(request("POST", "/v1.0/$batch", Some(&token), Some(batch)))
+        .await
+        .json();
+    let counted = &body["responses"][0];
+    assert_eq!(counted["status"], 200, "{body}");
+    assert_eq!(counted["headers"]["Content-Type"], "text/plain", "{body}");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(counted["body"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), direct.to_string());
+    let navigated = &body["responses"][1];
+    assert_eq!(navigated["status"], 200, "{body}");
+    assert_eq!(navigated["body"]["id"], demo::TASKS_APP_ID, "{body}");
+}
