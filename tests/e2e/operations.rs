@@ -9,11 +9,15 @@ use teamsapp_e2e::TestEmulator;
 use teamsapp_model::demo;
 use teamsapp_model::package::build_package;
 use teamsapp_types::{
-    AppInstallationId, ChatId, DeleteCatalogApp, GetCatalogApp, GetCatalogAppDefinition, GetChat,
-    GetUserInstalledAppChat, ListCatalogAppDefinitions, ListCatalogApps, ListChatInstalledApps,
-    ListTeams, ListUserChats, ListUsers, ReviewCatalogAppDefinition, TeamId, TeamsAppDefinition,
-    TeamsAppDefinitionId, TeamsAppId, TeamsAppInstallation, TeamsAppPublishingState,
-    UpgradeChatApp, User, UserId, routes,
+    AppInstallationId, ChatId, CountChatInstalledApps, CountTeamInstalledApps,
+    CountUserInstalledApps, DeleteCatalogApp, GetCatalogApp, GetCatalogAppDefinition,
+    GetCatalogAppDefinitionBot, GetChat, GetChatInstalledAppTeamsApp,
+    GetChatInstalledAppTeamsAppDefinition, GetTeamInstalledAppTeamsApp,
+    GetTeamInstalledAppTeamsAppDefinition, GetUserInstalledAppChat, GetUserInstalledAppTeamsApp,
+    GetUserInstalledAppTeamsAppDefinition, ListCatalogAppDefinitions, ListCatalogApps,
+    ListChatInstalledApps, ListTeams, ListUserChats, ListUsers, ReviewCatalogAppDefinition, TeamId,
+    TeamsApp, TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppInstallation,
+    TeamsAppPublishingState, UpgradeChatApp, User, UserId, routes,
 };
 
 /// The Contoso Tasks installation of `scope`, from a list with the app and definition expanded.
@@ -38,6 +42,56 @@ fn version(installation: &TeamsAppInstallation) -> &str {
         .as_ref()
         .and_then(|d| d.version.as_deref())
         .unwrap_or("?")
+}
+
+/// What the Contoso Tasks installation of `scope` navigates to (its app and its installed
+/// definition, with the bot expanded), and how many installations `scope` has.
+async fn navigations(client: &Client, scope: &Scope) -> (TeamsApp, TeamsAppDefinition, u64) {
+    let id = tasks_installation(client, scope)
+        .await
+        .and_then(|i| i.id)
+        .unwrap_or_else(|| panic!("Contoso Tasks is installed in {scope:?}"));
+    let id = AppInstallationId::new(id).unwrap();
+    let bot = ["bot"];
+    let answers = match scope {
+        Scope::Chat(chat) => (
+            client
+                .send(&GetChatInstalledAppTeamsApp::new(chat.clone(), id.clone()))
+                .await,
+            client
+                .send(&GetChatInstalledAppTeamsAppDefinition::new(chat.clone(), id).expand(bot))
+                .await,
+            client
+                .send(&CountChatInstalledApps::new(chat.clone()))
+                .await,
+        ),
+        Scope::Team(team) => (
+            client
+                .send(&GetTeamInstalledAppTeamsApp::new(team.clone(), id.clone()))
+                .await,
+            client
+                .send(&GetTeamInstalledAppTeamsAppDefinition::new(team.clone(), id).expand(bot))
+                .await,
+            client
+                .send(&CountTeamInstalledApps::new(team.clone()))
+                .await,
+        ),
+        Scope::User(user) => (
+            client
+                .send(&GetUserInstalledAppTeamsApp::new(user.clone(), id.clone()))
+                .await,
+            client
+                .send(&GetUserInstalledAppTeamsAppDefinition::new(user.clone(), id).expand(bot))
+                .await,
+            client
+                .send(&CountUserInstalledApps::new(user.clone()))
+                .await,
+        ),
+    };
+    match answers {
+        (Ok(app), Ok(definition), Ok(count)) => (app, definition, count),
+        (app, definition, count) => panic!("{scope:?}: {app:?} {definition:?} {count:?}"),
+    }
 }
 
 /// List, get, upgrade, uninstall and install again, in one scope.
@@ -83,6 +137,21 @@ async fn the_client_drives_every_operation_in_every_scope() {
     let team = Scope::Team(TeamId::new(demo::SALES_TEAM_ID).unwrap());
     let user = Scope::User(UserId::new(demo::DIEGO).unwrap());
     for scope in [&chat, &team, &user] {
+        // The navigations and `$count` first, while Contoso Tasks is at 1.0.0.
+        let (teams_app, definition, count) = navigations(&app, scope).await;
+        assert_eq!(
+            teams_app.id.as_deref(),
+            Some(demo::TASKS_APP_ID),
+            "{scope:?}"
+        );
+        assert_eq!(
+            definition.version.as_deref(),
+            Some(demo::TASKS_OLD_VERSION),
+            "{scope:?}"
+        );
+        assert!(definition.bot.and_then(|b| b.id).is_some(), "{scope:?}");
+        let listed = app.installed_apps(scope, &ListQuery::new()).await.unwrap();
+        assert_eq!(count, u64::try_from(listed.len()).unwrap(), "{scope:?}");
         scope_round_trip(&emulator, &app, scope).await;
     }
 
@@ -232,6 +301,22 @@ async fn catalog(emulator: &TestEmulator) {
         .await
         .unwrap();
     assert_eq!(got.version.as_deref(), Some("1.1.0"));
+    // The published Contoso Tasks definition's bot.
+    let tasks_id = TeamsAppId::new(demo::TASKS_APP_ID).unwrap();
+    let tasks_definition = adele
+        .items(&ListCatalogAppDefinitions::new(tasks_id.clone()))
+        .try_collect::<Vec<TeamsAppDefinition>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|d| d.id)
+        .map(|id| TeamsAppDefinitionId::new(id).unwrap())
+        .unwrap();
+    let bot = adele
+        .send(&GetCatalogAppDefinitionBot::new(tasks_id, tasks_definition))
+        .await
+        .unwrap();
+    assert!(bot.id.is_some(), "{bot:?}");
 
     // Review: approve the submitted version.
     let reviewed = adele

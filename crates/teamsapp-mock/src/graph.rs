@@ -92,12 +92,15 @@ fn graph_routes(batch_items: Option<&GraphService>) -> Router<AppState> {
                             },
                         )
                     }
-                    _ => on(
-                        filter,
-                        move |State(state): State<AppState>, request: Request| {
-                            handle(state, route, version, request)
-                        },
-                    ),
+                    _ => {
+                        let via_me = template.starts_with(ME_PREFIX);
+                        on(
+                            filter,
+                            move |State(state): State<AppState>, request: Request| {
+                                handle(state, route, version, via_me, request)
+                            },
+                        )
+                    }
                 };
                 let merged = match by_path.remove(&path) {
                     Some(existing) => existing.merge(method_router),
@@ -255,18 +258,31 @@ fn first_unknown_segment(segments: &[String]) -> String {
         .unwrap_or_else(|| segments.last().cloned().unwrap_or_default())
 }
 
-/// The route's parameters, decoded (by axum, once) and validated, in template order.
+/// The first segment of Graph's aliases that name the signed-in user (`/me/teamwork/…`,
+/// `/me/chats/…`, `/me/joinedTeams/…`).
+const ME_PREFIX: &str = "/me/";
+
+/// The path parameter a `/me/…` alias leaves out: the signed-in user's id.
+const ME_PARAM: &str = "user-id";
+
+/// The route's parameters, decoded (by axum, once) and validated, in template order. Through a
+/// `/me/…` alias (`via_me`) the `user-id` the alias leaves out is the signed-in user's
+/// (`signed_in`, the token's `oid`); without one (an application token) it is Graph's `400`.
 fn path_params(
     route: &'static Route,
     raw: &RawPathParams,
+    via_me: bool,
+    signed_in: Option<&str>,
 ) -> Result<Vec<(&'static str, String)>, ApiError> {
     let mut params = Vec::with_capacity(route.path_params.len());
     for (name, kind) in route.path_params.iter().zip(route.path_param_kinds) {
-        let value = raw
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.to_owned())
-            .ok_or_else(|| ApiError::internal(format!("route lost parameter {name}")))?;
+        let value = match raw.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => v.to_owned(),
+            None if via_me && *name == ME_PARAM => signed_in
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::bad_request(ME_WITHOUT_USER))?,
+            None => return Err(ApiError::internal(format!("route lost parameter {name}"))),
+        };
         kind.validate(&value)
             .map_err(|source| ApiError::InvalidId {
                 param: name,
@@ -294,18 +310,23 @@ fn canonical_path(route: &Route, params: &[(&'static str, String)]) -> String {
     out
 }
 
-/// One Graph request, start to finish.
+/// Graph's answer to `/me/…` with an application token (no signed-in user).
+pub(crate) const ME_WITHOUT_USER: &str =
+    "/me request is only valid with delegated authentication flow.";
+
+/// One Graph request, start to finish; `via_me` when it came through a `/me/…` alias.
 async fn handle(
     state: AppState,
     route: &'static Route,
     version: ApiVersion,
+    via_me: bool,
     request: Request,
 ) -> Response {
     let mut meta = CallMeta {
         operation_id: Some(route.operation_id),
         ..CallMeta::default()
     };
-    let mut response = pipeline(&state, route, version, request, &mut meta)
+    let mut response = pipeline(&state, route, version, via_me, request, &mut meta)
         .await
         .unwrap_or_else(IntoResponse::into_response);
     response.extensions_mut().insert(meta);
@@ -318,6 +339,7 @@ async fn pipeline(
     state: &AppState,
     route: &'static Route,
     version: ApiVersion,
+    via_me: bool,
     request: Request,
     meta: &mut CallMeta,
 ) -> Result<Response, ApiError> {
@@ -342,7 +364,7 @@ async fn pipeline(
     let raw = RawPathParams::from_request_parts(&mut parts, state)
         .await
         .map_err(|_| ApiError::bad_request("The request URI is not valid: a path segment is not valid UTF-8 once percent-decoded."))?;
-    let params = path_params(route, &raw)?;
+    let params = path_params(route, &raw, via_me, who.caller.user_id.as_deref())?;
 
     // 3. Early retries: the key is only worked out when a client was told to wait.
     let key = || {

@@ -33,6 +33,9 @@ use crate::identity::{
 use crate::store::EventStore;
 use crate::sync::lock;
 
+/// The content type of a `$count` answer (`render_reply` writes the number's JSON, its digits).
+const TEXT_PLAIN: &str = "text/plain";
+
 /// Query-string characters left as they are in `@odata.nextLink`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -215,6 +218,15 @@ impl ModelBackend {
             | Request::ListUserInstalledApps { .. } => {
                 return ctx.page(&world.list_installed_apps(&caller, &scope(scope_of)?, query)?);
             }
+            Request::CountChatInstalledApps { .. }
+            | Request::CountTeamInstalledApps { .. }
+            | Request::CountUserInstalledApps { .. } => {
+                return Ok(ctx.count(world.count_installed_apps(
+                    &caller,
+                    &scope(scope_of)?,
+                    query,
+                )?));
+            }
             Request::GetChatInstalledApp {
                 installation_id, ..
             }
@@ -225,6 +237,38 @@ impl ModelBackend {
                 installation_id, ..
             } => {
                 return ctx.entity(&world.get_installed_app(
+                    &caller,
+                    &scope(scope_of)?,
+                    &installation_id,
+                    query,
+                )?);
+            }
+            Request::GetChatInstalledAppTeamsApp {
+                installation_id, ..
+            }
+            | Request::GetTeamInstalledAppTeamsApp {
+                installation_id, ..
+            }
+            | Request::GetUserInstalledAppTeamsApp {
+                installation_id, ..
+            } => {
+                return ctx.entity(&world.get_installed_app_teams_app(
+                    &caller,
+                    &scope(scope_of)?,
+                    &installation_id,
+                    query,
+                )?);
+            }
+            Request::GetChatInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            }
+            | Request::GetTeamInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            }
+            | Request::GetUserInstalledAppTeamsAppDefinition {
+                installation_id, ..
+            } => {
+                return ctx.entity(&world.get_installed_app_definition(
                     &caller,
                     &scope(scope_of)?,
                     &installation_id,
@@ -260,6 +304,17 @@ impl ModelBackend {
                 definition_id,
             } => {
                 return ctx.entity(&world.get_catalog_app_definition(
+                    &caller,
+                    &teams_app_id,
+                    &definition_id,
+                    query,
+                )?);
+            }
+            Request::GetCatalogAppDefinitionBot {
+                teams_app_id,
+                definition_id,
+            } => {
+                return ctx.entity(&world.get_catalog_app_definition_bot(
                     &caller,
                     &teams_app_id,
                     &definition_id,
@@ -453,6 +508,16 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn no_content(&self) -> GraphReply {
         GraphReply::empty(self.call.route.success)
+    }
+
+    /// An OData `$count` segment's answer: the number as `text/plain` (Graph's
+    /// `ODataCountResponse`), no `@odata.context`.
+    fn count(&self, count: u64) -> GraphReply {
+        GraphReply {
+            status: self.call.route.success,
+            headers: vec![(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN))],
+            body: Some(json!(count)),
+        }
     }
 
     /// `{origin}/{version}/$metadata#…` for this call's resource.

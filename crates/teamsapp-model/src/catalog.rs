@@ -4,7 +4,8 @@
 use teamsapp_types::entities;
 use teamsapp_types::permissions::PermissionKind;
 use teamsapp_types::{
-    TeamsApp, TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState, routes,
+    TeamsApp, TeamsAppDefinition, TeamsAppDefinitionId, TeamsAppId, TeamsAppPublishingState,
+    TeamworkBot, routes,
 };
 use time::OffsetDateTime;
 
@@ -182,6 +183,39 @@ impl World {
         let (_, rec) = find_app(tenant, app)?;
         let index = find_definition(rec, definition)?;
         Ok(definition_wire(rec, &rec.defs[index as usize], &shape))
+    }
+
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot`
+    /// (`appCatalogs.teamsApps.appDefinitions.GetBot`): the definition's bot (`id` only).
+    ///
+    /// A definition without a bot is `404 NotFound`: OData's protocol says `204` for a
+    /// single-valued navigation with nothing related, but Graph answers `404` for one (a user's
+    /// `manager`, "by design"), so the emulator does too (our choice; FIDELITY.md).
+    pub fn get_catalog_app_definition_bot(
+        &self,
+        caller: &Caller,
+        app: &TeamsAppId,
+        definition: &TeamsAppDefinitionId,
+        query: &Query,
+    ) -> Result<TeamworkBot, ModelError> {
+        let route = &routes::GET_CATALOG_APP_DEFINITION_BOT;
+        let tenant = self.caller_tenant(caller)?;
+        // `$select` may name only `id`, and the bot has nothing to expand: parsed for its 400s.
+        let _shape = get_shape(query, route, &entities::TEAMWORK_BOT)?;
+        check_token(caller, route)?;
+        let (_, rec) = find_app(tenant, app)?;
+        let index = find_definition(rec, definition)?;
+        let def = &rec.defs[index as usize];
+        let id = def.bot_id.clone().ok_or_else(|| {
+            ModelError::not_found(format!(
+                "The app definition '{}' has no bot.",
+                echo(definition.as_str())
+            ))
+        })?;
+        Ok(TeamworkBot {
+            id: Some(id),
+            additional_properties: serde_json::Map::new(),
+        })
     }
 
     /// `POST /appCatalogs/teamsApps[?requiresReview=true]` (`appCatalogs.CreateTeamsApps`):

@@ -8,15 +8,16 @@
 use teamsapp_types::entities;
 use teamsapp_types::entity::Entity;
 use teamsapp_types::{
-    AppInstallationId, Chat, ChatType, InstalledAppsPostRequestBody, Route, Scope,
-    TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody, UserId, routes,
+    AppInstallationId, Chat, ChatType, InstalledAppsPostRequestBody, Route, Scope, TeamsApp,
+    TeamsAppDefinition, TeamsAppInstallation, TeamsAppPermissionSet, UpgradePostRequestBody,
+    UserId, routes,
 };
 use time::OffsetDateTime;
 
 use crate::authz::{caller_user, check_app, check_membership, check_token, may_see};
 use crate::error::echo;
 use crate::event::Event;
-use crate::project::installation_wire;
+use crate::project::{app_wire, definition_wire, installation_wire};
 use crate::query::{ListKind, ListRequest, Page, get_shape};
 use crate::spec::{InstallationScope, RscPermission, RscType};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
@@ -31,6 +32,12 @@ struct ScopeRoutes {
     install: &'static Route,
     upgrade: &'static Route,
     uninstall: &'static Route,
+    /// `…/installedApps/$count`.
+    count: &'static Route,
+    /// `…/installedApps/{id}/teamsApp`.
+    teams_app: &'static Route,
+    /// `…/installedApps/{id}/teamsAppDefinition`.
+    definition: &'static Route,
     /// What `$select`, `$expand` and `$filter` may name: a personal installation is a
     /// `userScopeTeamsAppInstallation`, whose `chat` navigation is not expandable.
     entity: &'static Entity,
@@ -44,6 +51,9 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_CHAT_APP,
         upgrade: &routes::UPGRADE_CHAT_APP,
         uninstall: &routes::UNINSTALL_CHAT_APP,
+        count: &routes::COUNT_CHAT_INSTALLED_APPS,
+        teams_app: &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP,
+        definition: &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::TEAMS_APP_INSTALLATION,
     };
     static TEAM: ScopeRoutes = ScopeRoutes {
@@ -52,6 +62,9 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_TEAM_APP,
         upgrade: &routes::UPGRADE_TEAM_APP,
         uninstall: &routes::UNINSTALL_TEAM_APP,
+        count: &routes::COUNT_TEAM_INSTALLED_APPS,
+        teams_app: &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP,
+        definition: &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::TEAMS_APP_INSTALLATION,
     };
     static USER: ScopeRoutes = ScopeRoutes {
@@ -60,6 +73,9 @@ fn scope_routes(scope: &Scope) -> (InstallationScope, &'static ScopeRoutes) {
         install: &routes::INSTALL_USER_APP,
         upgrade: &routes::UPGRADE_USER_APP,
         uninstall: &routes::UNINSTALL_USER_APP,
+        count: &routes::COUNT_USER_INSTALLED_APPS,
+        teams_app: &routes::GET_USER_INSTALLED_APP_TEAMS_APP,
+        definition: &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION,
         entity: &entities::USER_SCOPE_TEAMS_APP_INSTALLATION,
     };
     let kind = scope.installation_scope();
@@ -526,6 +542,101 @@ impl World {
         let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
         check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
         Ok(installation_wire(tenant, key, rec, &shape))
+    }
+
+    /// `GET /{chats|teams|users}/{id}/installedApps/$count` (`chats.installedApps.GetCount-3987`,
+    /// …): how many of the scope's installations the caller may see pass `$filter` (the one
+    /// option it takes, as in [`list_installed_apps`](Self::list_installed_apps)); the list's
+    /// checks, with this route's permissions (the list's, in the fragment).
+    pub fn count_installed_apps(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        query: &Query,
+    ) -> Result<u64, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.count;
+        let tenant = self.caller_tenant(caller)?;
+        let request = ListRequest::parse(
+            query,
+            route,
+            routes.entity,
+            ListKind::Installations,
+            self.config.page_size,
+        )?;
+        let matching = check_token(caller, route)?;
+        let key = resolve_scope(tenant, kind, scope.id())?;
+        check_membership(tenant, caller_user(tenant, caller)?, key)?;
+        let count = tenant
+            .installed(key)
+            .iter()
+            .filter(|rec| {
+                let Some(def) = tenant
+                    .apps
+                    .get(rec.app as usize)
+                    .and_then(|app| app.def(rec.def))
+                else {
+                    return false;
+                };
+                may_see(tenant, caller, &matching, key, rec.app, def)
+                    && request.keeps(&crate::project::InstallationView {
+                        tenant,
+                        scope: key,
+                        rec,
+                    })
+            })
+            .count();
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    /// `GET /{chats|teams|users}/{id}/installedApps/{id}/teamsApp`
+    /// (`chats.installedApps.GetTeamsApp`, …): the catalog app the installation is of, shaped by
+    /// `$select` and `$expand` (`appDefinitions`) as the catalog's get shapes it. The checks are
+    /// the installation get's, with this route's permissions (the get's, in the fragment).
+    pub fn get_installed_app_teams_app(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<TeamsApp, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.teams_app;
+        let tenant = self.caller_tenant(caller)?;
+        let shape = get_shape(query, route, &entities::TEAMS_APP)?;
+        let matching = check_token(caller, route)?;
+        let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
+        check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
+        let app = tenant
+            .apps
+            .get(rec.app as usize)
+            .ok_or_else(|| installation_not_found(kind, installation))?;
+        Ok(app_wire(tenant, app, &shape))
+    }
+
+    /// `GET /{chats|teams|users}/{id}/installedApps/{id}/teamsAppDefinition`
+    /// (`chats.installedApps.GetTeamsAppDefinition`, …): the version of the app that is
+    /// installed, shaped by `$select` and `$expand` (`bot`) as the catalog's definition get
+    /// shapes it; checks as in [`get_installed_app_teams_app`](Self::get_installed_app_teams_app).
+    pub fn get_installed_app_definition(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        query: &Query,
+    ) -> Result<TeamsAppDefinition, ModelError> {
+        let (kind, routes) = scope_routes(scope);
+        let route = routes.definition;
+        let tenant = self.caller_tenant(caller)?;
+        let shape = get_shape(query, route, &entities::TEAMS_APP_DEFINITION)?;
+        let matching = check_token(caller, route)?;
+        let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
+        check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
+        let app = tenant
+            .apps
+            .get(rec.app as usize)
+            .ok_or_else(|| installation_not_found(kind, installation))?;
+        Ok(definition_wire(app, def, &shape))
     }
 
     // --- users (personal scope) --------------------------------------------------------------

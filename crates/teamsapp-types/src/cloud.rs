@@ -275,8 +275,11 @@ mod tests {
     const NOT_IN_CHINA: &[&str] = &[
         "teams.ListInstalledApps",
         "teams.CreateInstalledApps",
+        "teams.installedApps.GetCount-d47b",
         "teams.GetInstalledApps",
         "teams.DeleteInstalledApps",
+        "teams.installedApps.GetTeamsApp",
+        "teams.installedApps.GetTeamsAppDefinition",
         "teams.team.installedApps.teamsAppInstallation.upgrade",
         "users.teamwork.CreateInstalledApps",
         "users.teamwork.DeleteInstalledApps",

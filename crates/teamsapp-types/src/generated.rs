@@ -1369,6 +1369,60 @@ impl Operation for InstallChatApp {
     }
 }
 
+/// Get the number of the resource
+///
+/// `GET /chats/{chat-id}/installedApps/$count` → `200 OK` (operationId `chats.installedApps.GetCount-3987`).
+///
+/// The number of app installations in a chat that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/$count`, `/users/{user-id}/chats/{chat-id}/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountChatInstalledApps {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountChatInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId) -> Self {
+        Self { chat_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountChatInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_CHAT_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Get installed app in a chat
 ///
 /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `chats.GetInstalledApps`).
@@ -1497,6 +1551,170 @@ impl Operation for UninstallChatApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `chats.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a chat; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetChatInstalledAppTeamsApp {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetChatInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId, installation_id: AppInstallationId) -> Self {
+        Self {
+            chat_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetChatInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `chats.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a chat; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetChatInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a chat (`19:…@thread.v2`, `19:…@unq.gbl.spaces`). (path parameter `chat-id`)
+    pub chat_id: ChatId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetChatInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(chat_id: ChatId, installation_id: AppInstallationId) -> Self {
+        Self {
+            chat_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetChatInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.chat_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `chats.chat.installedApps.teamsAppInstallation.upgrade`).
@@ -1572,7 +1790,7 @@ impl Operation for UpgradeChatApp {
 ///
 /// List all app installations in a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`, `/me/joinedTeams/{team-id}/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1667,7 +1885,7 @@ impl Operation for ListTeamInstalledApps {
 ///
 /// Install an app from the catalog in a team; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps`, `/users/{user-id}/joinedTeams/{team-id}/installedApps`, `/me/joinedTeams/{team-id}/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1714,13 +1932,67 @@ impl Operation for InstallTeamApp {
     }
 }
 
+/// Get the number of the resource
+///
+/// `GET /teams/{team-id}/installedApps/$count` → `200 OK` (operationId `teams.installedApps.GetCount-d47b`).
+///
+/// The number of app installations in a team that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/$count`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/$count`, `/me/joinedTeams/{team-id}/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountTeamInstalledApps {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountTeamInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId) -> Self {
+        Self { team_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountTeamInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_TEAM_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Get installed app in a team
 ///
 /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}` → `200 OK` (operationId `teams.GetInstalledApps`).
 ///
 /// Get one app installation in a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1804,7 +2076,7 @@ impl Operation for GetTeamInstalledApp {
 ///
 /// Uninstall an app from a team.
 ///
-/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1842,13 +2114,177 @@ impl Operation for UninstallTeamApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `teams.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a team; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsApp`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTeamInstalledAppTeamsApp {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetTeamInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId, installation_id: AppInstallationId) -> Self {
+        Self {
+            team_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetTeamInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `teams.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a team; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTeamInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a team (its Microsoft 365 group id). (path parameter `team-id`)
+    pub team_id: TeamId,
+    /// The unique identifier of a teamsAppInstallation (not the Teams app id). (path parameter `teamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetTeamInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(team_id: TeamId, installation_id: AppInstallationId) -> Self {
+        Self {
+            team_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetTeamInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.team_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `teams.team.installedApps.teamsAppInstallation.upgrade`).
 ///
 /// Upgrade an app installation in a team to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/teams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`, `/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/team-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -1916,6 +2352,8 @@ impl Operation for UpgradeTeamApp {
 /// `GET /users/{user-id}/teamwork/installedApps` → `200 OK` (operationId `users.teamwork.ListInstalledApps`).
 ///
 /// List all app installations in a user's personal scope.
+///
+/// Graph also answers at `/me/teamwork/installedApps`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-list-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2010,6 +2448,8 @@ impl Operation for ListUserInstalledApps {
 ///
 /// Install an app from the catalog in a user's personal scope; it runs the latest published version. Installing an app that is already installed there answers 409.
 ///
+/// Graph also answers at `/me/teamwork/installedApps`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-post-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallUserApp {
@@ -2055,11 +2495,67 @@ impl Operation for InstallUserApp {
     }
 }
 
+/// Get the number of the resource
+///
+/// `GET /users/{user-id}/teamwork/installedApps/$count` → `200 OK` (operationId `users.teamwork.installedApps.GetCount-0292`).
+///
+/// The number of app installations in a user's personal scope that pass `$filter`, as `text/plain` (OData's `$count` segment). `ConsistencyLevel` is not needed: Teams resources are not directory objects.
+///
+/// Graph also answers at `/me/teamwork/installedApps/$count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountUserInstalledApps {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// Filter items by property values (`$filter`)
+    pub filter: Option<String>,
+}
+
+impl CountUserInstalledApps {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId) -> Self {
+        Self { user_id, filter: None }
+    }
+
+    /// Sets `$filter`: Filter items by property values
+    #[must_use]
+    pub fn filter(mut self, value: impl Into<String>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+}
+
+impl Operation for CountUserInstalledApps {
+    type Response = u64;
+    const ROUTE: &'static Route = &routes::COUNT_USER_INSTALLED_APPS;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.filter {
+            query.push(("$filter", v.clone()));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Get installed app in a user's personal scope
 ///
 /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` → `200 OK` (operationId `users.teamwork.GetInstalledApps`).
 ///
 /// Get one app installation in a user's personal scope.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-get-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2143,6 +2639,8 @@ impl Operation for GetUserInstalledApp {
 ///
 /// Uninstall an app from a user's personal scope.
 ///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`.
+///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-delete-installedapps>.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UninstallUserApp {
@@ -2179,13 +2677,177 @@ impl Operation for UninstallUserApp {
     }
 }
 
+/// Get teamsApp from installedApps
+///
+/// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp` → `200 OK` (operationId `users.teamwork.installedApps.GetTeamsApp`).
+///
+/// The app that is installed: its catalog entry (`teamsApp`). A navigation of the installation in a user's personal scope; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserInstalledAppTeamsApp {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// The unique identifier of a userScopeTeamsAppInstallation (not the Teams app id). (path parameter `userScopeTeamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetUserInstalledAppTeamsApp {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId, installation_id: AppInstallationId) -> Self {
+        Self {
+            user_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetUserInstalledAppTeamsApp {
+    type Response = TeamsApp;
+    const ROUTE: &'static Route = &routes::GET_USER_INSTALLED_APP_TEAMS_APP;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Get teamsAppDefinition from installedApps
+///
+/// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition` → `200 OK` (operationId `users.teamwork.installedApps.GetTeamsAppDefinition`).
+///
+/// The details of the version of the app that is installed. A navigation of the installation in a user's personal scope; Graph's OpenAPI names it, no doc page describes it, so it takes the installation get's permissions.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserInstalledAppTeamsAppDefinition {
+    /// The unique identifier of a user, or their userPrincipalName. (path parameter `user-id`)
+    pub user_id: UserId,
+    /// The unique identifier of a userScopeTeamsAppInstallation (not the Teams app id). (path parameter `userScopeTeamsAppInstallation-id`)
+    pub installation_id: AppInstallationId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetUserInstalledAppTeamsAppDefinition {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(user_id: UserId, installation_id: AppInstallationId) -> Self {
+        Self {
+            user_id,
+            installation_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetUserInstalledAppTeamsAppDefinition {
+    type Response = TeamsAppDefinition;
+    const ROUTE: &'static Route = &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.user_id.as_str(), self.installation_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// Invoke action upgrade
 ///
 /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade` → `204 No Content` (operationId `users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade`).
 ///
 /// Upgrade an app installation in a user's personal scope to the latest published version of the app in the tenant app catalog.
 ///
-/// Graph also answers at `/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`.
+/// Graph also answers at `/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`, `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade`, `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userteamwork-teamsappinstallation-upgrade>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2253,6 +2915,8 @@ impl Operation for UpgradeUserApp {
 /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat` → `200 OK` (operationId `users.teamwork.installedApps.GetChat`).
 ///
 /// Retrieve the chat of the specified user and Teams app.
+///
+/// Graph also answers at `/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat`.
 ///
 /// Microsoft's documentation: <https://learn.microsoft.com/graph/api/userscopeteamsappinstallation-get-chat>.
 #[derive(Debug, Clone, PartialEq)]
@@ -2902,6 +3566,88 @@ impl Operation for ReviewCatalogAppDefinition {
     }
 }
 
+/// Get teamworkBot
+///
+/// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot` → `200 OK` (operationId `appCatalogs.teamsApps.appDefinitions.GetBot`).
+///
+/// The details of the bot specified in the Teams app manifest. A definition without a bot answers 404.
+///
+/// Microsoft's documentation: <https://learn.microsoft.com/graph/api/teamworkbot-get>.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetCatalogAppDefinitionBot {
+    /// The catalog id of a teamsApp (not the manifest id). (path parameter `teamsApp-id`)
+    pub teams_app_id: TeamsAppId,
+    /// The unique identifier of a teamsAppDefinition. (path parameter `teamsAppDefinition-id`)
+    pub definition_id: TeamsAppDefinitionId,
+    /// Select properties to be returned (`$select`)
+    pub select: Option<Vec<String>>,
+    /// Expand related entities (`$expand`)
+    pub expand: Option<Vec<String>>,
+}
+
+impl GetCatalogAppDefinitionBot {
+    /// A request with its required parts; optional parts are unset.
+    pub fn new(teams_app_id: TeamsAppId, definition_id: TeamsAppDefinitionId) -> Self {
+        Self {
+            teams_app_id,
+            definition_id,
+            select: None,
+            expand: None,
+        }
+    }
+
+    /// Sets `$select`: Select properties to be returned
+    #[must_use]
+    pub fn select<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `$expand`: Expand related entities
+    #[must_use]
+    pub fn expand<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.expand = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+impl Operation for GetCatalogAppDefinitionBot {
+    type Response = TeamworkBot;
+    const ROUTE: &'static Route = &routes::GET_CATALOG_APP_DEFINITION_BOT;
+    fn path(&self) -> String {
+        Self::ROUTE.render(&[self.teams_app_id.as_str(), self.definition_id.as_str()])
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(v) = &self.select {
+            query.push(("$select", v.join(",")));
+        }
+
+        if let Some(v) = &self.expand {
+            query.push(("$expand", v.join(",")));
+        }
+
+        query
+    }
+
+    fn body(&self) -> Result<Option<RequestBody>, serde_json::Error> {
+        Ok(None)
+    }
+
+    fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
 /// List users
 ///
 /// `GET /users` → `200 OK` (operationId `users.user.ListUser`).
@@ -3380,30 +4126,48 @@ pub enum RequestKind {
     ListChatInstalledApps,
     /// `POST /chats/{chat-id}/installedApps` (operationId `chats.CreateInstalledApps`).
     InstallChatApp,
+    /// `GET /chats/{chat-id}/installedApps/$count` (operationId `chats.installedApps.GetCount-3987`).
+    CountChatInstalledApps,
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` (operationId `chats.GetInstalledApps`).
     GetChatInstalledApp,
     /// `DELETE /chats/{chat-id}/installedApps/{teamsAppInstallation-id}` (operationId `chats.DeleteInstalledApps`).
     UninstallChatApp,
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp` (operationId `chats.installedApps.GetTeamsApp`).
+    GetChatInstalledAppTeamsApp,
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` (operationId `chats.installedApps.GetTeamsAppDefinition`).
+    GetChatInstalledAppTeamsAppDefinition,
     /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade` (operationId `chats.chat.installedApps.teamsAppInstallation.upgrade`).
     UpgradeChatApp,
     /// `GET /teams/{team-id}/installedApps` (operationId `teams.ListInstalledApps`).
     ListTeamInstalledApps,
     /// `POST /teams/{team-id}/installedApps` (operationId `teams.CreateInstalledApps`).
     InstallTeamApp,
+    /// `GET /teams/{team-id}/installedApps/$count` (operationId `teams.installedApps.GetCount-d47b`).
+    CountTeamInstalledApps,
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}` (operationId `teams.GetInstalledApps`).
     GetTeamInstalledApp,
     /// `DELETE /teams/{team-id}/installedApps/{teamsAppInstallation-id}` (operationId `teams.DeleteInstalledApps`).
     UninstallTeamApp,
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp` (operationId `teams.installedApps.GetTeamsApp`).
+    GetTeamInstalledAppTeamsApp,
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition` (operationId `teams.installedApps.GetTeamsAppDefinition`).
+    GetTeamInstalledAppTeamsAppDefinition,
     /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade` (operationId `teams.team.installedApps.teamsAppInstallation.upgrade`).
     UpgradeTeamApp,
     /// `GET /users/{user-id}/teamwork/installedApps` (operationId `users.teamwork.ListInstalledApps`).
     ListUserInstalledApps,
     /// `POST /users/{user-id}/teamwork/installedApps` (operationId `users.teamwork.CreateInstalledApps`).
     InstallUserApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/$count` (operationId `users.teamwork.installedApps.GetCount-0292`).
+    CountUserInstalledApps,
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` (operationId `users.teamwork.GetInstalledApps`).
     GetUserInstalledApp,
     /// `DELETE /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}` (operationId `users.teamwork.DeleteInstalledApps`).
     UninstallUserApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp` (operationId `users.teamwork.installedApps.GetTeamsApp`).
+    GetUserInstalledAppTeamsApp,
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition` (operationId `users.teamwork.installedApps.GetTeamsAppDefinition`).
+    GetUserInstalledAppTeamsAppDefinition,
     /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade` (operationId `users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade`).
     UpgradeUserApp,
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat` (operationId `users.teamwork.installedApps.GetChat`).
@@ -3424,6 +4188,8 @@ pub enum RequestKind {
     GetCatalogAppDefinition,
     /// `PATCH /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}` (operationId `appCatalogs.teamsApps.UpdateAppDefinitions`).
     ReviewCatalogAppDefinition,
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot` (operationId `appCatalogs.teamsApps.appDefinitions.GetBot`).
+    GetCatalogAppDefinitionBot,
     /// `GET /users` (operationId `users.user.ListUser`).
     ListUsers,
     /// `GET /users/{user-id}/chats` (operationId `users.ListChats`).
@@ -3441,18 +4207,27 @@ impl RequestKind {
     pub const ALL: &'static [Self] = &[
         Self::ListChatInstalledApps,
         Self::InstallChatApp,
+        Self::CountChatInstalledApps,
         Self::GetChatInstalledApp,
         Self::UninstallChatApp,
+        Self::GetChatInstalledAppTeamsApp,
+        Self::GetChatInstalledAppTeamsAppDefinition,
         Self::UpgradeChatApp,
         Self::ListTeamInstalledApps,
         Self::InstallTeamApp,
+        Self::CountTeamInstalledApps,
         Self::GetTeamInstalledApp,
         Self::UninstallTeamApp,
+        Self::GetTeamInstalledAppTeamsApp,
+        Self::GetTeamInstalledAppTeamsAppDefinition,
         Self::UpgradeTeamApp,
         Self::ListUserInstalledApps,
         Self::InstallUserApp,
+        Self::CountUserInstalledApps,
         Self::GetUserInstalledApp,
         Self::UninstallUserApp,
+        Self::GetUserInstalledAppTeamsApp,
+        Self::GetUserInstalledAppTeamsAppDefinition,
         Self::UpgradeUserApp,
         Self::GetUserInstalledAppChat,
         Self::ListCatalogApps,
@@ -3463,6 +4238,7 @@ impl RequestKind {
         Self::UpdateCatalogApp,
         Self::GetCatalogAppDefinition,
         Self::ReviewCatalogAppDefinition,
+        Self::GetCatalogAppDefinitionBot,
         Self::ListUsers,
         Self::ListUserChats,
         Self::GetChat,
@@ -3474,18 +4250,45 @@ impl RequestKind {
         match self {
             Self::ListChatInstalledApps => &routes::LIST_CHAT_INSTALLED_APPS,
             Self::InstallChatApp => &routes::INSTALL_CHAT_APP,
+            Self::CountChatInstalledApps => &routes::COUNT_CHAT_INSTALLED_APPS,
             Self::GetChatInstalledApp => &routes::GET_CHAT_INSTALLED_APP,
             Self::UninstallChatApp => &routes::UNINSTALL_CHAT_APP,
+            Self::GetChatInstalledAppTeamsApp => {
+                &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetChatInstalledAppTeamsAppDefinition => {
+                &routes::GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeChatApp => &routes::UPGRADE_CHAT_APP,
             Self::ListTeamInstalledApps => &routes::LIST_TEAM_INSTALLED_APPS,
             Self::InstallTeamApp => &routes::INSTALL_TEAM_APP,
+            Self::CountTeamInstalledApps => &routes::COUNT_TEAM_INSTALLED_APPS,
             Self::GetTeamInstalledApp => &routes::GET_TEAM_INSTALLED_APP,
             Self::UninstallTeamApp => &routes::UNINSTALL_TEAM_APP,
+            Self::GetTeamInstalledAppTeamsApp => {
+                &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetTeamInstalledAppTeamsAppDefinition => {
+                &routes::GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeTeamApp => &routes::UPGRADE_TEAM_APP,
             Self::ListUserInstalledApps => &routes::LIST_USER_INSTALLED_APPS,
             Self::InstallUserApp => &routes::INSTALL_USER_APP,
+            Self::CountUserInstalledApps => &routes::COUNT_USER_INSTALLED_APPS,
             Self::GetUserInstalledApp => &routes::GET_USER_INSTALLED_APP,
             Self::UninstallUserApp => &routes::UNINSTALL_USER_APP,
+            Self::GetUserInstalledAppTeamsApp => {
+                &routes::GET_USER_INSTALLED_APP_TEAMS_APP
+            }
+
+            Self::GetUserInstalledAppTeamsAppDefinition => {
+                &routes::GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION
+            }
+
             Self::UpgradeUserApp => &routes::UPGRADE_USER_APP,
             Self::GetUserInstalledAppChat => &routes::GET_USER_INSTALLED_APP_CHAT,
             Self::ListCatalogApps => &routes::LIST_CATALOG_APPS,
@@ -3496,6 +4299,7 @@ impl RequestKind {
             Self::UpdateCatalogApp => &routes::UPDATE_CATALOG_APP,
             Self::GetCatalogAppDefinition => &routes::GET_CATALOG_APP_DEFINITION,
             Self::ReviewCatalogAppDefinition => &routes::REVIEW_CATALOG_APP_DEFINITION,
+            Self::GetCatalogAppDefinitionBot => &routes::GET_CATALOG_APP_DEFINITION_BOT,
             Self::ListUsers => &routes::LIST_USERS,
             Self::ListUserChats => &routes::LIST_USER_CHATS,
             Self::GetChat => &routes::GET_CHAT,
@@ -3519,18 +4323,27 @@ impl RequestKind {
 ///     match request {
 ///         Request::ListChatInstalledApps { .. } => "chats.ListInstalledApps",
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
+///         Request::CountChatInstalledApps { .. } => "chats.installedApps.GetCount-3987",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
+///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
+///         Request::GetChatInstalledAppTeamsAppDefinition { .. } => "chats.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
+///         Request::CountTeamInstalledApps { .. } => "teams.installedApps.GetCount-d47b",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
+///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
+///         Request::GetTeamInstalledAppTeamsAppDefinition { .. } => "teams.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
+///         Request::CountUserInstalledApps { .. } => "users.teamwork.installedApps.GetCount-0292",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
+///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
+///         Request::GetUserInstalledAppTeamsAppDefinition { .. } => "users.teamwork.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeUserApp { .. } => "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
 ///         Request::GetUserInstalledAppChat { .. } => "users.teamwork.installedApps.GetChat",
 ///         Request::ListCatalogApps { .. } => "appCatalogs.ListTeamsApps",
@@ -3541,6 +4354,7 @@ impl RequestKind {
 ///         Request::UpdateCatalogApp { .. } => "appCatalogs.teamsApps.CreateAppDefinitions",
 ///         Request::GetCatalogAppDefinition { .. } => "appCatalogs.teamsApps.GetAppDefinitions",
 ///         Request::ReviewCatalogAppDefinition { .. } => "appCatalogs.teamsApps.UpdateAppDefinitions",
+///         Request::GetCatalogAppDefinitionBot { .. } => "appCatalogs.teamsApps.appDefinitions.GetBot",
 ///         Request::ListUsers { .. } => "users.user.ListUser",
 ///         Request::ListUserChats { .. } => "users.ListChats",
 ///         Request::GetChat { .. } => "chats.chat.GetChat",
@@ -3559,18 +4373,27 @@ impl RequestKind {
 ///     match request {
 ///         Request::ListChatInstalledApps { .. } => "chats.ListInstalledApps",
 ///         Request::InstallChatApp { .. } => "chats.CreateInstalledApps",
+///         Request::CountChatInstalledApps { .. } => "chats.installedApps.GetCount-3987",
 ///         Request::GetChatInstalledApp { .. } => "chats.GetInstalledApps",
 ///         Request::UninstallChatApp { .. } => "chats.DeleteInstalledApps",
+///         Request::GetChatInstalledAppTeamsApp { .. } => "chats.installedApps.GetTeamsApp",
+///         Request::GetChatInstalledAppTeamsAppDefinition { .. } => "chats.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeChatApp { .. } => "chats.chat.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListTeamInstalledApps { .. } => "teams.ListInstalledApps",
 ///         Request::InstallTeamApp { .. } => "teams.CreateInstalledApps",
+///         Request::CountTeamInstalledApps { .. } => "teams.installedApps.GetCount-d47b",
 ///         Request::GetTeamInstalledApp { .. } => "teams.GetInstalledApps",
 ///         Request::UninstallTeamApp { .. } => "teams.DeleteInstalledApps",
+///         Request::GetTeamInstalledAppTeamsApp { .. } => "teams.installedApps.GetTeamsApp",
+///         Request::GetTeamInstalledAppTeamsAppDefinition { .. } => "teams.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeTeamApp { .. } => "teams.team.installedApps.teamsAppInstallation.upgrade",
 ///         Request::ListUserInstalledApps { .. } => "users.teamwork.ListInstalledApps",
 ///         Request::InstallUserApp { .. } => "users.teamwork.CreateInstalledApps",
+///         Request::CountUserInstalledApps { .. } => "users.teamwork.installedApps.GetCount-0292",
 ///         Request::GetUserInstalledApp { .. } => "users.teamwork.GetInstalledApps",
 ///         Request::UninstallUserApp { .. } => "users.teamwork.DeleteInstalledApps",
+///         Request::GetUserInstalledAppTeamsApp { .. } => "users.teamwork.installedApps.GetTeamsApp",
+///         Request::GetUserInstalledAppTeamsAppDefinition { .. } => "users.teamwork.installedApps.GetTeamsAppDefinition",
 ///         Request::UpgradeUserApp { .. } => "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
 ///         Request::GetUserInstalledAppChat { .. } => "users.teamwork.installedApps.GetChat",
 ///         Request::ListCatalogApps { .. } => "appCatalogs.ListTeamsApps",
@@ -3581,6 +4404,7 @@ impl RequestKind {
 ///         Request::UpdateCatalogApp { .. } => "appCatalogs.teamsApps.CreateAppDefinitions",
 ///         Request::GetCatalogAppDefinition { .. } => "appCatalogs.teamsApps.GetAppDefinitions",
 ///         Request::ReviewCatalogAppDefinition { .. } => "appCatalogs.teamsApps.UpdateAppDefinitions",
+///         Request::GetCatalogAppDefinitionBot { .. } => "appCatalogs.teamsApps.appDefinitions.GetBot",
 ///         Request::ListUsers { .. } => "users.user.ListUser",
 ///         Request::ListUserChats { .. } => "users.ListChats",
 ///         Request::GetChat { .. } => "chats.chat.GetChat",
@@ -3606,6 +4430,11 @@ pub enum Request {
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
     },
+    /// `GET /chats/{chat-id}/installedApps/$count`: Get the number of the resource; see [`CountChatInstalledApps`].
+    CountChatInstalledApps {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
+    },
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a chat; see [`GetChatInstalledApp`].
     GetChatInstalledApp {
         /// Path parameter `chat-id`.
@@ -3615,6 +4444,20 @@ pub enum Request {
     },
     /// `DELETE /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Uninstall app in a chat; see [`UninstallChatApp`].
     UninstallChatApp {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetChatInstalledAppTeamsApp`].
+    GetChatInstalledAppTeamsApp {
+        /// Path parameter `chat-id`.
+        chat_id: ChatId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetChatInstalledAppTeamsAppDefinition`].
+    GetChatInstalledAppTeamsAppDefinition {
         /// Path parameter `chat-id`.
         chat_id: ChatId,
         /// Path parameter `teamsAppInstallation-id`.
@@ -3641,6 +4484,11 @@ pub enum Request {
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
     },
+    /// `GET /teams/{team-id}/installedApps/$count`: Get the number of the resource; see [`CountTeamInstalledApps`].
+    CountTeamInstalledApps {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+    },
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a team; see [`GetTeamInstalledApp`].
     GetTeamInstalledApp {
         /// Path parameter `team-id`.
@@ -3650,6 +4498,20 @@ pub enum Request {
     },
     /// `DELETE /teams/{team-id}/installedApps/{teamsAppInstallation-id}`: Uninstall app in a team; see [`UninstallTeamApp`].
     UninstallTeamApp {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetTeamInstalledAppTeamsApp`].
+    GetTeamInstalledAppTeamsApp {
+        /// Path parameter `team-id`.
+        team_id: TeamId,
+        /// Path parameter `teamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetTeamInstalledAppTeamsAppDefinition`].
+    GetTeamInstalledAppTeamsAppDefinition {
         /// Path parameter `team-id`.
         team_id: TeamId,
         /// Path parameter `teamsAppInstallation-id`.
@@ -3676,6 +4538,11 @@ pub enum Request {
         /// The JSON body.
         body: InstalledAppsPostRequestBody,
     },
+    /// `GET /users/{user-id}/teamwork/installedApps/$count`: Get the number of the resource; see [`CountUserInstalledApps`].
+    CountUserInstalledApps {
+        /// Path parameter `user-id`.
+        user_id: UserId,
+    },
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Get installed app in a user's personal scope; see [`GetUserInstalledApp`].
     GetUserInstalledApp {
         /// Path parameter `user-id`.
@@ -3685,6 +4552,20 @@ pub enum Request {
     },
     /// `DELETE /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Uninstall app in a user's personal scope; see [`UninstallUserApp`].
     UninstallUserApp {
+        /// Path parameter `user-id`.
+        user_id: UserId,
+        /// Path parameter `userScopeTeamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps; see [`GetUserInstalledAppTeamsApp`].
+    GetUserInstalledAppTeamsApp {
+        /// Path parameter `user-id`.
+        user_id: UserId,
+        /// Path parameter `userScopeTeamsAppInstallation-id`.
+        installation_id: AppInstallationId,
+    },
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps; see [`GetUserInstalledAppTeamsAppDefinition`].
+    GetUserInstalledAppTeamsAppDefinition {
         /// Path parameter `user-id`.
         user_id: UserId,
         /// Path parameter `userScopeTeamsAppInstallation-id`.
@@ -3751,6 +4632,13 @@ pub enum Request {
         /// The JSON body.
         body: TeamsAppDefinition,
     },
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot`: Get teamworkBot; see [`GetCatalogAppDefinitionBot`].
+    GetCatalogAppDefinitionBot {
+        /// Path parameter `teamsApp-id`.
+        teams_app_id: TeamsAppId,
+        /// Path parameter `teamsAppDefinition-id`.
+        definition_id: TeamsAppDefinitionId,
+    },
     /// `GET /users`: List users; see [`ListUsers`].
     ListUsers,
     /// `GET /users/{user-id}/chats`: List chats; see [`ListUserChats`].
@@ -3808,6 +4696,16 @@ impl Request {
                     }
                 }
 
+                RequestKind::CountChatInstalledApps => {
+                    Self::CountChatInstalledApps {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::GetChatInstalledApp => {
                     Self::GetChatInstalledApp {
                         chat_id: ChatId::new(params[0].as_ref())
@@ -3825,6 +4723,36 @@ impl Request {
 
                 RequestKind::UninstallChatApp => {
                     Self::UninstallChatApp {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetChatInstalledAppTeamsApp => {
+                    Self::GetChatInstalledAppTeamsApp {
+                        chat_id: ChatId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "chat-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetChatInstalledAppTeamsAppDefinition => {
+                    Self::GetChatInstalledAppTeamsAppDefinition {
                         chat_id: ChatId::new(params[0].as_ref())
                             .map_err(|source| DecodeError::InvalidId {
                                 param: "chat-id",
@@ -3881,6 +4809,16 @@ impl Request {
                     }
                 }
 
+                RequestKind::CountTeamInstalledApps => {
+                    Self::CountTeamInstalledApps {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::GetTeamInstalledApp => {
                     Self::GetTeamInstalledApp {
                         team_id: TeamId::new(params[0].as_ref())
@@ -3898,6 +4836,36 @@ impl Request {
 
                 RequestKind::UninstallTeamApp => {
                     Self::UninstallTeamApp {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetTeamInstalledAppTeamsApp => {
+                    Self::GetTeamInstalledAppTeamsApp {
+                        team_id: TeamId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "team-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetTeamInstalledAppTeamsAppDefinition => {
+                    Self::GetTeamInstalledAppTeamsAppDefinition {
                         team_id: TeamId::new(params[0].as_ref())
                             .map_err(|source| DecodeError::InvalidId {
                                 param: "team-id",
@@ -3954,6 +4922,16 @@ impl Request {
                     }
                 }
 
+                RequestKind::CountUserInstalledApps => {
+                    Self::CountUserInstalledApps {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::GetUserInstalledApp => {
                     Self::GetUserInstalledApp {
                         user_id: UserId::new(params[0].as_ref())
@@ -3971,6 +4949,36 @@ impl Request {
 
                 RequestKind::UninstallUserApp => {
                     Self::UninstallUserApp {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "userScopeTeamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetUserInstalledAppTeamsApp => {
+                    Self::GetUserInstalledAppTeamsApp {
+                        user_id: UserId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "user-id",
+                                source,
+                            })?,
+                        installation_id: AppInstallationId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "userScopeTeamsAppInstallation-id",
+                                source,
+                            })?,
+                    }
+                }
+
+                RequestKind::GetUserInstalledAppTeamsAppDefinition => {
+                    Self::GetUserInstalledAppTeamsAppDefinition {
                         user_id: UserId::new(params[0].as_ref())
                             .map_err(|source| DecodeError::InvalidId {
                                 param: "user-id",
@@ -4097,6 +5105,21 @@ impl Request {
                     }
                 }
 
+                RequestKind::GetCatalogAppDefinitionBot => {
+                    Self::GetCatalogAppDefinitionBot {
+                        teams_app_id: TeamsAppId::new(params[0].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsApp-id",
+                                source,
+                            })?,
+                        definition_id: TeamsAppDefinitionId::new(params[1].as_ref())
+                            .map_err(|source| DecodeError::InvalidId {
+                                param: "teamsAppDefinition-id",
+                                source,
+                            })?,
+                    }
+                }
+
                 RequestKind::ListUsers => Self::ListUsers,
                 RequestKind::ListUserChats => {
                     Self::ListUserChats {
@@ -4134,22 +5157,31 @@ impl Request {
         match self {
             Self::ListChatInstalledApps { chat_id, .. }
             | Self::InstallChatApp { chat_id, .. }
+            | Self::CountChatInstalledApps { chat_id, .. }
             | Self::GetChatInstalledApp { chat_id, .. }
             | Self::UninstallChatApp { chat_id, .. }
+            | Self::GetChatInstalledAppTeamsApp { chat_id, .. }
+            | Self::GetChatInstalledAppTeamsAppDefinition { chat_id, .. }
             | Self::UpgradeChatApp { chat_id, .. }
             | Self::GetChat { chat_id, .. } => Some(crate::Scope::Chat(chat_id.clone())),
             Self::ListTeamInstalledApps { team_id, .. }
             | Self::InstallTeamApp { team_id, .. }
+            | Self::CountTeamInstalledApps { team_id, .. }
             | Self::GetTeamInstalledApp { team_id, .. }
             | Self::UninstallTeamApp { team_id, .. }
+            | Self::GetTeamInstalledAppTeamsApp { team_id, .. }
+            | Self::GetTeamInstalledAppTeamsAppDefinition { team_id, .. }
             | Self::UpgradeTeamApp { team_id, .. } => {
                 Some(crate::Scope::Team(team_id.clone()))
             }
 
             Self::ListUserInstalledApps { user_id, .. }
             | Self::InstallUserApp { user_id, .. }
+            | Self::CountUserInstalledApps { user_id, .. }
             | Self::GetUserInstalledApp { user_id, .. }
             | Self::UninstallUserApp { user_id, .. }
+            | Self::GetUserInstalledAppTeamsApp { user_id, .. }
+            | Self::GetUserInstalledAppTeamsAppDefinition { user_id, .. }
             | Self::UpgradeUserApp { user_id, .. }
             | Self::GetUserInstalledAppChat { user_id, .. }
             | Self::ListUserChats { user_id, .. } => {
@@ -4164,6 +5196,7 @@ impl Request {
             | Self::UpdateCatalogApp { .. }
             | Self::GetCatalogAppDefinition { .. }
             | Self::ReviewCatalogAppDefinition { .. }
+            | Self::GetCatalogAppDefinitionBot { .. }
             | Self::ListUsers { .. }
             | Self::ListTeams { .. }
             | Self::Batch { .. } => None,
@@ -4175,18 +5208,45 @@ impl Request {
         match self {
             Self::ListChatInstalledApps { .. } => RequestKind::ListChatInstalledApps,
             Self::InstallChatApp { .. } => RequestKind::InstallChatApp,
+            Self::CountChatInstalledApps { .. } => RequestKind::CountChatInstalledApps,
             Self::GetChatInstalledApp { .. } => RequestKind::GetChatInstalledApp,
             Self::UninstallChatApp { .. } => RequestKind::UninstallChatApp,
+            Self::GetChatInstalledAppTeamsApp { .. } => {
+                RequestKind::GetChatInstalledAppTeamsApp
+            }
+
+            Self::GetChatInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetChatInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeChatApp { .. } => RequestKind::UpgradeChatApp,
             Self::ListTeamInstalledApps { .. } => RequestKind::ListTeamInstalledApps,
             Self::InstallTeamApp { .. } => RequestKind::InstallTeamApp,
+            Self::CountTeamInstalledApps { .. } => RequestKind::CountTeamInstalledApps,
             Self::GetTeamInstalledApp { .. } => RequestKind::GetTeamInstalledApp,
             Self::UninstallTeamApp { .. } => RequestKind::UninstallTeamApp,
+            Self::GetTeamInstalledAppTeamsApp { .. } => {
+                RequestKind::GetTeamInstalledAppTeamsApp
+            }
+
+            Self::GetTeamInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetTeamInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeTeamApp { .. } => RequestKind::UpgradeTeamApp,
             Self::ListUserInstalledApps { .. } => RequestKind::ListUserInstalledApps,
             Self::InstallUserApp { .. } => RequestKind::InstallUserApp,
+            Self::CountUserInstalledApps { .. } => RequestKind::CountUserInstalledApps,
             Self::GetUserInstalledApp { .. } => RequestKind::GetUserInstalledApp,
             Self::UninstallUserApp { .. } => RequestKind::UninstallUserApp,
+            Self::GetUserInstalledAppTeamsApp { .. } => {
+                RequestKind::GetUserInstalledAppTeamsApp
+            }
+
+            Self::GetUserInstalledAppTeamsAppDefinition { .. } => {
+                RequestKind::GetUserInstalledAppTeamsAppDefinition
+            }
+
             Self::UpgradeUserApp { .. } => RequestKind::UpgradeUserApp,
             Self::GetUserInstalledAppChat { .. } => RequestKind::GetUserInstalledAppChat,
             Self::ListCatalogApps { .. } => RequestKind::ListCatalogApps,
@@ -4201,6 +5261,10 @@ impl Request {
             Self::GetCatalogAppDefinition { .. } => RequestKind::GetCatalogAppDefinition,
             Self::ReviewCatalogAppDefinition { .. } => {
                 RequestKind::ReviewCatalogAppDefinition
+            }
+
+            Self::GetCatalogAppDefinitionBot { .. } => {
+                RequestKind::GetCatalogAppDefinitionBot
             }
 
             Self::ListUsers { .. } => RequestKind::ListUsers,
@@ -4332,6 +5396,63 @@ pub mod routes {
         summary: "Add app to a chat",
     };
 
+    /// `GET /chats/{chat-id}/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_CHAT_INSTALLED_APPS: Route = Route {
+        operation_id: "chats.installedApps.GetCount-3987",
+        request_type: "CountChatInstalledApps",
+        kind: RequestKind::CountChatInstalledApps,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/$count",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/$count",
+            "/users/{user-id}/chats/{chat-id}/installedApps/$count",
+        ],
+        path_params: &["chat-id"],
+        path_param_kinds: &[IdKind::Chat],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetCount-3987",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteAndConsentForChat.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
+    };
+
     /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a chat.
     pub static GET_CHAT_INSTALLED_APP: Route = Route {
         operation_id: "chats.GetInstalledApps",
@@ -4434,6 +5555,112 @@ pub mod routes {
         summary: "Uninstall app in a chat",
     };
 
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_CHAT_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "chats.installedApps.GetTeamsApp",
+        request_type: "GetChatInstalledAppTeamsApp",
+        kind: RequestKind::GetChatInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["chat-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "chats.installedApps.GetTeamsAppDefinition",
+        request_type: "GetChatInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetChatInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/me/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/users/{user-id}/chats/{chat-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["chat-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Chat, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "chats.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForChat",
+                "TeamsAppInstallation.ReadWriteSelfForChat",
+                "TeamsAppInstallation.ManageSelectedForChat",
+                "TeamsAppInstallation.ReadWriteForChat",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForChat.All",
+                "TeamsAppInstallation.ReadWriteSelfForChat.All",
+                "Chat.Manage.Chat",
+                "TeamsAppInstallation.ManageSelectedForChat.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.Read.Chat",
+                "TeamsAppInstallation.ReadWriteForChat.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /chats/{chat-id}/installedApps/{teamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_CHAT_APP: Route = Route {
         operation_id: "chats.chat.installedApps.teamsAppInstallation.upgrade",
@@ -4500,6 +5727,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+            "/me/joinedTeams/{team-id}/installedApps",
         ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
@@ -4563,6 +5791,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps",
+            "/me/joinedTeams/{team-id}/installedApps",
         ],
         path_params: &["team-id"],
         path_param_kinds: &[IdKind::Team],
@@ -4606,6 +5835,70 @@ pub mod routes {
         summary: "Add app to a team",
     };
 
+    /// `GET /teams/{team-id}/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_TEAM_INSTALLED_APPS: Route = Route {
+        operation_id: "teams.installedApps.GetCount-d47b",
+        request_type: "CountTeamInstalledApps",
+        kind: RequestKind::CountTeamInstalledApps,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/$count",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/$count",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/$count",
+            "/me/joinedTeams/{team-id}/installedApps/$count",
+        ],
+        path_params: &["team-id"],
+        path_param_kinds: &[IdKind::Team],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetCount-d47b",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ManageSelectedForTeam.All",
+                "TeamsAppInstallation.Read.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
+    };
+
     /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}`: Get installed app in a team.
     pub static GET_TEAM_INSTALLED_APP: Route = Route {
         operation_id: "teams.GetInstalledApps",
@@ -4616,6 +5909,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -4677,6 +5971,7 @@ pub mod routes {
         aliases: &[
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -4718,6 +6013,130 @@ pub mod routes {
         summary: "Uninstall app in a team",
     };
 
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_TEAM_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "teams.installedApps.GetTeamsApp",
+        request_type: "GetTeamInstalledAppTeamsApp",
+        kind: RequestKind::GetTeamInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["team-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "teams.installedApps.GetTeamsAppDefinition",
+        request_type: "GetTeamInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetTeamInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/teams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["team-id", "teamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "teams.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForTeam",
+                "TeamsAppInstallation.ReadWriteSelfForTeam",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam",
+                "TeamsAppInstallation.ReadWriteForTeam",
+            ],
+            application: &[
+                "TeamsAppInstallation.Read.Group",
+                "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "TeamsAppInstallation.ReadForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForTeam.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForTeam.All",
+                "TeamsAppInstallation.ReadWriteForTeam.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /teams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_TEAM_APP: Route = Route {
         operation_id: "teams.team.installedApps.teamsAppInstallation.upgrade",
@@ -4731,6 +6150,8 @@ pub mod routes {
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
             "/groups/{team-id}/team/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
             "/users/{user-id}/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/upgrade",
+            "/me/joinedTeams/{team-id}/installedApps/{teamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["team-id", "teamsAppInstallation-id"],
         path_param_kinds: &[IdKind::Team, IdKind::AppInstallation],
@@ -4783,7 +6204,7 @@ pub mod routes {
         kind: RequestKind::ListUserInstalledApps,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps"],
         path_params: &["user-id"],
         path_param_kinds: &[IdKind::User],
         query_options: &["$filter", "$select", "$expand"],
@@ -4834,7 +6255,7 @@ pub mod routes {
         kind: RequestKind::InstallUserApp,
         method: Method::POST,
         template: "/users/{user-id}/teamwork/installedApps",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps"],
         path_params: &["user-id"],
         path_param_kinds: &[IdKind::User],
         query_options: &[],
@@ -4877,6 +6298,57 @@ pub mod routes {
         summary: "Add app to a user's personal scope",
     };
 
+    /// `GET /users/{user-id}/teamwork/installedApps/$count`: Get the number of the resource.
+    pub static COUNT_USER_INSTALLED_APPS: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetCount-0292",
+        request_type: "CountUserInstalledApps",
+        kind: RequestKind::CountUserInstalledApps,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/$count",
+        aliases: &["/me/teamwork/installedApps/$count"],
+        path_params: &["user-id"],
+        path_param_kinds: &[IdKind::User],
+        query_options: &["$filter"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Text,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetCount-0292",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get the number of the resource",
+    };
+
     /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}`: Get installed app in a user's personal scope.
     pub static GET_USER_INSTALLED_APP: Route = Route {
         operation_id: "users.teamwork.GetInstalledApps",
@@ -4884,7 +6356,7 @@ pub mod routes {
         kind: RequestKind::GetUserInstalledApp,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -4935,7 +6407,7 @@ pub mod routes {
         kind: RequestKind::UninstallUserApp,
         method: Method::DELETE,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &[],
@@ -4978,6 +6450,112 @@ pub mod routes {
         summary: "Uninstall app in a user's personal scope",
     };
 
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp`: Get teamsApp from installedApps.
+    pub static GET_USER_INSTALLED_APP_TEAMS_APP: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetTeamsApp",
+        request_type: "GetUserInstalledAppTeamsApp",
+        kind: RequestKind::GetUserInstalledAppTeamsApp,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp",
+        aliases: &[
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsApp",
+        ],
+        path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetTeamsApp",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsApp from installedApps",
+    };
+
+    /// `GET /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition`: Get teamsAppDefinition from installedApps.
+    pub static GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION: Route = Route {
+        operation_id: "users.teamwork.installedApps.GetTeamsAppDefinition",
+        request_type: "GetUserInstalledAppTeamsAppDefinition",
+        kind: RequestKind::GetUserInstalledAppTeamsAppDefinition,
+        method: Method::GET,
+        template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition",
+        aliases: &[
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/teamsAppDefinition",
+        ],
+        path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
+        path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "users.teamwork.installedApps.GetTeamsAppDefinition",
+            delegated: &[
+                "TeamsAppInstallation.ReadForUser",
+                "TeamsAppInstallation.ReadWriteSelfForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser",
+                "TeamsAppInstallation.ReadWriteForUser",
+                "TeamsAppInstallation.ReadWriteSelectedForUser",
+            ],
+            application: &[
+                "TeamsAppInstallation.ReadForUser.All",
+                "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+                "TeamsAppInstallation.ReadWriteForUser.All",
+                "TeamsAppInstallation.ReadWriteSelectedForUser.All",
+            ],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamsAppDefinition from installedApps",
+    };
+
     /// `POST /users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade`: Invoke action upgrade.
     pub static UPGRADE_USER_APP: Route = Route {
         operation_id: "users.user.teamwork.installedApps.userScopeTeamsAppInstallation.upgrade",
@@ -4987,6 +6565,8 @@ pub mod routes {
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade",
         aliases: &[
             "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade",
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/upgrade",
+            "/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/microsoft.graph.upgrade",
         ],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
@@ -5038,7 +6618,7 @@ pub mod routes {
         kind: RequestKind::GetUserInstalledAppChat,
         method: Method::GET,
         template: "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat",
-        aliases: &[],
+        aliases: &["/me/teamwork/installedApps/{userScopeTeamsAppInstallation-id}/chat"],
         path_params: &["user-id", "userScopeTeamsAppInstallation-id"],
         path_param_kinds: &[IdKind::User, IdKind::AppInstallation],
         query_options: &["$select", "$expand"],
@@ -5412,6 +6992,47 @@ pub mod routes {
         summary: "Review a submitted app version",
     };
 
+    /// `GET /appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot`: Get teamworkBot.
+    pub static GET_CATALOG_APP_DEFINITION_BOT: Route = Route {
+        operation_id: "appCatalogs.teamsApps.appDefinitions.GetBot",
+        request_type: "GetCatalogAppDefinitionBot",
+        kind: RequestKind::GetCatalogAppDefinitionBot,
+        method: Method::GET,
+        template: "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{teamsAppDefinition-id}/bot",
+        aliases: &[],
+        path_params: &["teamsApp-id", "teamsAppDefinition-id"],
+        path_param_kinds: &[IdKind::TeamsApp, IdKind::TeamsAppDefinition],
+        query_options: &["$select", "$expand"],
+        request_content_type: None,
+        request_body_optional: true,
+        success: StatusCode::OK,
+        accepted: &[],
+        response: ResponseShape::Json,
+        class: OperationClass::Read,
+        action: None,
+        action_parameters: &[],
+        idempotent: true,
+        permissions: OperationPermissions {
+            operation_id: "appCatalogs.teamsApps.appDefinitions.GetBot",
+            delegated: &[
+                "AppCatalog.Read.All",
+                "AppCatalog.ReadWrite.All",
+                "AppCatalog.Submit",
+            ],
+            application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All"],
+            personal_account_supported: false,
+            requires_permission: true,
+        },
+        clouds: &[
+            NationalCloud::Global,
+            NationalCloud::UsGovL4,
+            NationalCloud::UsGovL5Dod,
+            NationalCloud::China,
+        ],
+        paging: None,
+        summary: "Get teamworkBot",
+    };
+
     /// `GET /users`: List users.
     pub static LIST_USERS: Route = Route {
         operation_id: "users.user.ListUser",
@@ -5632,18 +7253,27 @@ pub mod routes {
     pub static ALL: &[&Route] = &[
         &LIST_CHAT_INSTALLED_APPS,
         &INSTALL_CHAT_APP,
+        &COUNT_CHAT_INSTALLED_APPS,
         &GET_CHAT_INSTALLED_APP,
         &UNINSTALL_CHAT_APP,
+        &GET_CHAT_INSTALLED_APP_TEAMS_APP,
+        &GET_CHAT_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_CHAT_APP,
         &LIST_TEAM_INSTALLED_APPS,
         &INSTALL_TEAM_APP,
+        &COUNT_TEAM_INSTALLED_APPS,
         &GET_TEAM_INSTALLED_APP,
         &UNINSTALL_TEAM_APP,
+        &GET_TEAM_INSTALLED_APP_TEAMS_APP,
+        &GET_TEAM_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_TEAM_APP,
         &LIST_USER_INSTALLED_APPS,
         &INSTALL_USER_APP,
+        &COUNT_USER_INSTALLED_APPS,
         &GET_USER_INSTALLED_APP,
         &UNINSTALL_USER_APP,
+        &GET_USER_INSTALLED_APP_TEAMS_APP,
+        &GET_USER_INSTALLED_APP_TEAMS_APP_DEFINITION,
         &UPGRADE_USER_APP,
         &GET_USER_INSTALLED_APP_CHAT,
         &LIST_CATALOG_APPS,
@@ -5654,6 +7284,7 @@ pub mod routes {
         &UPDATE_CATALOG_APP,
         &GET_CATALOG_APP_DEFINITION,
         &REVIEW_CATALOG_APP_DEFINITION,
+        &GET_CATALOG_APP_DEFINITION_BOT,
         &LIST_USERS,
         &LIST_USER_CHATS,
         &GET_CHAT,

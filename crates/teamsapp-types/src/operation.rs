@@ -53,6 +53,9 @@ pub enum ResponseShape {
     Json,
     /// A JSON body on some documented statuses and none on others.
     MaybeJson,
+    /// A `text/plain` body holding a decimal integer: the answer to an OData `$count` segment
+    /// (`…/installedApps/$count`, Graph's `ODataCountResponse`).
+    Text,
 }
 
 /// How a list operation pages (Graph's `x-ms-pageable`).
@@ -85,7 +88,9 @@ pub struct Route {
     /// The path template below the version prefix (`/v1.0`), with `{param}` placeholders.
     pub template: &'static str,
     /// Other templates Graph answers for the same operation (the namespaced action form
-    /// `…/microsoft.graph.upgrade`).
+    /// `…/microsoft.graph.upgrade`, `/me/chats/…`, `/groups/{team-id}/team/…`, …). Each names
+    /// every path parameter of [`template`](Self::template), except a `/me/teamwork/…` alias,
+    /// which leaves out `{user-id}`: the signed-in user's, which the emulator takes from the token.
     pub aliases: &'static [&'static str],
     /// The names of the path parameters, in template order.
     pub path_params: &'static [&'static str],

@@ -268,6 +268,7 @@ fn route_tokens(op: &Op) -> Result<TokenStream> {
         Shape::Empty => quote!(ResponseShape::Empty),
         Shape::Json => quote!(ResponseShape::Json),
         Shape::MaybeJson => quote!(ResponseShape::MaybeJson),
+        Shape::Text => quote!(ResponseShape::Text),
     };
     let class = match (op.method.as_str(), op.operation_id.as_str()) {
         (_, "batch") => quote!(OperationClass::Batch),
@@ -512,6 +513,15 @@ fn op_tokens(op: &Op) -> Result<TokenStream> {
                 },
             )
         }
+        // A bare decimal integer, which is also a JSON number.
+        (Shape::Text, _) => (
+            quote!(u64),
+            quote! {
+                fn decode(body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+                    serde_json::from_slice(body)
+                }
+            },
+        ),
         _ => bail!("a JSON response without a type"),
     };
     let path_values = op.path_params.iter().map(|p| {

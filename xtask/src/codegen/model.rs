@@ -79,6 +79,8 @@ pub(crate) enum Shape {
     Empty,
     Json,
     MaybeJson,
+    /// A `text/plain` count: an OData `$count` segment's answer.
+    Text,
 }
 
 pub(crate) struct Op {
@@ -591,6 +593,7 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
     };
 
     let mut success = Vec::new();
+    let mut plain = false;
     for (status, resp) in &op.responses.responses {
         let StatusCode::Code(code) = status else {
             continue;
@@ -601,6 +604,20 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
         let ReferenceOr::Item(resp) = resp else {
             bail!("success response $ref is not supported")
         };
+        if let Some(media) = resp.content.get("text/plain") {
+            // Graph's `ODataCountResponse`: an integer, sent as `text/plain`.
+            let integer = matches!(
+                media.schema.as_ref(),
+                Some(ReferenceOr::Item(schema)) if matches!(
+                    &schema.schema_kind,
+                    openapiv3::SchemaKind::Type(openapiv3::Type::Integer(_))
+                )
+            );
+            if !integer || resp.content.len() > 1 {
+                bail!("a text/plain success body must be an integer schema, alone");
+            }
+            plain = true;
+        }
         let ty = match resp
             .content
             .get("application/json")
@@ -620,7 +637,11 @@ fn build_op(spec: &OpenAPI, template: &str, method: &str, op: &openapiv3::Operat
         bail!("success responses carry different schemas: {typed:?}");
     }
     let response_ty = typed.into_iter().next().cloned();
+    if plain && (success.len() > 1 || response_ty.is_some()) {
+        bail!("a text/plain count must be the operation's only success response");
+    }
     let shape = match (&response_ty, success.iter().any(|(_, t)| t.is_none())) {
+        (None, _) if plain => Shape::Text,
         (None, _) => Shape::Empty,
         (Some(_), false) => Shape::Json,
         (Some(_), true) => Shape::MaybeJson,

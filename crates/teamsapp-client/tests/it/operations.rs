@@ -240,6 +240,66 @@ fn cases() -> Vec<Case> {
             json_body(&json!({"publishingState": "published"})),
         ),
         case(
+            CountChatInstalledApps::new(chat()).filter("teamsApp/id eq 'x'"),
+            format!("{c}/$count"),
+            Some("$filter=teamsApp/id%20eq%20%27x%27"),
+            None,
+        ),
+        case(
+            CountTeamInstalledApps::new(team()),
+            format!("{t}/$count"),
+            None,
+            None,
+        ),
+        case(
+            CountUserInstalledApps::new(user()),
+            format!("{u}/$count"),
+            None,
+            None,
+        ),
+        case(
+            GetChatInstalledAppTeamsApp::new(chat(), installation()).select(["displayName"]),
+            format!("{c}/{INSTALLATION_ENC}/teamsApp"),
+            Some("$select=displayName"),
+            None,
+        ),
+        case(
+            GetChatInstalledAppTeamsAppDefinition::new(chat(), installation()).expand(["bot"]),
+            format!("{c}/{INSTALLATION_ENC}/teamsAppDefinition"),
+            Some("$expand=bot"),
+            None,
+        ),
+        case(
+            GetTeamInstalledAppTeamsApp::new(team(), installation()),
+            format!("{t}/{INSTALLATION_ENC}/teamsApp"),
+            None,
+            None,
+        ),
+        case(
+            GetTeamInstalledAppTeamsAppDefinition::new(team(), installation()),
+            format!("{t}/{INSTALLATION_ENC}/teamsAppDefinition"),
+            None,
+            None,
+        ),
+        case(
+            GetUserInstalledAppTeamsApp::new(user(), installation()),
+            format!("{u}/{INSTALLATION_ENC}/teamsApp"),
+            None,
+            None,
+        ),
+        case(
+            GetUserInstalledAppTeamsAppDefinition::new(user(), installation()),
+            format!("{u}/{INSTALLATION_ENC}/teamsAppDefinition"),
+            None,
+            None,
+        ),
+        case(
+            GetCatalogAppDefinitionBot::new(app(), definition()),
+            format!("{a}/{APP}/appDefinitions/{DEFINITION_ENC}/bot"),
+            None,
+            None,
+        ),
+        case(
             ListUsers::new().select(["id", "displayName"]),
             "/v1.0/users",
             Some("$select=id,displayName"),
@@ -287,6 +347,9 @@ fn success(route: &Route) -> ResponseTemplate {
             template.set_body_json(json!({"value": []}))
         }
         ResponseShape::Json => template.set_body_json(json!({"id": "x"})),
+        ResponseShape::Text => template
+            .set_body_string("3")
+            .insert_header("content-type", "text/plain"),
     }
 }
 

@@ -49,15 +49,16 @@ async fn success_carries_graphs_headers_and_echoes_client_request_id() {
 #[tokio::test]
 async fn unknown_segment_and_version() {
     let h = Harness::new();
+    // A chat's installation has no `chat` navigation (only a personal installation has one).
     let reply = h
         .call(
             "GET",
-            &format!("/v1.0/chats/{CHAT}/installedApps/x/teamsApp"),
+            &format!("/v1.0/chats/{CHAT}/installedApps/x/chat"),
             None,
         )
         .await;
     let message = reply.assert_graph_error(400, "BadRequest");
-    assert_eq!(message, "Resource not found for the segment 'teamsApp'.");
+    assert_eq!(message, "Resource not found for the segment 'chat'.");
     let reply = h.call("GET", "/v1.0/drives/chats", None).await;
     assert_eq!(
         reply.assert_graph_error(400, "BadRequest"),

@@ -11,6 +11,7 @@ mod errors;
 mod faults;
 mod hostile;
 mod model;
+mod navigation;
 mod routing;
 mod serving;
 mod throttle;

@@ -6,7 +6,10 @@ use http::Request;
 use serde_json::{Value, json};
 use teamsapp_types::routes;
 
-use super::{CHAT, Harness, INSTALLATION, request, upgrade_path};
+use teamsapp_types::operation::ResponseShape;
+
+use super::{CHAT, Harness, INSTALLATION, USER, USER_ID, request, upgrade_path};
+use crate::TokenSpec;
 
 fn param<'a>(body: &'a Value, name: &str) -> &'a str {
     body["params"]
@@ -61,6 +64,81 @@ async fn every_route_answers_its_documented_success_under_both_versions() {
             );
         }
     }
+}
+
+/// Every alias reaches its operation with the same parameters as the template does: the ones
+/// it names, and for a `/me/teamwork/…` alias the signed-in user's id.
+#[tokio::test]
+async fn every_alias_reaches_its_operation_with_its_parameters() {
+    let h = Harness::configured(|c| c.throttle.enabled = false);
+    let delegated = h
+        .state
+        .mint_token(&TokenSpec {
+            user: Some(USER.into()),
+            ..TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let sample = |name: &str| match name {
+        "chat-id" => CHAT.to_owned(),
+        "team-id" => "02bd9fd6-8f93-4758-87c3-1fb73740a315".to_owned(),
+        "user-id" => "8b081ef6-4792-4def-b2c9-c363a1bf41d5".to_owned(),
+        "teamsApp-id" => "0d820ecd-def2-4297-adad-78056cde7c78".to_owned(),
+        _ => INSTALLATION.to_owned(),
+    };
+    let mut aliases = 0;
+    for route in routes::ALL {
+        for alias in route.aliases {
+            // The alias with each `{name}` replaced by its sample, percent-encoded.
+            let mut path = String::new();
+            for (i, piece) in alias.split('{').enumerate() {
+                match piece.split_once('}') {
+                    Some((name, rest)) if i > 0 => {
+                        path.push_str(&teamsapp_types::operation::encode_path_segment(&sample(
+                            name,
+                        )));
+                        path.push_str(rest);
+                    }
+                    _ => path.push_str(piece),
+                }
+            }
+            let body = match route.request_content_type {
+                Some("application/json") if !route.request_body_optional => Some(json!({})),
+                _ => None,
+            };
+            let reply = h
+                .send(request(
+                    route.method.as_str(),
+                    &format!("/v1.0{path}"),
+                    Some(&delegated),
+                    body,
+                ))
+                .await;
+            assert_eq!(
+                reply.status,
+                route.success,
+                "{} {path}: {}",
+                route.method,
+                String::from_utf8_lossy(&reply.body)
+            );
+            if route.response != ResponseShape::Empty {
+                let echoed = reply.json();
+                assert_eq!(echoed["operationId"], route.operation_id, "{path}");
+                for name in route.path_params {
+                    let expected = if alias.contains(&format!("{{{name}}}")) {
+                        sample(name)
+                    } else {
+                        // Only `/me/teamwork/…` leaves one out: the token's user.
+                        assert!(alias.starts_with("/me/teamwork/"), "{alias} lacks {name}");
+                        USER_ID.to_owned()
+                    };
+                    assert_eq!(param(&echoed, name), expected, "{path}");
+                }
+            }
+            aliases += 1;
+        }
+    }
+    assert!(aliases > 50, "{aliases}");
 }
 
 #[tokio::test]
