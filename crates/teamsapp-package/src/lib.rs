@@ -508,9 +508,14 @@ fn check_manifest(root: &Value) -> (Option<AppPackage>, Vec<PackageProblem>) {
                 ),
             )]
         }
-        // Missing or not a string: the newest schema says so, along with everything else.
         Some(Value::String(version)) => schema_problems(version, root),
-        _ => schema_problems(schema::NEWEST, root),
+        // Missing or not a string: the newest schema says so, along with everything else (but
+        // not that the value is not its own version: it is not a version at all).
+        _ => {
+            let mut problems = schema_problems(schema::NEWEST, root);
+            problems.retain(|p| !(p.target == "manifestVersion" && p.code == "SchemaError_Const"));
+            problems
+        }
     };
     let (package, extracted) = extract(root);
     // What the schema already says about a field is not said twice.
@@ -653,12 +658,8 @@ fn extract(root: &Value) -> (Option<AppPackage>, Vec<PackageProblem>) {
             None => None,
             Some(bot) => optional_string(bot, &[], "botId", &mut problems),
         },
-        Some(_) => {
-            problems.push(problem(
-                "SchemaError_Type",
-                "bots",
-                "Invalid type. Expected Array.",
-            ));
+        Some(other) => {
+            problems.push(type_problem("bots", "Array", other));
             None
         }
     };

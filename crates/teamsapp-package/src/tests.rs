@@ -352,10 +352,14 @@ fn an_unsupported_manifest_version_names_the_supported_ones() {
         ("SchemaError_Required", "manifestVersion")
     );
     m["manifestVersion"] = 1.17.into();
-    let found = found(&m);
-    assert!(
-        found.contains(&("SchemaError_Type", "manifestVersion".to_owned())),
-        "{found:?}"
+    let p = only_problem(&m);
+    assert_eq!(
+        (p.code, p.target.as_str(), p.message.as_str()),
+        (
+            "SchemaError_Type",
+            "manifestVersion",
+            "Invalid type. Expected String but got Number."
+        )
     );
 }
 
