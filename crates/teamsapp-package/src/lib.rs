@@ -8,17 +8,56 @@
 //! entries declare, and the bytes actually inflated from `manifest.json` (so a zip bomb stops at
 //! the limit, whatever its headers claim). Fuzz targets call it.
 //!
+//! # What is checked
+//!
+//! As Graph's catalog does, every problem is reported at once: a refusal is Graph's
+//! `400 BadRequest` with inner code `UnableToParseTeamsAppManifest` ([`PackageError`]), one
+//! [`PackageProblem`] per problem with a code, a message and the manifest path at fault
+//! (`name.short`, `bots[0].botId`; empty for the package itself). Problems are sorted by that
+//! path (array indexes in numeric order), then code and message; at most [`MAX_PROBLEMS`] are
+//! listed, the last saying how many more were found.
+//!
+//! - **The schema.** `manifest.json` is checked against the official Teams app manifest JSON
+//!   schema of the `manifestVersion` it declares, vendored in this crate for every version in
+//!   [`SUPPORTED_MANIFEST_VERSIONS`] (1.0 to 1.30: each published 1.x that Microsoft's
+//!   `@microsoft/app-manifest` package ships; `schemas/README.md` gives the source, version and
+//!   licence). Each schema is compiled once, on first use. Remote `$ref`s are never fetched (the
+//!   schemas have none). A version not in that list is an `UnsupportedManifestVersion` problem
+//!   at `manifestVersion` that names the accepted ones; a manifest with no `manifestVersion` is
+//!   checked against the newest schema, so its other problems are reported too.
+//! - **What the catalog keeps**, beyond the schema: `version` must be `MAJOR.MINOR.PATCH`
+//!   numbers (older schemas only cap its length), `name.short` must not be blank, and the fields
+//!   below must have the types the catalog reads.
+//! - **The icons**: `icons.color` and `icons.outline` must name files in the package
+//!   (`FileNotFound`), be PNG images (`InvalidIconFormat`), 192×192 and 32×32 pixels
+//!   (`InvalidIconSize`), read from the PNG's `IHDR` header. Their pixels (an outline icon's
+//!   white on transparent) are not checked.
+//! - **The zip**: empty, not a zip, too large or with too many entries (`InvalidPackage`,
+//!   `PackageTooLarge`), no root `manifest.json` (`ManifestNotFound`), manifest not JSON
+//!   (`InvalidJson`), two entries with the same name (`DuplicateEntry`), an entry name with a
+//!   NUL character (`InvalidEntryName`).
+//!
+//! # Codes
+//!
+//! Graph documents `SchemaError_Required` and `SchemaError_Pattern` (with messages in the words
+//! used here); it documents no other code for this API. The other schema codes follow the same
+//! `SchemaError_` + keyword style: `SchemaError_MaxLength`, `SchemaError_MinLength`,
+//! `SchemaError_Type`, `SchemaError_Enum`, `SchemaError_Const`, `SchemaError_Format`,
+//! `SchemaError_AdditionalProperties`, `SchemaError_MaxItems`, `SchemaError_MinItems`,
+//! `SchemaError_UniqueItems`, `SchemaError_Maximum`, `SchemaError_Minimum`,
+//! `SchemaError_MultipleOf`, `SchemaError_MaxProperties`, `SchemaError_MinProperties`,
+//! `SchemaError_AdditionalItems`, `SchemaError_OneOf`, `SchemaError_AnyOf`, `SchemaError_Not`,
+//! and `SchemaError_Validator` for any other keyword. A missing property is one
+//! `SchemaError_Required` problem whose target is the missing property (`name.short`); an
+//! unexpected one is a `SchemaError_AdditionalProperties` problem at that property. The package
+//! codes above (`FileNotFound`, `InvalidIconFormat`, `InvalidIconSize`, `DuplicateEntry`,
+//! `InvalidEntryName`, `UnsupportedManifestVersion`, `InvalidPackage`, `PackageTooLarge`,
+//! `ManifestNotFound`, `InvalidJson`, `TooManyProblems`) are ours: Graph documents none.
+//!
 //! Fields read (Teams manifest schema): `id` → `teamsApp.externalId`, `version`, `name.short` →
 //! `displayName`, `description.short` / `description.full`, `webApplicationInfo.id` →
 //! `authorization.clientAppId`, `authorization.permissions.resourceSpecific[] {name, type}` →
-//! `authorization.requiredPermissionSet`, and `bots[0].botId` → `bot.id`. Problems are reported
-//! in Graph's shape: one [`PackageProblem`] per problem, with a schema error code and the
-//! manifest path at fault.
-//!
-//! [`parse_package`] also checks that the two icons the manifest names (`icons.color`,
-//! `icons.outline`) are files in the package, as Teams' package validation does; a missing one is
-//! a `SchemaError_Required` (no `icons`) or a `FileNotFound` problem (our code: Graph documents no
-//! code for it) at `icons.color` / `icons.outline`.
+//! `authorization.requiredPermissionSet`, and `bots[0].botId` → `bot.id`.
 //!
 //! ```
 //! use teamsapp_package::{build_package, parse_package};
@@ -40,6 +79,14 @@ use teamsapp_types::echo;
 use teamsapp_types::version::AppVersion;
 use teamsapp_types::{TeamsAppResourceSpecificPermission, TeamsAppResourceSpecificPermissionType};
 
+mod schema;
+
+pub use schema::SUPPORTED_MANIFEST_VERSIONS;
+
+/// The most problems one [`PackageError`] lists: past it, the first `MAX_PROBLEMS - 1` (in the
+/// sorted order) are listed and a last `TooManyProblems` entry says how many more were found.
+pub const MAX_PROBLEMS: usize = 100;
+
 /// A package that is not a valid Teams app package: Graph's `400 BadRequest` with inner code
 /// `UnableToParseTeamsAppManifest`, one detail per problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,18 +94,20 @@ use teamsapp_types::{TeamsAppResourceSpecificPermission, TeamsAppResourceSpecifi
 pub struct PackageError {
     /// Graph's message: every problem as `target | message`, joined by `; `.
     pub message: String,
-    /// One entry per problem (`SchemaError_Required`, …), as in `innerError.details`.
+    /// One entry per problem (`SchemaError_Required`, …), as in `innerError.details`, sorted by
+    /// target; at most [`MAX_PROBLEMS`].
     pub details: Vec<PackageProblem>,
 }
 
 /// One problem found in an app package, rendered as an entry of Graph's `innerError.details`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageProblem {
-    /// Graph's schema error code, e.g. `SchemaError_Required`.
+    /// Graph's schema error code, e.g. `SchemaError_Required` (the crate docs list them all).
     pub code: &'static str,
     /// What is wrong, e.g. `Required properties are missing from object: [short].`.
     pub message: String,
-    /// The manifest path at fault, e.g. `name`; empty for the package itself.
+    /// The manifest path at fault, e.g. `name.short` or `bots[0].botId`; empty for the package
+    /// itself.
     pub target: String,
 }
 
@@ -191,56 +240,61 @@ pub fn parse_package(bytes: &[u8]) -> Result<AppPackage, PackageError> {
 
 /// Reads a Teams app package within `limits`.
 pub fn parse_package_with(bytes: &[u8], limits: PackageLimits) -> Result<AppPackage, PackageError> {
-    let (manifest, files) = read_manifest(bytes, limits).map_err(|p| invalid(vec![p]))?;
-    let missing_icons = icon_problems(&manifest, &files);
-    match parse_manifest(&manifest) {
-        Ok(package) if missing_icons.is_empty() => Ok(package),
-        Ok(_) => Err(invalid(missing_icons)),
-        Err(PackageError { mut details, .. }) => {
-            details.extend(missing_icons);
-            Err(invalid(details))
+    let mut archive = open_archive(bytes, limits).map_err(|p| invalid(vec![p]))?;
+    let entries = scan_entries(&mut archive, limits).map_err(|p| invalid(vec![p]))?;
+    let mut problems = entries.problems;
+    let Some(index) = entries.manifest else {
+        problems.push(problem(
+            "ManifestNotFound",
+            "manifest.json",
+            "The app package has no manifest.json at its root.",
+        ));
+        return Err(invalid(problems));
+    };
+    let root = match read_manifest(&mut archive, index, limits).and_then(|m| read_json(&m)) {
+        Ok(root) => root,
+        Err(p) => {
+            problems.push(p);
+            return Err(invalid(problems));
         }
+    };
+    let (package, found) = check_manifest(&root);
+    problems.extend(found);
+    problems.extend(icon_problems(&root, &mut archive, &entries.files));
+    match package {
+        Some(package) if problems.is_empty() => Ok(package),
+        _ => Err(invalid(problems)),
     }
 }
 
-/// The icons the manifest names that the package does not hold (none when the manifest is not a
-/// JSON object: [`parse_manifest`] reports that).
-fn icon_problems(manifest: &[u8], files: &[String]) -> Vec<PackageProblem> {
-    let manifest = manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest);
-    let Ok(Value::Object(root)) = serde_json::from_slice::<Value>(manifest) else {
-        return Vec::new();
-    };
-    let Some(icons) = root.get("icons").and_then(Value::as_object) else {
-        return vec![problem(
-            "SchemaError_Required",
+/// Reads the fields the catalog keeps from the text of a `manifest.json`, after checking it
+/// against the schema of its `manifestVersion` (everything [`parse_package`] checks but the zip
+/// and the icons).
+pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, PackageError> {
+    let root = read_json(manifest).map_err(|p| invalid(vec![p]))?;
+    match check_manifest(&root) {
+        (Some(package), problems) if problems.is_empty() => Ok(package),
+        (_, problems) => Err(invalid(problems)),
+    }
+}
+
+/// The error for `problems`: sorted by target (then code and message), duplicates dropped, at
+/// most [`MAX_PROBLEMS`]. Never called with no problem.
+fn invalid(mut details: Vec<PackageProblem>) -> PackageError {
+    details.sort_by_cached_key(|p| (schema::segments(&p.target), p.code, p.message.clone()));
+    details.dedup();
+    if details.len() > MAX_PROBLEMS {
+        let more = details.len() - (MAX_PROBLEMS - 1);
+        details.truncate(MAX_PROBLEMS - 1);
+        details.push(problem(
+            "TooManyProblems",
             "",
-            "Required properties are missing from object: [icons].",
-        )];
-    };
-    let mut problems = Vec::new();
-    for kind in ["color", "outline"] {
-        let target = format!("icons.{kind}");
-        match icons.get(kind).and_then(Value::as_str) {
-            None => problems.push(problem(
-                "SchemaError_Required",
-                "icons",
-                format!("Required properties are missing from object: [{kind}]."),
-            )),
-            Some(name) if !files.iter().any(|f| f == name) => problems.push(problem(
-                "FileNotFound",
-                &target,
-                format!(
-                    "The app package has no file \"{}\" (the {kind} icon).",
-                    echo(name)
-                ),
-            )),
-            Some(_) => {}
-        }
+            format!(
+                "{more} more problems were found and are not listed; {} are listed.",
+                MAX_PROBLEMS - 1
+            ),
+        ));
     }
-    problems
-}
-
-fn invalid(details: Vec<PackageProblem>) -> PackageError {
     let message = details
         .iter()
         .map(|d| {
@@ -263,11 +317,10 @@ fn problem(code: &'static str, target: &str, message: impl Into<String>) -> Pack
     }
 }
 
-/// The text of `manifest.json` and the names of every entry.
-fn read_manifest(
-    bytes: &[u8],
-    limits: PackageLimits,
-) -> Result<(Vec<u8>, Vec<String>), PackageProblem> {
+type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
+
+/// Opens the zip, refusing what is empty, too large or has too many entries.
+fn open_archive(bytes: &[u8], limits: PackageLimits) -> Result<Archive<'_>, PackageProblem> {
     const PACKAGE: &str = "";
     if bytes.is_empty() {
         return Err(problem(
@@ -286,7 +339,7 @@ fn read_manifest(
             ),
         ));
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+    let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         problem(
             "InvalidPackage",
             PACKAGE,
@@ -304,42 +357,85 @@ fn read_manifest(
             ),
         ));
     }
+    Ok(archive)
+}
+
+/// What the entries of a package say before any is inflated.
+struct Entries {
+    /// The index of the root `manifest.json`.
+    manifest: Option<usize>,
+    /// The name of every entry (those with a UTF-8 name).
+    files: Vec<String>,
+    /// Duplicate names and names with NUL: reported with the manifest's problems.
+    problems: Vec<PackageProblem>,
+}
+
+fn scan_entries(
+    archive: &mut Archive<'_>,
+    limits: PackageLimits,
+) -> Result<Entries, PackageProblem> {
     let mut declared: u64 = 0;
-    let mut manifest_index = None;
-    let mut files = Vec::new();
+    let mut entries = Entries {
+        manifest: None,
+        files: Vec::new(),
+        problems: Vec::new(),
+    };
+    if archive.has_duplicate_names() {
+        entries.problems.push(problem(
+            "DuplicateEntry",
+            "",
+            "The app package has two or more entries with the same name; each name must be unique.",
+        ));
+    }
     for index in 0..archive.len() {
         let entry = archive.by_index_raw(index).map_err(|e| {
             problem(
                 "InvalidPackage",
-                PACKAGE,
+                "",
                 format!("The app package has an unreadable entry ({e})."),
             )
         })?;
         declared = declared.saturating_add(entry.size());
-        if entry.name().is_ok_and(|n| n == "manifest.json") {
-            manifest_index = Some(index);
+        if entry.name_raw().contains(&0) {
+            let shown = String::from_utf8_lossy(entry.name_raw())
+                .escape_debug()
+                .to_string();
+            entries.problems.push(problem(
+                "InvalidEntryName",
+                "",
+                format!(
+                    "The app package has an entry whose name has a NUL character (\"{}\").",
+                    echo(&shown)
+                ),
+            ));
+            continue;
         }
         if let Ok(name) = entry.name() {
-            files.push(name.into_owned());
+            if name == "manifest.json" {
+                entries.manifest = Some(index);
+            }
+            entries.files.push(name.into_owned());
         }
     }
     if declared > limits.max_uncompressed_bytes {
         return Err(problem(
             "PackageTooLarge",
-            PACKAGE,
+            "",
             format!(
                 "The app package would inflate to more than {} bytes.",
                 limits.max_uncompressed_bytes
             ),
         ));
     }
-    let Some(index) = manifest_index else {
-        return Err(problem(
-            "ManifestNotFound",
-            "manifest.json",
-            "The app package has no manifest.json at its root.",
-        ));
-    };
+    Ok(entries)
+}
+
+/// The text of `manifest.json`, inflated up to the limit.
+fn read_manifest(
+    archive: &mut Archive<'_>,
+    index: usize,
+    limits: PackageLimits,
+) -> Result<Vec<u8>, PackageProblem> {
     let entry = archive.by_index(index).map_err(|e| {
         problem(
             "InvalidPackage",
@@ -369,30 +465,163 @@ fn read_manifest(
             ),
         ));
     }
-    Ok((manifest, files))
+    Ok(manifest)
 }
 
-/// Reads the fields the catalog keeps from the text of a `manifest.json`.
-pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, PackageError> {
-    // A UTF-8 byte order mark is common in manifests written on Windows.
+/// The manifest as JSON (a UTF-8 byte order mark, common in manifests written on Windows, is
+/// skipped).
+fn read_json(manifest: &[u8]) -> Result<Value, PackageProblem> {
     let manifest = manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest);
-    let root: Value = serde_json::from_slice(manifest).map_err(|e| {
-        invalid(vec![problem(
+    serde_json::from_slice(manifest).map_err(|e| {
+        problem(
             "InvalidJson",
             "manifest.json",
             format!("manifest.json is not valid JSON ({e})."),
-        )])
-    })?;
-    let Value::Object(_) = &root else {
-        return Err(invalid(vec![problem(
-            "SchemaError_Type",
-            "manifest.json",
-            "manifest.json must be a JSON object.",
-        )]));
+        )
+    })
+}
+
+/// Checks a manifest against the schema of its version and reads what the catalog keeps: the
+/// package when its fields could be read, and every problem.
+fn check_manifest(root: &Value) -> (Option<AppPackage>, Vec<PackageProblem>) {
+    if !root.is_object() {
+        return (
+            None,
+            vec![problem(
+                "SchemaError_Type",
+                "manifest.json",
+                "manifest.json must be a JSON object.",
+            )],
+        );
+    }
+    let mut problems = match root.get("manifestVersion") {
+        Some(Value::String(version))
+            if !SUPPORTED_MANIFEST_VERSIONS.contains(&version.as_str()) =>
+        {
+            vec![problem(
+                "UnsupportedManifestVersion",
+                "manifestVersion",
+                format!(
+                    "Manifest version \"{}\" is not supported; the supported versions are {}.",
+                    echo(version),
+                    SUPPORTED_MANIFEST_VERSIONS.join(", ")
+                ),
+            )]
+        }
+        Some(Value::String(version)) => schema_problems(version, root),
+        // Missing or not a string: the newest schema says so, along with everything else (but
+        // not that the value is not its own version: it is not a version at all).
+        _ => {
+            let mut problems = schema_problems(schema::NEWEST, root);
+            problems.retain(|p| !(p.target == "manifestVersion" && p.code == "SchemaError_Const"));
+            problems
+        }
+    };
+    let (package, extracted) = extract(root);
+    // What the schema already says about a field is not said twice.
+    let said: std::collections::HashSet<String> =
+        problems.iter().map(|p| p.target.clone()).collect();
+    problems.extend(extracted.into_iter().filter(|p| !said.contains(&p.target)));
+    (package, problems)
+}
+
+fn schema_problems(version: &str, root: &Value) -> Vec<PackageProblem> {
+    match schema::validator(version) {
+        Ok(validator) => schema::check(validator, root),
+        Err(why) => vec![problem(
+            "UnsupportedManifestVersion",
+            "manifestVersion",
+            format!(
+                "The schema of manifest version {} cannot be used ({}).",
+                echo(version),
+                echo(&why)
+            ),
+        )],
+    }
+}
+
+/// The PNG header's width and height: `None` when `head` is not the start of a PNG.
+fn png_size(head: &[u8]) -> Option<(u32, u32)> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let rest = head.strip_prefix(SIGNATURE)?;
+    // The first chunk is IHDR: its length (13), its type, then width and height, big-endian.
+    let (length, rest) = rest.split_first_chunk::<4>()?;
+    let (kind, rest) = rest.split_first_chunk::<4>()?;
+    let (width, rest) = rest.split_first_chunk::<4>()?;
+    let (height, _) = rest.split_first_chunk::<4>()?;
+    (u32::from_be_bytes(*length) == 13 && kind == b"IHDR")
+        .then(|| (u32::from_be_bytes(*width), u32::from_be_bytes(*height)))
+}
+
+/// The icons the manifest names that the package does not hold, that are not PNGs, or that do not
+/// have their size (color 192×192, outline 32×32). Nothing when `icons` or a name is missing or
+/// not a string: the schema says so.
+fn icon_problems(root: &Value, archive: &mut Archive<'_>, files: &[String]) -> Vec<PackageProblem> {
+    let Some(icons) = root.get("icons").and_then(Value::as_object) else {
+        return Vec::new();
     };
     let mut problems = Vec::new();
+    for (kind, size) in [("color", 192), ("outline", 32)] {
+        let Some(name) = icons.get(kind).and_then(Value::as_str) else {
+            continue;
+        };
+        let target = format!("icons.{kind}");
+        if !files.iter().any(|f| f == name) {
+            problems.push(problem(
+                "FileNotFound",
+                &target,
+                format!(
+                    "The app package has no file \"{}\" (the {kind} icon).",
+                    echo(name)
+                ),
+            ));
+            continue;
+        }
+        let mut head = Vec::new();
+        let read = archive
+            .by_name(name)
+            .map_err(|e| e.to_string())
+            .and_then(|entry| {
+                entry
+                    .take(24)
+                    .read_to_end(&mut head)
+                    .map_err(|e| e.to_string())
+            });
+        match (read, png_size(&head)) {
+            (Err(e), _) => problems.push(problem(
+                "InvalidIconFormat",
+                &target,
+                format!(
+                    "The {kind} icon \"{}\" cannot be read ({}).",
+                    echo(name),
+                    echo(&e)
+                ),
+            )),
+            (Ok(_), None) => problems.push(problem(
+                "InvalidIconFormat",
+                &target,
+                format!("The {kind} icon \"{}\" is not a PNG image.", echo(name)),
+            )),
+            (Ok(_), Some((w, h))) if (w, h) != (size, size) => problems.push(problem(
+                "InvalidIconSize",
+                &target,
+                format!(
+                    "The {kind} icon \"{}\" is {w}x{h} pixels; it must be {size}x{size}.",
+                    echo(name)
+                ),
+            )),
+            (Ok(_), Some(_)) => {}
+        }
+    }
+    problems
+}
 
-    let external_id = required_string(&root, &[], "id", &mut problems);
+/// Reads the fields the catalog keeps, with the problems the schema does not catch (or that the
+/// manifest has when no schema applies).
+fn extract(root: &Value) -> (Option<AppPackage>, Vec<PackageProblem>) {
+    let mut problems = Vec::new();
+
+    let external_id = required_string(root, &[], "id", &mut problems);
     if let Some(id) = &external_id
         && teamsapp_types::TeamsAppId::new(id.as_str()).is_err()
     {
@@ -405,7 +634,7 @@ pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, PackageError> {
             ),
         ));
     }
-    let version = required_string(&root, &[], "version", &mut problems);
+    let version = required_string(root, &[], "version", &mut problems);
     if let Some(v) = &version
         && AppVersion::parse(v).is_none()
     {
@@ -418,42 +647,36 @@ pub fn parse_manifest(manifest: &[u8]) -> Result<AppPackage, PackageError> {
             ),
         ));
     }
-    let display_name = required_string(&root, &["name"], "short", &mut problems);
-    let short_description = optional_string(&root, &["description"], "short", &mut problems);
-    let description = optional_string(&root, &["description"], "full", &mut problems);
-    let client_app_id = optional_string(&root, &["webApplicationInfo"], "id", &mut problems);
-    let resource_specific_permissions = rsc_permissions(&root, &mut problems);
+    let display_name = required_string(root, &["name"], "short", &mut problems);
+    let short_description = optional_string(root, &["description"], "short", &mut problems);
+    let description = optional_string(root, &["description"], "full", &mut problems);
+    let client_app_id = optional_string(root, &["webApplicationInfo"], "id", &mut problems);
+    let resource_specific_permissions = rsc_permissions(root, &mut problems);
     let bot_id = match root.get("bots") {
         None | Some(Value::Null) => None,
         Some(Value::Array(bots)) => match bots.first() {
             None => None,
             Some(bot) => optional_string(bot, &[], "botId", &mut problems),
         },
-        Some(_) => {
-            problems.push(problem(
-                "SchemaError_Type",
-                "bots",
-                "Expected an array of bots.",
-            ));
+        Some(other) => {
+            problems.push(type_problem("bots", "Array", other));
             None
         }
     };
-
-    match (external_id, version, display_name) {
-        (Some(external_id), Some(version), Some(display_name)) if problems.is_empty() => {
-            Ok(AppPackage {
-                external_id,
-                version,
-                display_name,
-                short_description,
-                description,
-                client_app_id,
-                resource_specific_permissions,
-                bot_id,
-            })
-        }
-        _ => Err(invalid(problems)),
-    }
+    let package = match (external_id, version, display_name) {
+        (Some(external_id), Some(version), Some(display_name)) => Some(AppPackage {
+            external_id,
+            version,
+            display_name,
+            short_description,
+            description,
+            client_app_id,
+            resource_specific_permissions,
+            bot_id,
+        }),
+        _ => None,
+    };
+    (package, problems)
 }
 
 /// The object at `path` (each segment an object property), if all of it exists.
@@ -468,18 +691,22 @@ fn required_string(
     name: &str,
     problems: &mut Vec<PackageProblem>,
 ) -> Option<String> {
-    let target = path.join(".");
+    let parent_target = path.join(".");
+    let target = schema::child(&parent_target, name);
     let Some(parent) = object_at(root, path) else {
+        // Only one-segment paths are used: the missing property is the parent itself.
+        let missing = path.first().copied().unwrap_or(name);
         problems.push(problem(
             "SchemaError_Required",
-            path.first().copied().unwrap_or(""),
-            format!(
-                "Required properties are missing from object: [{}].",
-                path.first().copied().unwrap_or(name)
-            ),
+            missing,
+            format!("Required properties are missing from object: [{missing}]."),
         ));
         return None;
     };
+    if !parent.is_object() {
+        problems.push(type_problem(&parent_target, "Object", parent));
+        return None;
+    }
     match parent.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
         None | Some(Value::Null) => {
@@ -490,20 +717,19 @@ fn required_string(
             ));
             None
         }
-        Some(Value::String(_)) => {
+        Some(Value::String(s)) => {
             problems.push(problem(
                 "SchemaError_MinLength",
-                &join(&target, name),
-                "String is shorter than the minimum length of 1.",
+                &target,
+                format!(
+                    "String \"{}\" is blank; at least one character that is not white space is needed.",
+                    echo(s)
+                ),
             ));
             None
         }
-        Some(_) => {
-            problems.push(problem(
-                "SchemaError_Type",
-                &join(&target, name),
-                "Invalid type. Expected String.",
-            ));
+        Some(other) => {
+            problems.push(type_problem(&target, "String", other));
             None
         }
     }
@@ -518,23 +744,26 @@ fn optional_string(
     match object_at(root, path)?.get(name)? {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
-        _ => {
-            problems.push(problem(
-                "SchemaError_Type",
-                &join(&path.join("."), name),
-                "Invalid type. Expected String.",
+        other => {
+            problems.push(type_problem(
+                &schema::child(&path.join("."), name),
+                "String",
+                other,
             ));
             None
         }
     }
 }
 
-fn join(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    }
+fn type_problem(target: &str, expected: &str, got: &Value) -> PackageProblem {
+    problem(
+        "SchemaError_Type",
+        target,
+        format!(
+            "Invalid type. Expected {expected} but got {}.",
+            schema::type_name(schema::json_type(got))
+        ),
+    )
 }
 
 fn rsc_permissions(root: &Value, problems: &mut Vec<PackageProblem>) -> Vec<RscPermission> {
@@ -543,21 +772,44 @@ fn rsc_permissions(root: &Value, problems: &mut Vec<PackageProblem>) -> Vec<RscP
         return Vec::new();
     };
     let Value::Array(items) = list else {
-        problems.push(problem(
-            "SchemaError_Type",
-            TARGET,
-            "Invalid type. Expected Array.",
-        ));
+        problems.push(type_problem(TARGET, "Array", list));
         return Vec::new();
     };
     let mut permissions = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let target = format!("{TARGET}[{i}]");
-        let name = item.get("name").and_then(Value::as_str);
-        let kind = item.get("type").and_then(Value::as_str);
-        match (name, kind) {
-            (Some(name), Some(kind)) if !name.is_empty() => {
-                let Some(kind) = RscType::parse(kind) else {
+        if !item.is_object() {
+            problems.push(type_problem(&target, "Object", item));
+            continue;
+        }
+        let name = match item.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => Some(name.as_str()),
+            Some(Value::String(_)) => {
+                problems.push(problem(
+                    "SchemaError_MinLength",
+                    &format!("{target}.name"),
+                    "String \"\" is less than minimum length of 1.",
+                ));
+                None
+            }
+            None | Some(Value::Null) => {
+                problems.push(problem(
+                    "SchemaError_Required",
+                    &format!("{target}.name"),
+                    "Required properties are missing from object: [name].",
+                ));
+                None
+            }
+            Some(other) => {
+                problems.push(type_problem(&format!("{target}.name"), "String", other));
+                None
+            }
+        };
+        let kind = match item.get("type") {
+            Some(Value::String(kind)) => {
+                let parsed = RscType::parse(kind);
+                if parsed.is_none() {
                     problems.push(problem(
                         "SchemaError_Enum",
                         &format!("{target}.type"),
@@ -566,49 +818,71 @@ fn rsc_permissions(root: &Value, problems: &mut Vec<PackageProblem>) -> Vec<RscP
                             echo(kind)
                         ),
                     ));
-                    continue;
-                };
-                let permission = RscPermission {
-                    permission_value: name.to_owned(),
-                    permission_type: kind,
-                };
-                if !permissions.contains(&permission) {
-                    permissions.push(permission);
                 }
+                parsed
             }
-            _ => problems.push(problem(
-                "SchemaError_Required",
-                &target,
-                "Required properties are missing from object: [name, type].",
-            )),
+            None | Some(Value::Null) => {
+                problems.push(problem(
+                    "SchemaError_Required",
+                    &format!("{target}.type"),
+                    "Required properties are missing from object: [type].",
+                ));
+                None
+            }
+            Some(other) => {
+                problems.push(type_problem(&format!("{target}.type"), "String", other));
+                None
+            }
+        };
+        if let (Some(name), Some(kind)) = (name, kind) {
+            let permission = RscPermission {
+                permission_value: name.to_owned(),
+                permission_type: kind,
+            };
+            if seen.insert(permission.clone()) {
+                permissions.push(permission);
+            }
         }
     }
     permissions
 }
 
-/// A 1×1 transparent PNG: the icons of [`build_package`]'s packages.
-const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
-    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82,
-];
+/// The icons of [`build_package`]'s packages: a 192×192 full-color PNG and a 32×32 white outline
+/// on transparent, as the manifest schema's descriptions ask.
+const COLOR_PNG: &[u8] = include_bytes!("icons/color.png");
+const OUTLINE_PNG: &[u8] = include_bytes!("icons/outline.png");
 
-/// Writes a minimal valid Teams app package (manifest and both icons): for tests, the demo and
-/// benchmarks.
+/// The `manifestVersion` of [`build_package`]'s manifests.
+pub const BUILD_MANIFEST_VERSION: &str = "1.17";
+
+/// Writes a minimal valid Teams app package (manifest and both icons, valid against the schema of
+/// [`BUILD_MANIFEST_VERSION`]): for tests, the demo and benchmarks.
 ///
 /// `extra` is merged into the manifest's top-level object (e.g. `webApplicationInfo`,
-/// `authorization`, `bots`).
+/// `authorization`, `bots`). `external_id` should be a GUID and `name` at most 30 characters, as
+/// the schema asks.
 pub fn build_package(
     external_id: &str,
     version: &str,
     name: &str,
     extra: &serde_json::Map<String, Value>,
 ) -> Vec<u8> {
+    build_package_for(BUILD_MANIFEST_VERSION, external_id, version, name, extra)
+}
+
+/// [`build_package`] with the given `manifestVersion` (one of [`SUPPORTED_MANIFEST_VERSIONS`]):
+/// the manifest then has what that version's schema requires (`packageName` before 1.5, no
+/// `$schema` in 1.0, whose schema does not define it).
+pub fn build_package_for(
+    manifest_version: &str,
+    external_id: &str,
+    version: &str,
+    name: &str,
+    extra: &serde_json::Map<String, Value>,
+) -> Vec<u8> {
     let mut manifest = serde_json::json!({
-        "$schema": "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json",
-        "manifestVersion": "1.17",
+        "$schema": format!("https://developer.microsoft.com/json-schemas/teams/v{manifest_version}/MicrosoftTeams.schema.json"),
+        "manifestVersion": manifest_version,
         "id": external_id,
         "version": version,
         "name": { "short": name, "full": name },
@@ -618,6 +892,12 @@ pub fn build_package(
         "accentColor": "#FFFFFF"
     });
     if let Value::Object(object) = &mut manifest {
+        if manifest_version == "1.0" {
+            object.remove("$schema");
+        }
+        if ["1.0", "1.1", "1.2", "1.3", "1.4"].contains(&manifest_version) {
+            object.insert("packageName".into(), "com.contoso.teamsapp".into());
+        }
         for (key, value) in extra {
             object.insert(key.clone(), value.clone());
         }
@@ -625,8 +905,8 @@ pub fn build_package(
     let text = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     zip_files(&[
         ("manifest.json", &text),
-        ("color.png", PNG_1X1),
-        ("outline.png", PNG_1X1),
+        ("color.png", COLOR_PNG),
+        ("outline.png", OUTLINE_PNG),
     ])
 }
 
@@ -646,142 +926,7 @@ pub fn zip_files(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn extra(value: Value) -> serde_json::Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        }
-    }
-
-    #[test]
-    fn reads_a_real_package() {
-        let package = build_package(
-            "a55ec032-36e9-4b60-b604-34b2fe55abf1",
-            "1.2.0",
-            "Contoso Polls",
-            &extra(serde_json::json!({
-                "webApplicationInfo": { "id": "11111111-2222-3333-4444-555555555555", "resource": "api://x" },
-                "authorization": { "permissions": { "resourceSpecific": [
-                    { "name": "ChatMessage.Read.Chat", "type": "Application" },
-                    { "name": "OnlineMeeting.ReadBasic.Chat", "type": "Delegated" }
-                ] } },
-                "bots": [ { "botId": "bb9f67a4-893b-48d7-ab17-40ed466c0f16", "scopes": ["personal"] } ]
-            })),
-        );
-        let app = parse_package(&package).unwrap();
-        assert_eq!(app.external_id, "a55ec032-36e9-4b60-b604-34b2fe55abf1");
-        assert_eq!(app.version, "1.2.0");
-        assert_eq!(app.display_name, "Contoso Polls");
-        assert_eq!(
-            app.client_app_id.as_deref(),
-            Some("11111111-2222-3333-4444-555555555555")
-        );
-        assert_eq!(app.resource_specific_permissions.len(), 2);
-        assert_eq!(
-            app.resource_specific_permissions[0].permission_type,
-            RscType::Application
-        );
-        assert_eq!(
-            app.bot_id.as_deref(),
-            Some("bb9f67a4-893b-48d7-ab17-40ed466c0f16")
-        );
-    }
-
-    fn problems(bytes: &[u8]) -> Vec<PackageProblem> {
-        parse_package(bytes).unwrap_err().details
-    }
-
-    #[test]
-    fn explains_what_is_wrong() {
-        assert_eq!(problems(b"")[0].code, "InvalidPackage");
-        assert_eq!(problems(b"not a zip")[0].code, "InvalidPackage");
-        let no_manifest = zip_files(&[("icon.png", b"png")]);
-        assert_eq!(problems(&no_manifest)[0].code, "ManifestNotFound");
-        let nested = zip_files(&[("app/manifest.json", b"{}")]);
-        assert_eq!(problems(&nested)[0].code, "ManifestNotFound");
-        let bad_json = zip_files(&[("manifest.json", b"{")]);
-        assert_eq!(problems(&bad_json)[0].code, "InvalidJson");
-        let array = zip_files(&[("manifest.json", b"[]")]);
-        assert_eq!(problems(&array)[0].code, "SchemaError_Type");
-
-        let missing = zip_files(&[("manifest.json", br#"{"version":"x","name":{}}"#)]);
-        let found = problems(&missing);
-        let codes: Vec<(&str, &str)> = found.iter().map(|p| (p.code, p.target.as_str())).collect();
-        assert_eq!(
-            codes,
-            [
-                ("SchemaError_Required", ""),
-                ("SchemaError_Pattern", "version"),
-                ("SchemaError_Required", "name"),
-                ("SchemaError_Required", ""),
-            ]
-        );
-        let err = parse_package(&missing).unwrap_err();
-        assert!(
-            err.message
-                .contains("name | Required properties are missing from object: [short]."),
-            "{err}"
-        );
-
-        let bad_rsc = zip_files(&[(
-            "manifest.json",
-            br#"{"id":"x","version":"1.0.0","name":{"short":"n"},"authorization":{"permissions":{"resourceSpecific":[{"name":"A.Chat","type":"Sometimes"},{"name":"B"}]}}}"#,
-        )]);
-        let found = problems(&bad_rsc);
-        assert_eq!(found[0].code, "SchemaError_Enum");
-        assert_eq!(
-            found[1].target,
-            "authorization.permissions.resourceSpecific[1]"
-        );
-    }
-
-    #[test]
-    fn the_icons_the_manifest_names_must_be_in_the_package() {
-        let whole = build_package("x1", "1.0.0", "n", &serde_json::Map::new());
-        assert!(parse_package(&whole).is_ok());
-        let manifest = br#"{"id":"x1","version":"1.0.0","name":{"short":"n"},"icons":{"color":"color.png","outline":"outline.png"}}"#;
-        let no_icons = zip_files(&[("manifest.json", manifest)]);
-        let found = problems(&no_icons);
-        let codes: Vec<(&str, &str)> = found.iter().map(|p| (p.code, p.target.as_str())).collect();
-        assert_eq!(
-            codes,
-            [
-                ("FileNotFound", "icons.color"),
-                ("FileNotFound", "icons.outline")
-            ]
-        );
-        let one = zip_files(&[("manifest.json", manifest), ("color.png", PNG_1X1)]);
-        assert_eq!(problems(&one).len(), 1);
-    }
-
-    #[test]
-    fn bounds_hold() {
-        let package = build_package("x", "1.0.0", "n", &serde_json::Map::new());
-        let small = PackageLimits {
-            max_package_bytes: 10,
-            ..PackageLimits::default()
-        };
-        assert_eq!(problems_with(&package, small)[0].code, "PackageTooLarge");
-        // A manifest that inflates past the limit, however its sizes are declared.
-        let bomb = zip_files(&[("manifest.json", &vec![b' '; 4 << 20])]);
-        assert!(bomb.len() < 64 << 10);
-        let found = problems_with(&bomb, PackageLimits::default());
-        assert_eq!(found[0].code, "PackageTooLarge");
-        let many: Vec<(String, Vec<u8>)> = (0..100).map(|i| (format!("f{i}"), vec![])).collect();
-        let refs: Vec<(&str, &[u8])> = many
-            .iter()
-            .map(|(n, c)| (n.as_str(), c.as_slice()))
-            .collect();
-        assert_eq!(problems(&zip_files(&refs))[0].code, "PackageTooLarge");
-    }
-
-    fn problems_with(bytes: &[u8], limits: PackageLimits) -> Vec<PackageProblem> {
-        parse_package_with(bytes, limits).unwrap_err().details
-    }
-}
+mod tests;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

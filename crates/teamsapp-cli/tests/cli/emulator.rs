@@ -226,7 +226,8 @@ fn catalog_publish_works_on_the_embedded_emulator_and_checks_the_package_first()
     );
 
     // A manifest that names icons the package does not hold: the same check the emulator runs.
-    let manifest = br#"{"manifestVersion":"1.17","id":"5e1f0000-0000-4000-8000-00000000f00e","version":"1.0.0","name":{"short":"No Icons"},"icons":{"color":"color.png","outline":"outline.png"}}"#;
+    // Valid against the 1.17 schema, so the missing icons are its only problems.
+    let manifest = br##"{"manifestVersion":"1.17","id":"5e1f0000-0000-4000-8000-00000000f00e","version":"1.0.0","name":{"short":"No Icons","full":"No Icons"},"description":{"short":"No icons","full":"A package without its icons."},"developer":{"name":"Fabrikam","websiteUrl":"https://fabrikam.example","privacyUrl":"https://fabrikam.example/privacy","termsOfUseUrl":"https://fabrikam.example/terms"},"icons":{"color":"color.png","outline":"outline.png"},"accentColor":"#FFFFFF"}"##;
     let no_icons = dir.path().join("no-icons.zip");
     std::fs::write(
         &no_icons,

@@ -466,7 +466,13 @@ fn invalid_packages_are_graphs_400() {
     let ModelError::InvalidPackage { details, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(details[0].target, "name");
+    // Every schema problem is listed, sorted by path: `name` is among them.
+    assert!(
+        details
+            .iter()
+            .any(|d| d.target == "name" && d.code == "SchemaError_Required"),
+        "{details:?}"
+    );
     let graph = err.to_graph_error();
     let json = serde_json::to_value(&graph).unwrap();
     assert_eq!(json["error"]["code"], "BadRequest");
