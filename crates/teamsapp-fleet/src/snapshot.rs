@@ -698,6 +698,7 @@ impl Reader<'_> {
                         user_type: u.user_type,
                         account_enabled: u.account_enabled.unwrap_or(true),
                         personal_account: false,
+                        blocked_apps: Vec::new(),
                         id,
                     },
                     None => UserSpec {
@@ -707,6 +708,7 @@ impl Reader<'_> {
                         user_type: u.user_type,
                         account_enabled: u.account_enabled.unwrap_or(true),
                         personal_account: false,
+                        blocked_apps: Vec::new(),
                         id,
                     },
                 })
@@ -1016,6 +1018,8 @@ fn catalog_app(app: &TeamsApp) -> Option<CatalogAppSpec> {
             _ => Distribution::Organization,
         },
         app_definitions: definitions,
+        // Graph does not say which apps the tenant admin blocked.
+        blocked: false,
     })
 }
 

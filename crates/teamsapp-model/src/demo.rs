@@ -205,6 +205,7 @@ fn users() -> Vec<UserSpec> {
                 user_type: None,
                 account_enabled: true,
                 personal_account: personal,
+                blocked_apps: Vec::new(),
             }
         })
         .collect()
@@ -266,6 +267,7 @@ fn catalog() -> Vec<CatalogAppSpec> {
             external_id: Some(TASKS_EXTERNAL_ID.to_owned()),
             display_name: "Contoso Tasks".to_owned(),
             distribution_method: Distribution::Organization,
+            blocked: false,
             app_definitions: vec![
                 tasks(TASKS_OLD_VERSION, PublishingState::Published, 1),
                 tasks(TASKS_LATEST_VERSION, PublishingState::Published, 15),
@@ -277,6 +279,7 @@ fn catalog() -> Vec<CatalogAppSpec> {
             external_id: Some(POLLS_EXTERNAL_ID.to_owned()),
             display_name: "Contoso Polls".to_owned(),
             distribution_method: Distribution::Organization,
+            blocked: false,
             app_definitions: vec![
                 polls("1.0.0", PublishingState::Published, false),
                 polls("2.0.0", PublishingState::Published, true),
@@ -288,6 +291,7 @@ fn catalog() -> Vec<CatalogAppSpec> {
             external_id: Some(STANDUP_EXTERNAL_ID.to_owned()),
             display_name: "Contoso Standup".to_owned(),
             distribution_method: Distribution::Organization,
+            blocked: false,
             app_definitions: vec![standup("1.0.0"), standup("1.0.1")],
         },
         CatalogAppSpec {
@@ -295,6 +299,7 @@ fn catalog() -> Vec<CatalogAppSpec> {
             external_id: None,
             display_name: "Planner".to_owned(),
             distribution_method: Distribution::Store,
+            blocked: false,
             app_definitions: vec![definition("2.3.0", PublishingState::Published)],
         },
     ]

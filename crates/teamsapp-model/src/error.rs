@@ -39,11 +39,14 @@ pub enum ModelError {
         /// Graph's message.
         message: String,
     },
-    /// `403 Forbidden`: the caller's permissions do not allow the call.
+    /// `403 Forbidden`: the caller's permissions, or the tenant's policies, do not allow the call.
     #[error("forbidden: {}", HouseStyle(message))]
     Forbidden {
         /// Graph's message, naming the permissions that would allow the call.
         message: String,
+        /// A more specific code Graph nests in `innerError` (`AccessDenied` for an app blocked
+        /// by an app permission policy).
+        inner_code: Option<&'static str>,
     },
     /// `404 NotFound`: a resource in the path or the body does not exist.
     #[error("not found: {}", HouseStyle(message))]
@@ -126,7 +129,7 @@ impl ModelError {
             Self::BadRequest { message, .. }
             | Self::InvalidPackage { message, .. }
             | Self::Unauthorized { message }
-            | Self::Forbidden { message }
+            | Self::Forbidden { message, .. }
             | Self::NotFound { message }
             | Self::Conflict { message, .. }
             | Self::PreconditionFailed { message }
@@ -139,7 +142,9 @@ impl ModelError {
     /// `AppDefinitionAlreadyExists`).
     pub fn inner_code(&self) -> Option<&'static str> {
         match self {
-            Self::BadRequest { inner_code, .. } | Self::Conflict { inner_code, .. } => *inner_code,
+            Self::BadRequest { inner_code, .. }
+            | Self::Conflict { inner_code, .. }
+            | Self::Forbidden { inner_code, .. } => *inner_code,
             Self::InvalidPackage { .. } => Some("UnableToParseTeamsAppManifest"),
             _ => None,
         }
@@ -157,7 +162,8 @@ impl ModelError {
     /// `request-id`, `client-request-id` and `date` with [`GraphError::with_trace`].
     ///
     /// An inner code becomes the Teams service's nested pattern: `innerError` carries `code`,
-    /// `message` (the top-level message for package errors, empty otherwise, as in §3.3 #1),
+    /// `message` (the top-level message for package errors and a `403`'s, as the policy block
+    /// report shows, empty otherwise, as in §3.3 #1),
     /// `details`, and an empty nested `innerError`.
     pub fn to_graph_error(&self) -> GraphError {
         let mut error = GraphError::new(self.code(), self.message());
@@ -165,11 +171,13 @@ impl ModelError {
             let details = self.details();
             error.error.inner_error = Some(InnerError {
                 code: Some(code.to_owned()),
-                message: Some(if details.is_empty() {
-                    String::new()
-                } else {
-                    self.message().to_owned()
-                }),
+                message: Some(
+                    if details.is_empty() && !matches!(self, Self::Forbidden { .. }) {
+                        String::new()
+                    } else {
+                        self.message().to_owned()
+                    },
+                ),
                 details: (!details.is_empty()).then(|| {
                     details
                         .iter()
@@ -198,6 +206,7 @@ impl ModelError {
     pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden {
             message: message.into(),
+            inner_code: None,
         }
     }
 

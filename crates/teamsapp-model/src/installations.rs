@@ -19,6 +19,7 @@ use crate::error::echo;
 use crate::event::Event;
 use crate::project::{app_wire, definition_wire, installation_wire};
 use crate::query::{ListKind, ListRequest, Page, get_shape};
+use crate::spec::Distribution;
 use crate::spec::{InstallationScope, RscPermission, RscType};
 use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
@@ -261,6 +262,7 @@ impl World {
             &[target],
             !target.rsc.is_empty(),
         )?;
+        check_not_blocked(tenant, scope, app_index)?;
         if tenant.installed(scope).iter().any(|r| r.app == app_index) {
             return Err(ModelError::conflict(
                 format!(
@@ -682,6 +684,41 @@ impl World {
             ..Chat::default()
         })
     }
+}
+
+/// Refuses to install an app the tenant admin blocked for the organization (Graph's `403`
+/// "Trying to `CreateTeamAppEntitlement` for an App that is explicitly blocked by the tenant
+/// admin.", microsoft/powerapps-tools#107), or one the personal scope's user's app permission
+/// policy blocks (`403` with inner code `AccessDenied`, "App is blocked by app permission policy.
+/// `TenantId`: …, `UserObjectId`: …, `AppId`: …, `AppType`: Private",
+/// OfficeDev/microsoft-teams-apps-company-communicator#1537).
+fn check_not_blocked(tenant: &Tenant, scope: ScopeKey, app: u32) -> Result<(), ModelError> {
+    let rec = &tenant.apps[app as usize];
+    if rec.blocked {
+        return Err(ModelError::forbidden(
+            "Trying to CreateTeamAppEntitlement for an App that is explicitly blocked by the \
+             tenant admin.",
+        ));
+    }
+    if scope.kind == InstallationScope::User {
+        let user = &tenant.users[scope.index as usize];
+        if user.blocked_apps.contains(&app) {
+            let app_type = match rec.distribution {
+                Distribution::Organization => "Private",
+                Distribution::Store => "Store",
+                Distribution::Sideloaded => "Sideloaded",
+            };
+            return Err(ModelError::Forbidden {
+                message: format!(
+                    "App is blocked by app permission policy. TenantId: {}, UserObjectId: {}, \
+                     AppId: {}, AppType: {app_type}",
+                    tenant.id, user.id, rec.id
+                ),
+                inner_code: Some("AccessDenied"),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

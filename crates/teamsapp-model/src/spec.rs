@@ -213,6 +213,10 @@ pub struct UserSpec {
     /// calls of this API family for such accounts with "not supported".
     #[serde(default, skip_serializing_if = "is_false")]
     pub personal_account: bool,
+    /// Catalog apps (by `teamsApp.id`) the user's app permission policy blocks: installing one
+    /// in the user's personal scope is Graph's `403` "App is blocked by app permission policy".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_apps: Vec<String>,
 }
 
 /// A chat.
@@ -346,6 +350,10 @@ pub struct CatalogAppSpec {
     pub distribution_method: Distribution,
     /// Its versions, in increasing version order.
     pub app_definitions: Vec<DefinitionSpec>,
+    /// Blocked for the whole organization by the tenant admin (Teams admin center, Manage
+    /// apps): installing it anywhere is Graph's `403` "… explicitly blocked by the tenant admin."
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blocked: bool,
 }
 
 /// How a catalog app is distributed.

@@ -68,6 +68,8 @@ pub(crate) struct UserRec {
     pub(crate) user_type: Option<String>,
     pub(crate) account_enabled: bool,
     pub(crate) personal_account: bool,
+    /// Apps (by index) the user's app permission policy blocks.
+    pub(crate) blocked_apps: Box<[u32]>,
     /// Chats the user is a member of, by index, increasing.
     pub(crate) chats: Vec<u32>,
     pub(crate) installed: Installed,
@@ -119,6 +121,8 @@ pub(crate) struct AppRec {
     /// How many installations run this app.
     pub(crate) installed: u64,
     pub(crate) deleted: bool,
+    /// Blocked for the whole organization by the tenant admin.
+    pub(crate) blocked: bool,
 }
 
 impl AppRec {

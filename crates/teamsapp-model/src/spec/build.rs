@@ -69,6 +69,7 @@ impl UserSpec {
             user_type: None,
             account_enabled: true,
             personal_account: false,
+            blocked_apps: Vec::new(),
         }
     }
 }
@@ -156,6 +157,7 @@ impl CatalogAppSpec {
             external_id: None,
             display_name: display_name.into(),
             distribution_method: Distribution::Organization,
+            blocked: false,
             app_definitions: versions
                 .into_iter()
                 .map(DefinitionSpec::published)

@@ -121,6 +121,7 @@ impl Tenant {
                 user_type: user.user_type.clone(),
                 account_enabled: user.account_enabled,
                 personal_account: user.personal_account,
+                blocked_apps: Box::default(),
                 chats: Vec::new(),
                 installed: Installed::new(),
             });
@@ -270,9 +271,27 @@ impl Tenant {
                 latest_published: None,
                 installed: 0,
                 deleted: false,
+                blocked: app.blocked,
             };
             rec.refresh_latest();
             tenant.apps.push(rec);
+        }
+        // App permission policies name catalog apps, read above.
+        for (i, user) in spec.users.iter().enumerate() {
+            if user.blocked_apps.is_empty() {
+                continue;
+            }
+            let path = At::new("users", i);
+            let blocked = user
+                .blocked_apps
+                .iter()
+                .map(|id| {
+                    tenant.app_by_id(id).ok_or_else(|| {
+                        ModelError::spec(format!("{path}.blockedApps: no catalog app {}", echo(id)))
+                    })
+                })
+                .collect::<Result<Box<[u32]>, _>>()?;
+            tenant.users[i].blocked_apps = blocked;
         }
         // Files list installations in the order of their chats (a fleet, a snapshot): try the
         // chat after the last one before hashing (a profile of 1M installations put 12 % of the

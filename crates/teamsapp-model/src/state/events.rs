@@ -173,6 +173,7 @@ impl Tenant {
             latest_published: None,
             installed: 0,
             deleted: false,
+            blocked: false,
         };
         app.refresh_latest();
         self.apps.push(app);

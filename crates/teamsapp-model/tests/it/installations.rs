@@ -902,3 +902,106 @@ fn upgrades_follow_reviews_and_never_go_to_submitted_versions() {
         "1.2.0"
     );
 }
+
+#[test]
+fn blocked_apps_are_403s_as_graph_reports_them() {
+    // The tenant admin blocked Planner for the organization; Alex's app permission policy
+    // blocks Contoso Standup.
+    let mut spec = demo::tenant();
+    for app in &mut spec.catalog {
+        app.blocked = app.id.as_str() == demo::PLANNER_APP_ID;
+    }
+    for u in &mut spec.users {
+        if u.id == demo::ALEX {
+            u.blocked_apps = vec![demo::STANDUP_APP_ID.to_owned()];
+        }
+    }
+    let mut world = teamsapp_model::World::new(WorldConfig::default());
+    world.load_tenant(spec.clone()).unwrap();
+    let caller = fleet();
+
+    let err = world
+        .install_app(
+            &caller,
+            &Scope::from(&chat(demo::SEED_CHAT_ID)),
+            &bind(demo::PLANNER_APP_ID),
+            &Query::new(),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code(), err.inner_code()),
+        (403, "Forbidden", None)
+    );
+    assert!(
+        err.message()
+            .contains("explicitly blocked by the tenant admin"),
+        "{err}"
+    );
+
+    let alex = Scope::from(&user(demo::ALEX));
+    let err = world
+        .install_app(
+            &caller,
+            &alex,
+            &bind(demo::STANDUP_APP_ID),
+            &Query::new(),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code(), err.inner_code()),
+        (403, "Forbidden", Some("AccessDenied"))
+    );
+    assert_eq!(
+        err.message(),
+        format!(
+            "App is blocked by app permission policy. TenantId: {}, UserObjectId: {}, AppId: {}, \
+             AppType: Private",
+            spec.tenant_id,
+            demo::ALEX,
+            demo::STANDUP_APP_ID
+        )
+    );
+    let graph = serde_json::to_value(err.to_graph_error()).unwrap();
+    assert_eq!(graph["error"]["innerError"]["code"], "AccessDenied");
+    assert_eq!(graph["error"]["innerError"]["message"], err.message());
+
+    // The policy is Alex's: Adele may install Standup.
+    world
+        .install_app(
+            &caller,
+            &Scope::from(&user(demo::ADELE)),
+            &bind(demo::STANDUP_APP_ID),
+            &Query::new(),
+            now(),
+        )
+        .unwrap();
+    // Blocks stop installs, not upgrades of what is installed (our choice: the reports are of
+    // installs): Alex's policy blocks Tasks too, and his Tasks still upgrades.
+    for u in &mut spec.users {
+        if u.id == demo::ALEX {
+            u.blocked_apps.push(demo::TASKS_APP_ID.to_owned());
+        }
+    }
+    let mut world = teamsapp_model::World::new(WorldConfig::default());
+    world.load_tenant(spec.clone()).unwrap();
+    world
+        .upgrade_app(
+            &caller,
+            &alex,
+            &built(demo::ALEX, demo::TASKS_APP_ID),
+            &teamsapp_types::UpgradePostRequestBody::default(),
+            &Query::new(),
+            now(),
+        )
+        .unwrap();
+
+    // A policy naming an app the catalog does not have is refused when the tenant loads.
+    let mut bad = demo::tenant();
+    bad.users[0].blocked_apps = vec!["00000000-0000-4000-8000-00000000dead".to_owned()];
+    let err = teamsapp_model::World::new(WorldConfig::default())
+        .load_tenant(bad)
+        .unwrap_err();
+    assert!(err.message().contains("blockedApps"), "{err}");
+}
