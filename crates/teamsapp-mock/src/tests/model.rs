@@ -568,6 +568,38 @@ async fn definitions_carry_an_etag_and_the_review_checks_if_match() {
 }
 
 #[tokio::test]
+async fn deletes_ignore_if_match_as_odata_does_without_a_concurrency_token() {
+    // Neither installations nor catalog apps carry an `@odata.etag`, and the CSDL declares no
+    // concurrency token for them: there is no tag an `If-Match` could be compared with.
+    let h = Harness::model(|_| {});
+    let token = h.client_credentials(demo::CREDENTIALS).await;
+    let path = format!(
+        "/v1.0{}",
+        teamsapp_types::routes::UNINSTALL_CHAT_APP
+            .render(&[demo::SEED_CHAT_ID, demo::SEED_INSTALLATION_ID])
+    );
+    let installation = h
+        .send(request("GET", &path, Some(&token), None))
+        .await
+        .json();
+    assert!(installation.get("@odata.etag").is_none(), "{installation}");
+    let mut delete = request("DELETE", &path, Some(&token), None);
+    delete
+        .headers_mut()
+        .insert("if-match", "\"c3RhbGU=\"".parse().unwrap());
+    let reply = h.send(delete).await;
+    assert_eq!(
+        reply.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    h.send(request("GET", &path, Some(&token), None))
+        .await
+        .assert_graph_error(404, "NotFound");
+}
+
+#[tokio::test]
 async fn graphs_other_paths_to_the_same_installations_answer_the_same() {
     let h = Harness::model(|_| {});
     let token = h.client_credentials(demo::CREDENTIALS).await;
