@@ -562,10 +562,18 @@ async fn me_with_an_application_token() {
         .await;
     assert_eq!(reply.assert_graph_error(400, "BadRequest"), ME_WITHOUT_USER);
 
-    // `/me/joinedTeams/{team-id}/…` names its team, as `/me/chats/{chat-id}/…` names its chat:
-    // both answer as their canonical paths do, `me` unchecked (FIDELITY.md).
+    // Every `/me` path, also those that name their chat or team, needs a signed-in user
+    // ([me-app-only] in FIDELITY.md); with one, they answer as their canonical paths do.
     let team = demo::SALES_TEAM_ID;
     let chat = enc(demo::SEED_CHAT_ID);
+    let adele = h
+        .state
+        .mint_token(&crate::TokenSpec {
+            user: Some(demo::ADELE.into()),
+            ..crate::TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
     for (alias, canonical) in [
         (
             format!("/v1.0/me/chats/{chat}/installedApps"),
@@ -576,8 +584,13 @@ async fn me_with_an_application_token() {
             format!("/v1.0/teams/{team}/installedApps"),
         ),
     ] {
-        let via_me = ok(&get(&h, &alias, &app).await, &alias);
-        let direct = ok(&get(&h, &canonical, &app).await, &canonical);
+        let message = h
+            .send(request("GET", &alias, Some(&app), None))
+            .await
+            .assert_graph_error(400, "BadRequest");
+        assert_eq!(message, ME_WITHOUT_USER, "{alias}");
+        let via_me = ok(&get(&h, &alias, &adele).await, &alias);
+        let direct = ok(&get(&h, &canonical, &adele).await, &canonical);
         assert_eq!(via_me, direct, "{alias}");
     }
 }
