@@ -3,14 +3,20 @@
 
 Seeds are real examples: the ids, filters, query strings and bodies of Microsoft's docs as kept in
 shared/reference/graph-teamsapp-api.md and crates/teamsapp-types/tests/fixtures/, Graph's
-Retry-After values, and tiny valid Teams app packages. Run from anywhere:
-`python3 fuzz/make_seeds.py`; it replaces the seed files it owns and leaves others alone.
+Retry-After values, and tiny valid Teams app packages. Run from anywhere, after building the
+fuzz targets (`fuzz/smoke.sh 1` does): `python3 fuzz/make_seeds.py`; it replaces the seed files
+it owns and leaves others alone. The emulator target picks its request by index into a table it
+builds from the generated routes; the script asks the built target for that table
+(`TEAMSAPP_FUZZ_LIST_TARGETS=1`), so seeds keep pointing at their operation when routes are added.
 """
 
 import base64
+import glob
 import io
 import json
 import os
+import subprocess
+import tempfile
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +50,11 @@ def fixture(name):
         return f.read()
 
 
+def icon(name):
+    with open(os.path.join(ROOT, "crates", "teamsapp-package", "src", "icons", name), "rb") as f:
+        return f.read()
+
+
 def package(external_id, version, name, extra=None, icons=True):
     """A Teams app package like teamsapp_model::package::build_package writes, fixed timestamps."""
     manifest = {
@@ -68,7 +79,8 @@ def package(external_id, version, name, extra=None, icons=True):
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         files = [("manifest.json", text)]
         if icons:
-            files += [("color.png", b"\x89PNG\r\n\x1a\n"), ("outline.png", b"\x89PNG\r\n\x1a\n")]
+            # The icons build_package ships: PNGs of 192x192 and 32x32, as Teams requires.
+            files += [("color.png", icon("color.png")), ("outline.png", icon("outline.png"))]
         for fname, content in files:
             info = zipfile.ZipInfo(fname, date_time=(2025, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -172,6 +184,9 @@ for name, value in RETRY.items():
 # --- app packages -----------------------------------------------------------------------------
 tiny, tiny_manifest = package("e1f2a3b4-0000-4000-8000-000000000001", "1.0.0", "Contoso Notes", icons=False)
 write("package", "tiny.zip", tiny)
+# The same app with its icons: a package the catalog accepts.
+notes, _ = package("e1f2a3b4-0000-4000-8000-000000000001", "1.0.0", "Contoso Notes")
+write("package", "notes.zip", notes)
 full, full_manifest = package(TASKS_EXTERNAL, "2.0.0", "Contoso Tasks", RSC)
 write("package", "rsc-bot.zip", full)
 write("package", "manifest.json", tiny_manifest)
@@ -186,23 +201,86 @@ for name in sorted(os.listdir(FIXTURES)):
         write("bodies", name, fixture(name))
 
 # --- emulator ---------------------------------------------------------------------------------
-# Target indexes, in the order fuzz_targets/emulator.rs builds them (set
-# TEAMSAPP_FUZZ_LIST_TARGETS=1 when running the target to print the table): every route of
-# teamsapp_types::routes::ALL at its template then its aliases, then the identity endpoints, then
-# the admin API.
-E = {
-    "list-chat": 0, "install-chat": 1, "get-chat-app": 2, "uninstall-chat": 3, "upgrade-chat": 4,
-    "upgrade-chat-alias": 5, "list-team": 6, "install-team": 7, "get-team-app": 8,
-    "uninstall-team": 9, "upgrade-team": 10, "upgrade-team-alias": 11, "list-user": 12,
-    "install-user": 13, "get-user-app": 14, "uninstall-user": 15, "upgrade-user": 16,
-    "upgrade-user-alias": 17, "get-user-app-chat": 18, "list-catalog": 19, "publish": 20,
-    "get-catalog-app": 21, "delete-catalog-app": 22, "list-definitions": 23, "update": 24,
-    "get-definition": 25, "review": 26, "list-users": 27, "list-user-chats": 28, "get-chat": 29,
-    "list-teams": 30, "batch": 31, "token": 32, "devicecode": 33, "keys": 34, "openid": 35,
-    "instance": 36, "admin-reset": 37, "admin-tenants": 38, "admin-state": 39,
-    "admin-installation": 40, "admin-journal": 41, "admin-metrics": 42, "admin-faults": 43,
-    "admin-throttle": 44, "admin-scenarios": 45, "admin-token": 46, "admin-approve": 47,
-    "admin-devicelogin": 48,
+# Target indexes, read from the emulator target itself: it prints the table it builds (every
+# route of teamsapp_types::routes::ALL at its template then its aliases, then the identity
+# endpoints, then the admin API) with TEAMSAPP_FUZZ_LIST_TARGETS=1.
+def target_table():
+    binary = os.environ.get("TEAMSAPP_FUZZ_EMULATOR") or next(
+        iter(sorted(glob.glob(os.path.join(HERE, "target", "*", "*", "emulator")))), None)
+    if not binary or not os.access(binary, os.X_OK):
+        raise SystemExit("build the fuzz targets first (fuzz/smoke.sh 1), or set TEAMSAPP_FUZZ_EMULATOR")
+    with tempfile.TemporaryDirectory() as work:
+        # One input long enough to reach a request, so the target builds its table.
+        probe = os.path.join(work, "probe")
+        with open(probe, "wb") as f:
+            f.write(b"\0\0\0")
+        out = subprocess.run([binary, probe], capture_output=True, text=True,
+                             env={**os.environ, "TEAMSAPP_FUZZ_LIST_TARGETS": "1"}, check=True)
+    table = {}
+    for line in out.stderr.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0].isdigit():
+            table.setdefault((parts[2], parts[3]), int(parts[0]))
+    if not table:
+        raise SystemExit(f"{binary} printed no target table:\n{out.stderr}")
+    return table
+
+
+TABLE = target_table()
+CHAT_APP = "/chats/{chat-id}/installedApps/{teamsAppInstallation-id}"
+TEAM_APP = "/teams/{team-id}/installedApps/{teamsAppInstallation-id}"
+USER_APP = "/users/{user-id}/teamwork/installedApps/{userScopeTeamsAppInstallation-id}"
+CATALOG_APP = "/appCatalogs/teamsApps/{teamsApp-id}"
+DEFINITION = CATALOG_APP + "/appDefinitions/{teamsAppDefinition-id}"
+ROUTES = {
+    "list-chat": ("GET", "/chats/{chat-id}/installedApps"),
+    "install-chat": ("POST", "/chats/{chat-id}/installedApps"),
+    "get-chat-app": ("GET", CHAT_APP),
+    "uninstall-chat": ("DELETE", CHAT_APP),
+    "upgrade-chat": ("POST", CHAT_APP + "/upgrade"),
+    "upgrade-chat-alias": ("POST", CHAT_APP + "/microsoft.graph.upgrade"),
+    "list-team": ("GET", "/teams/{team-id}/installedApps"),
+    "install-team": ("POST", "/teams/{team-id}/installedApps"),
+    "get-team-app": ("GET", TEAM_APP),
+    "uninstall-team": ("DELETE", TEAM_APP),
+    "upgrade-team": ("POST", TEAM_APP + "/upgrade"),
+    "list-user": ("GET", "/users/{user-id}/teamwork/installedApps"),
+    "install-user": ("POST", "/users/{user-id}/teamwork/installedApps"),
+    "get-user-app": ("GET", USER_APP),
+    "upgrade-user": ("POST", USER_APP + "/upgrade"),
+    "get-user-app-chat": ("GET", USER_APP + "/chat"),
+    "list-catalog": ("GET", "/appCatalogs/teamsApps"),
+    "publish": ("POST", "/appCatalogs/teamsApps"),
+    "get-catalog-app": ("GET", CATALOG_APP),
+    "update": ("POST", CATALOG_APP + "/appDefinitions"),
+    "review": ("PATCH", DEFINITION),
+    "list-users": ("GET", "/users"),
+    "batch": ("POST", "/$batch"),
+}
+
+
+def target_index(name):
+    if name in ROUTES:
+        key = ROUTES[name]
+    else:
+        # The identity and admin endpoints, by the last segments of their path.
+        key = next(((m, t) for (m, t) in TABLE if t.endswith(OTHER[name][1]) and m == OTHER[name][0]), None)
+    if key not in TABLE:
+        raise SystemExit(f"the emulator target has no {name} {key}")
+    return TABLE[key]
+
+
+OTHER = {
+    "token": ("POST", "/oauth2/v2.0/token"),
+    "devicecode": ("POST", "/oauth2/v2.0/devicecode"),
+    "admin-tenants": ("POST", "/_emulator/tenants"),
+    "admin-installation": ("GET", "/_emulator/installations/{id}"),
+    "admin-journal": ("GET", "/_emulator/journal"),
+    "admin-faults": ("PUT", "/_emulator/faults"),
+    "admin-throttle": ("PUT", "/_emulator/throttle"),
+    "admin-scenarios": ("PUT", "/_emulator/scenarios"),
+    "admin-token": ("POST", "/_emulator/token"),
+    "admin-approve": ("POST", "/_emulator/devicecode/approve"),
 }
 CUSTOM = 0x20  # flags: param1 \n param2 \n query \n body
 DELEGATED = 0x08
@@ -212,7 +290,7 @@ NO_TOKEN = 0x10
 def emulator(name, target, body=b"", flags=0):
     if isinstance(body, str):
         body = body.encode()
-    write("emulator", name, bytes([E[target], flags]) + body)
+    write("emulator", name, bytes([target_index(target), flags]) + body)
 
 
 def custom(name, target, p1="", p2="", query="", body="", flags=0):
@@ -241,6 +319,7 @@ emulator("upgrade-team", "upgrade-team", "{}")
 emulator("upgrade-user", "upgrade-user", "{}")
 emulator("upgrade-chat-delegated", "upgrade-chat", "{}", DELEGATED)
 emulator("publish-tiny", "publish", tiny, DELEGATED)
+emulator("publish-notes", "publish", notes, DELEGATED)
 emulator("update-tasks", "update", full, DELEGATED)
 emulator("publish-app-only", "publish", tiny)
 emulator("review-publish", "review", json.dumps({"publishingState": "published"}))
