@@ -41,7 +41,7 @@ pub(crate) struct CallMeta {
 
 impl RequestContext {
     /// The context of `request`, shared: handlers and the journal hold it without copying it.
-    fn new(state: &AppState, request: &Request) -> Arc<Self> {
+    pub(crate) fn new(state: &AppState, request: &Request) -> Arc<Self> {
         // A version-4 GUID from the thread's generator: `Uuid::new_v4` asks the kernel each time, a
         // `getrandom` system call (and often a reschedule) per request under load.
         let request_id = uuid::Builder::from_random_bytes(rand::rng().random())
@@ -258,7 +258,7 @@ fn bare_error(status: StatusCode, body_limit: usize) -> ApiError {
     }
 }
 
-fn add_trace_headers(state: &AppState, ctx: &RequestContext, headers: &mut HeaderMap) {
+pub(crate) fn add_trace_headers(state: &AppState, ctx: &RequestContext, headers: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
         headers.insert("request-id", v);
     }

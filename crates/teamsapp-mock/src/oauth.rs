@@ -98,6 +98,20 @@ impl OAuthError {
         }
     }
 
+    /// `504`: the request's body or answer did not come within the request timeout; Entra's
+    /// transient error (`AADSTS90033`), the nearest it has to a timed-out request.
+    pub(crate) fn timed_out() -> Self {
+        Self {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            ..Self::new(
+                "temporarily_unavailable",
+                90_033,
+                "The request timed out before its body arrived or its answer was ready. Please \
+                 try again.",
+            )
+        }
+    }
+
     fn missing(parameter: &str) -> Self {
         Self::new(
             "invalid_request",
