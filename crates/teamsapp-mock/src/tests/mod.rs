@@ -12,6 +12,7 @@ mod faults;
 mod hostile;
 mod model;
 mod navigation;
+mod permissions;
 mod routing;
 mod serving;
 mod throttle;
