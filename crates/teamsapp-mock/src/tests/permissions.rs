@@ -64,7 +64,7 @@ fn sample(route: &Route) -> (String, Option<Body>, Option<&'static str>) {
                 demo::TASKS_EXTERNAL_ID,
                 "9.0.0",
                 "Contoso Tasks",
-                &Default::default(),
+                &serde_json::Map::default(),
             ))),
             Some("application/zip"),
         ),
