@@ -456,3 +456,57 @@ async fn read_all_lists_a_chats_apps_as_the_current_page_says() {
         String::from_utf8_lossy(&reply.body)
     );
 }
+
+#[tokio::test]
+async fn each_surface_writes_its_own_headers_and_msal_finds_its_instance() {
+    let h = Harness::new();
+    // The identity platform: Entra's tracing headers, never cached.
+    let reply = h
+        .send(
+            Request::get(format!("/{TENANT}/discovery/instance"))
+                .header("host", "graph.test")
+                .header("client-request-id", "c0ffee00-1111-4000-8000-000000000001")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("x-ms-request-id")
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
+    );
+    assert_eq!(
+        reply.header("client-request-id"),
+        Some("c0ffee00-1111-4000-8000-000000000001")
+    );
+    assert!(reply.header("date").is_some());
+    assert_eq!(reply.header("cache-control"), Some("no-store, no-cache"));
+    assert_eq!(reply.header("pragma"), Some("no-cache"));
+    // MSAL's instance discovery names the emulator as its own authority.
+    let instance = reply.json();
+    assert_eq!(
+        instance["tenant_discovery_endpoint"],
+        "http://graph.test/common/v2.0/.well-known/openid-configuration"
+    );
+    assert_eq!(instance["metadata"][0]["aliases"][0], "graph.test");
+
+    // Graph: its diagnostic header, in the shape Graph writes it.
+    let reply = h
+        .send(
+            Request::get("/v1.0/users")
+                .header("host", "graph.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let diagnostic: serde_json::Value =
+        serde_json::from_str(reply.header("x-ms-ags-diagnostic").unwrap()).unwrap();
+    for field in ["DataCenter", "Slice", "Ring", "ScaleUnit", "RoleInstance"] {
+        assert!(
+            diagnostic["ServerInfo"][field].is_string(),
+            "{field}: {diagnostic}"
+        );
+    }
+    assert_eq!(reply.header("odata-version"), Some("4.0"));
+}
