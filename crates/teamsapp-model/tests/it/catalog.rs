@@ -162,7 +162,9 @@ fn publish_update_install_upgrade() {
     assert_eq!(app.external_id.as_deref(), Some(NEW_EXTERNAL));
     assert_eq!(app.display_name.as_deref(), Some("Contoso Notes"));
     let app_id = TeamsAppId::new(app.id.clone().unwrap()).unwrap();
+    // A new GUID, not the manifest's id.
     assert!(app_id.is_guid());
+    assert!(!app_id.as_str().eq_ignore_ascii_case(NEW_EXTERNAL));
     assert!(matches!(
         outcome.events[0],
         Event::CatalogAppPublished { .. }
