@@ -507,7 +507,8 @@ pub struct MockServeArgs {
     pub fleet: Option<usize>,
     /// Throttle every operation class at this many requests per second per app and tenant;
     /// 0 turns throttling off (default: the published Teams limits). The per-team limit of 4
-    /// requests per second per app stays unless throttling is off.
+    /// requests per second per app, and the app's limits across all tenants (600 reads, 300
+    /// writes and patches, 150 deletes per second), stay unless throttling is off.
     #[arg(long, value_name = "RPS")]
     pub throttle: Option<f64>,
     /// Inject this fraction of faults (429, 503 and 504 in equal parts), e.g. 0.2.

@@ -136,7 +136,7 @@ pub use oauth::DEVICE_CODE_GRANT;
 pub use server::{Credentials, Emulator, router, serve};
 pub use state::{AppState, MintedToken, STORE_FILE_NAME, TokenSpec};
 pub use store::{EventStore, Recovery, STORE_FORMAT, StoreError};
-pub use throttle::{RateLimit, ThrottleConfig};
+pub use throttle::{AppLimits, RateLimit, ThrottleConfig};
 pub use tls::CERT_FILE_NAME;
 
 /// The wire types and request types (`teamsapp-types`), so a test suite needs one dev-dependency.

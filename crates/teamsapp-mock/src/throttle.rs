@@ -69,10 +69,64 @@ pub struct ThrottleConfig {
     /// Every request on one team, per app (Graph: 4 per second); 0 per second for no limit.
     #[serde(default = "default_per_team")]
     pub per_team: RateLimit,
+    /// The same classes per app across every tenant (Graph: 600, 300, 300 and 150 per second).
+    #[serde(default = "AppLimits::graph")]
+    pub per_app: AppLimits,
 }
 
 fn default_per_team() -> RateLimit {
     RateLimit::per_second(4.0)
+}
+
+/// The limits of one app across every tenant ([`ThrottleConfig::per_app`]); a rate of 0 per
+/// second is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppLimits {
+    /// `GET` requests.
+    pub read: RateLimit,
+    /// `POST` and `PUT` requests.
+    pub write: RateLimit,
+    /// `PATCH` requests.
+    pub patch: RateLimit,
+    /// `DELETE` requests.
+    pub delete: RateLimit,
+    /// Every request of the app to Graph ("130,000 requests per 10 seconds per app across all
+    /// tenants"): 13,000 per second with a burst of 130,000.
+    pub all: RateLimit,
+}
+
+impl AppLimits {
+    /// Graph's documented limits for the Teams service (throttling-limits).
+    pub const fn graph() -> Self {
+        Self {
+            read: RateLimit::per_second(600.0),
+            write: RateLimit::per_second(300.0),
+            patch: RateLimit::per_second(300.0),
+            delete: RateLimit::per_second(150.0),
+            all: RateLimit {
+                per_second: 13_000.0,
+                burst: Some(130_000.0),
+            },
+        }
+    }
+
+    fn limit(&self, class: OperationClass) -> Option<RateLimit> {
+        match class {
+            OperationClass::Read => Some(self.read),
+            OperationClass::Write => Some(self.write),
+            OperationClass::Patch => Some(self.patch),
+            OperationClass::Delete => Some(self.delete),
+            OperationClass::Batch => None,
+        }
+        .filter(|limit| limit.per_second > 0.0)
+    }
+}
+
+impl Default for AppLimits {
+    fn default() -> Self {
+        Self::graph()
+    }
 }
 
 impl Default for ThrottleConfig {
@@ -84,6 +138,7 @@ impl Default for ThrottleConfig {
             patch: RateLimit::per_second(30.0),
             delete: RateLimit::per_second(15.0),
             per_team: default_per_team(),
+            per_app: AppLimits::graph(),
         }
     }
 }
@@ -106,6 +161,11 @@ impl ThrottleConfig {
             ("patch", self.patch),
             ("delete", self.delete),
             ("perTeam", self.per_team),
+            ("perApp.read", self.per_app.read),
+            ("perApp.write", self.per_app.write),
+            ("perApp.patch", self.per_app.patch),
+            ("perApp.delete", self.per_app.delete),
+            ("perApp.all", self.per_app.all),
         ] {
             if !limit.per_second.is_finite() || limit.per_second < 0.0 {
                 return Err(format!(
@@ -215,6 +275,9 @@ pub(crate) struct Throttler {
     limiters: HashMap<OperationClass, ClassLimiter>,
     /// Keyed by (tenant and app, team).
     per_team: Option<ClassLimiter>,
+    /// Per app across tenants, by class, keyed by ("", app); and for all its requests.
+    per_app: HashMap<OperationClass, ClassLimiter>,
+    per_app_all: Option<ClassLimiter>,
 }
 
 impl Default for Throttler {
@@ -228,12 +291,34 @@ impl Throttler {
         let clock = RequestTime::default();
         let limiters = Self::limiters(&config, &clock);
         let per_team = Self::per_team(&config, &clock);
+        let (per_app, per_app_all) = Self::per_app(&config, &clock);
         Self {
             config,
             clock,
             limiters,
             per_team,
+            per_app,
+            per_app_all,
         }
+    }
+
+    /// The limiters of one app across tenants.
+    fn per_app(
+        config: &ThrottleConfig,
+        clock: &RequestTime,
+    ) -> (HashMap<OperationClass, ClassLimiter>, Option<ClassLimiter>) {
+        let limits = config.per_app;
+        let by_class = [
+            OperationClass::Read,
+            OperationClass::Write,
+            OperationClass::Patch,
+            OperationClass::Delete,
+        ]
+        .into_iter()
+        .filter_map(|class| Some((class, ClassLimiter::new(limits.limit(class)?, clock))))
+        .collect();
+        let all = (limits.all.per_second > 0.0).then(|| ClassLimiter::new(limits.all, clock));
+        (by_class, all)
     }
 
     /// A limiter for every limited class of `config`.
@@ -265,6 +350,7 @@ impl Throttler {
     pub(crate) fn configure(&mut self, config: ThrottleConfig) {
         self.limiters = Self::limiters(&config, &self.clock);
         self.per_team = Self::per_team(&config, &self.clock);
+        (self.per_app, self.per_app_all) = Self::per_app(&config, &self.clock);
         self.config = config;
     }
 
@@ -303,13 +389,26 @@ impl Throttler {
                 .check_key(&team_key)
                 .map_err(|not_until| limiter.wait(&not_until, &self.clock))?;
         }
-        let Some(limiter) = self.limiters.get(&class) else {
-            return Ok(());
-        };
-        limiter
-            .limiter
-            .check_key(&key)
-            .map_err(|not_until| limiter.wait(&not_until, &self.clock))
+        if let Some(limiter) = self.limiters.get(&class) {
+            limiter
+                .limiter
+                .check_key(&key)
+                .map_err(|not_until| limiter.wait(&not_until, &self.clock))?;
+        }
+        // Then the app's limits across every tenant.
+        let app_key = (String::new(), key.1);
+        for limiter in self
+            .per_app
+            .get(&class)
+            .into_iter()
+            .chain(&self.per_app_all)
+        {
+            limiter
+                .limiter
+                .check_key(&app_key)
+                .map_err(|not_until| limiter.wait(&not_until, &self.clock))?;
+        }
+        Ok(())
     }
 }
 
@@ -438,6 +537,13 @@ mod tests {
                 per_second: 1e-10,
                 burst: Some(1e300),
             },
+            per_app: AppLimits {
+                read: RateLimit {
+                    per_second: 1e300,
+                    burst: Some(1e300),
+                },
+                ..AppLimits::graph()
+            },
             ..ThrottleConfig::default()
         });
         for now in [Duration::ZERO, Duration::from_secs(1 << 40), Duration::MAX] {
@@ -465,5 +571,34 @@ mod tests {
             .acquire("t", "a", OperationClass::Write, Duration::ZERO)
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_app_is_limited_across_tenants_too() {
+        let mut t = Throttler::new(ThrottleConfig {
+            per_app: AppLimits {
+                delete: RateLimit::per_second(2.0),
+                ..AppLimits::graph()
+            },
+            ..ThrottleConfig::default()
+        });
+        let now = Duration::from_secs(10);
+        // Two tenants, one app: each tenant is far from its own 15 deletes a second.
+        t.acquire("t1", "app", OperationClass::Delete, now).unwrap();
+        t.acquire("t2", "app", OperationClass::Delete, now).unwrap();
+        let wait = t
+            .acquire("t3", "app", OperationClass::Delete, now)
+            .unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        // Another app, and another class of the same app, are not held up.
+        t.acquire("t3", "other", OperationClass::Delete, now)
+            .unwrap();
+        t.acquire("t3", "app", OperationClass::Read, now).unwrap();
+        // Graph's defaults.
+        assert_eq!(ThrottleConfig::default().per_app, AppLimits::graph());
+        assert_eq!(AppLimits::graph().delete, RateLimit::per_second(150.0));
     }
 }
