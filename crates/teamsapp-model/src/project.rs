@@ -214,7 +214,11 @@ fn scope_info(tenant: &Tenant, scope: ScopeKey) -> serde_json::Value {
             "groupChat",
             "chatId",
         ),
-        InstallationScope::User => ("personalTeamsAppInstallationScopeInfo", "personal", "userId"),
+        InstallationScope::User => (
+            "personalTeamsAppInstallationScopeInfo",
+            "personal",
+            "userId",
+        ),
     };
     serde_json::json!({
         "@odata.type": format!("#microsoft.graph.{odata_type}"),

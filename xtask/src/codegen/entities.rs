@@ -252,7 +252,13 @@ fn build_entity(
     let defaults = string_list(projection.get("default"), "default")?;
     let filterable = string_list(projection.get("filterable"), "filterable")?;
     let not_expandable = why_map(projection.get("notExpandable"))?;
-    let v1 = tables(name, all, defaults.clone(), filterable.clone(), not_expandable.clone())?;
+    let v1 = tables(
+        name,
+        all,
+        defaults.clone(),
+        filterable.clone(),
+        not_expandable.clone(),
+    )?;
 
     let mut changes = BetaChanges::default();
     let mut all = Vec::new();
