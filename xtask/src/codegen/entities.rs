@@ -256,7 +256,7 @@ fn build_entity(
         name,
         all,
         defaults.clone(),
-        filterable.clone(),
+        &filterable,
         not_expandable.clone(),
     )?;
 
@@ -284,7 +284,7 @@ fn build_entity(
         name,
         all,
         beta_defaults,
-        beta_filterable,
+        &beta_filterable,
         beta_not_expandable,
     )
     .context("x-teamsapp-beta")?;
@@ -319,10 +319,10 @@ fn tables(
     name: &str,
     all: Vec<(String, PropKind)>,
     defaults: Vec<String>,
-    filterable: Vec<String>,
+    filterable: &[String],
     not_expandable: Vec<(String, String)>,
 ) -> Result<Entity> {
-    for listed in defaults.iter().chain(&filterable) {
+    for listed in defaults.iter().chain(filterable) {
         if !all.iter().any(|(w, _)| w == listed) {
             bail!("{listed} is not a property of {name}");
         }
