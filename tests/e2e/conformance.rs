@@ -114,6 +114,77 @@ fn a_wrong_response_body_is_caught_with_operation_pointer_and_value() {
 }
 
 #[test]
+fn beta_responses_are_checked_against_betas_shapes_from_the_fragment() {
+    // `x-teamsapp-beta`: on `/beta` a definition spells `shortdescription` and has
+    // `azureADAppId`/`allowedInstallationScopes`, an installation has `scopeInfo` (an object);
+    // v1.0's `shortDescription` is not a beta property.
+    let checker = Checker::new();
+    let path =
+        |version: &str| format!("/{version}/chats/{CHAT}/installedApps?$expand=teamsAppDefinition");
+    let beta_body = json!({"value": [{
+        "id": "x",
+        "scopeInfo": {"@odata.type": "#microsoft.graph.groupChatTeamsAppInstallationScopeInfo",
+                      "scope": "groupChat", "chatId": CHAT},
+        "teamsAppDefinition": {"shortdescription": "s", "azureADAppId": null,
+                               "allowedInstallationScopes": "team,groupChat"}
+    }]});
+    assert!(
+        messages(
+            &checker,
+            &exchange(Method::GET, &path("beta"), 200, &beta_body)
+        )
+        .is_empty()
+    );
+    let v1_body = json!({"value": [{"id": "x", "teamsAppDefinition": {"shortDescription": "s"}}]});
+    assert!(
+        messages(
+            &checker,
+            &exchange(Method::GET, &path("v1.0"), 200, &v1_body)
+        )
+        .is_empty()
+    );
+
+    let found = messages(
+        &checker,
+        &exchange(Method::GET, &path("beta"), 200, &v1_body),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "GET /chats/{chat-id}/installedApps 200: /value/0/teamsAppDefinition/shortDescription"
+        ),
+        "{found:?}"
+    );
+    let bad = json!({"value": [{"id": "x", "scopeInfo": "groupChat",
+                                "teamsAppDefinition": {"azureADAppId": 7}}]});
+    let found = messages(&checker, &exchange(Method::GET, &path("BETA"), 200, &bad));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.iter().any(|m| m.contains("/value/0/scopeInfo")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("/value/0/teamsAppDefinition/azureADAppId")),
+        "{found:?}"
+    );
+    // A personal installation (`userScopeTeamsAppInstallation`, through `allOf`) inherits it.
+    let user = "/beta/users/02bd9fd6-8f93-4758-87c3-1fb73740a315/teamwork/installedApps";
+    let found = messages(
+        &checker,
+        &exchange(
+            Method::GET,
+            user,
+            200,
+            &json!({"value": [{"id": "x", "scopeInfo": 1}]}),
+        ),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(checker.take_violations().len(), 4);
+}
+
+#[test]
 fn statuses_bodies_and_requests_are_checked_too() {
     let checker = Checker::new();
     let upgrade = format!(

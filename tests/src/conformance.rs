@@ -18,7 +18,10 @@
 //!   3.0 become numbers.
 //!
 //! Operations are found by method and path template from [`teamsapp_types::routes::ALL`] (and
-//! their aliases), below a `/v1.0` or `/beta` prefix. A response to a Graph path no operation
+//! their aliases), below a `/v1.0` or `/beta` prefix. Below `/beta` a response is checked against
+//! the schemas as beta shapes them: each component schema's `x-teamsapp-beta` applied to its own
+//! properties (`add`ed ones typed, `rename`d and `remove`d ones forbidden), which `allOf`
+//! references then inherit. A response to a Graph path no operation
 //! serves must be the fragment's error envelope when it is a 4xx or 5xx. `$batch` requests and
 //! responses are checked as wholes (`batchRequest`, `batchResponse`) and item by item, each item
 //! against its own operation.
@@ -95,6 +98,8 @@ struct Content {
 /// A documented response: no content means no body.
 struct SpecResponse {
     content: Vec<Content>,
+    /// The same, with the component schemas as `/beta` shapes them.
+    beta: Vec<Content>,
 }
 
 struct SpecRequest {
@@ -138,15 +143,24 @@ impl Spec {
     pub fn from_fragment(text: &str) -> Result<Self, SpecError> {
         let doc: Value =
             serde_json::from_str(text).map_err(|e| spec_error(format!("not json: {e}")))?;
-        let defs = doc
+        let schemas = doc
             .pointer("/components/schemas")
             .and_then(Value::as_object)
-            .ok_or_else(|| spec_error("no components.schemas"))?
+            .ok_or_else(|| spec_error("no components.schemas"))?;
+        let defs = schemas
             .iter()
             .map(|(name, schema)| (name.clone(), convert_schema(schema)))
             .collect::<Map<String, Value>>();
         let mut compiler = Compiler {
             defs: Value::Object(defs),
+            cache: HashMap::new(),
+        };
+        let beta_defs = schemas
+            .iter()
+            .map(|(name, schema)| Ok((name.clone(), convert_schema(&beta_schema(name, schema)?))))
+            .collect::<Result<Map<String, Value>, SpecError>>()?;
+        let mut beta_compiler = Compiler {
+            defs: Value::Object(beta_defs),
             cache: HashMap::new(),
         };
         let error_schema = resolve(&doc, &json!({"$ref": "#/components/responses/error"}))
@@ -227,6 +241,7 @@ impl Spec {
                     status.clone(),
                     SpecResponse {
                         content: compiler.contents(response)?,
+                        beta: beta_compiler.contents(response)?,
                     },
                 );
             }
@@ -311,6 +326,7 @@ impl Spec {
         }
         Self::check_response(
             operation,
+            is_beta(&exchange.path),
             exchange.status,
             exchange.response_content_type.as_deref(),
             &exchange.response_body,
@@ -392,6 +408,7 @@ impl Spec {
 
     fn check_response(
         operation: &SpecOperation,
+        beta: bool,
         status: u16,
         content_type: Option<&str>,
         body: &[u8],
@@ -421,7 +438,12 @@ impl Spec {
             pointer: String::new(),
             message,
         };
-        if response.content.is_empty() {
+        let contents = if beta {
+            &response.beta
+        } else {
+            &response.content
+        };
+        if contents.is_empty() {
             if !body.is_empty() {
                 out.push(violation(format!(
                     "the fragment documents no body, the emulator sent {}",
@@ -441,8 +463,7 @@ impl Spec {
             return;
         }
         let content_type = content_type.unwrap_or("");
-        let Some(content) = response
-            .content
+        let Some(content) = contents
             .iter()
             .find(|c| media_type_matches(&c.media_type, content_type))
         else {
@@ -531,8 +552,15 @@ impl Spec {
             // Graph's batch items carry JSON bodies without always naming their type.
             let content_type =
                 content_type.or_else(|| (!bytes.is_empty()).then(|| "application/json".to_owned()));
+            // An item's relative URL is below the batch's version.
+            let beta = if graph_path(url).is_some() {
+                is_beta(url)
+            } else {
+                is_beta(&exchange.path)
+            };
             Self::check_response(
                 operation,
+                beta,
                 status,
                 content_type.as_deref(),
                 &bytes,
@@ -617,6 +645,70 @@ fn graph_path(path: &str) -> Option<String> {
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     Some(format!("/{rest}"))
+}
+
+/// Whether `path` is below `/beta` (ASCII case-insensitive, percent-decoded).
+fn is_beta(path: &str) -> bool {
+    let trimmed = path.trim_start_matches('/');
+    let first = trimmed.split(['/', '?', '#']).next().unwrap_or("");
+    percent_encoding::percent_decode_str(first)
+        .decode_utf8_lossy()
+        .eq_ignore_ascii_case("beta")
+}
+
+/// A component schema (OpenAPI) as `/beta` shapes it: its `x-teamsapp-beta` applied to its own
+/// properties (the schema's, or those of its `allOf` part that has them). `add`ed properties get
+/// their schemas; `remove`d and `rename`d-from ones become `false` (beta has no such property).
+fn beta_schema(name: &str, schema: &Value) -> Result<Value, SpecError> {
+    let Some(ext) = schema.get("x-teamsapp-beta") else {
+        return Ok(schema.clone());
+    };
+    let bad = |what: &str| spec_error(format!("{name}: x-teamsapp-beta: {what}"));
+    let mut schema = schema.clone();
+    let object = if schema.get("allOf").is_some() {
+        schema
+            .get_mut("allOf")
+            .and_then(Value::as_array_mut)
+            .and_then(|parts| parts.iter_mut().find(|p| p.get("properties").is_some()))
+    } else {
+        Some(&mut schema)
+    };
+    let properties = object
+        .and_then(|o| o.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| bad("the schema has no properties of its own"))?;
+    for removed in ext
+        .get("remove")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let removed = removed.as_str().ok_or_else(|| bad("remove lists names"))?;
+        properties.insert(removed.to_owned(), Value::Bool(false));
+    }
+    for (from, to) in ext
+        .get("rename")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let to = to
+            .as_str()
+            .ok_or_else(|| bad("rename maps names to names"))?;
+        let property = properties
+            .insert(from.clone(), Value::Bool(false))
+            .ok_or_else(|| bad(&format!("{from} is not a property")))?;
+        properties.insert(to.to_owned(), property);
+    }
+    for (added, property) in ext
+        .get("add")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        properties.insert(added.clone(), property.clone());
+    }
+    Ok(schema)
 }
 
 fn split_template(template: &str) -> Vec<String> {

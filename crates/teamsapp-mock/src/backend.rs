@@ -18,27 +18,8 @@ use crate::error::ApiError;
 /// A boxed future, for the object-safe backend trait.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The API version a request was sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApiVersion {
-    /// `/v1.0`.
-    V1,
-    /// `/beta`.
-    Beta,
-}
-
-impl ApiVersion {
-    /// Both versions.
-    pub const ALL: [Self; 2] = [Self::V1, Self::Beta];
-
-    /// The path segment: `v1.0` or `beta`.
-    pub const fn segment(self) -> &'static str {
-        match self {
-            Self::V1 => "v1.0",
-            Self::Beta => "beta",
-        }
-    }
-}
+/// The API version a request was sent to (one enum with the model's and the entity tables').
+pub use teamsapp_types::ApiVersion;
 
 /// One Graph request, ready for the domain.
 #[derive(Debug, Clone)]

@@ -491,7 +491,7 @@ async fn checked(
     }
 
     // 6. Query options and body.
-    let query = teamsapp_model::Query::for_route(route, parts.uri.query())?;
+    let query = teamsapp_model::Query::for_route(route, parts.uri.query())?.with_version(version);
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
     let if_match = parts
         .headers

@@ -97,6 +97,7 @@ pub use event::{DefinitionRecord, Event};
 pub use options::{Query, QueryError, QueryOption};
 pub use query::Page;
 pub use spec::TenantSpec;
+pub use teamsapp_types::ApiVersion;
 pub use teamsapp_types::version::AppVersion;
 pub use world::{
     AlreadyCurrent, InstallationInfo, Outcome, TenantStats, UpgradeReport, World, WorldConfig,

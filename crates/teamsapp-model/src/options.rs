@@ -16,7 +16,7 @@
 
 use std::fmt;
 
-use teamsapp_types::Route;
+use teamsapp_types::{ApiVersion, Route};
 
 use crate::ModelError;
 
@@ -178,6 +178,9 @@ pub struct Query {
     count: Option<bool>,
     /// The first problem [`Query::parse`] met, reported by the operation that reads the query.
     problem: Option<QueryError>,
+    /// The API version the request was sent to: whose entity tables `$select`, `$expand` and
+    /// `$filter` are checked against and whose shapes the answer has.
+    version: ApiVersion,
 }
 
 impl Query {
@@ -278,6 +281,21 @@ impl Query {
         self.options.retain(|(o, _)| *o != option);
         self.options.push((option, value));
         self
+    }
+
+    /// Sets the API version the request was sent to (`/v1.0` unless set): `/beta` checks
+    /// `$select`, `$expand` and `$filter` against the beta entity tables
+    /// ([`Entity::in_version`](teamsapp_types::entity::Entity::in_version)) and answers with
+    /// beta's shapes.
+    #[must_use]
+    pub fn with_version(mut self, version: ApiVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The API version the request was sent to.
+    pub fn version(&self) -> ApiVersion {
+        self.version
     }
 
     /// Sets `$filter`.

@@ -11,6 +11,8 @@ use teamsapp_types::{
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use teamsapp_types::permissions::InstallationScope;
+
 use crate::filter::{Record, Value};
 use crate::query::Shape;
 use crate::spec::permission_set;
@@ -144,6 +146,7 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
             timestamp(def.last_modified)
         }),
         publishing_state: when(shape, "publishingState", || def.state.to_wire()),
+        // `/beta` spells it `shortdescription`, written below.
         short_description: if shape.has("shortDescription") {
             def.short_description.clone()
         } else {
@@ -171,9 +174,57 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
                     ("shortDescription", def.short_description.is_some()),
                 ],
             ));
+            if shape.is_beta() {
+                extra.extend(definition_beta(def, shape));
+            }
             extra
         },
     }
+}
+
+/// The properties only `/beta` has on a definition (beta CSDL `teamsAppDefinition`):
+/// `shortdescription` (beta's spelling of `shortDescription`), `azureADAppId` (the manifest's
+/// `webApplicationInfo.id`, kept as the authorization's `clientAppId`) and
+/// `allowedInstallationScopes`, written `null`: the emulator keeps no manifest's `scopes`.
+fn definition_beta(def: &DefRec, shape: &Shape) -> serde_json::Map<String, serde_json::Value> {
+    let text = |value: Option<&String>| {
+        value.map_or(serde_json::Value::Null, |v| {
+            serde_json::Value::String(v.clone())
+        })
+    };
+    [
+        ("shortdescription", text(def.short_description.as_ref())),
+        ("azureADAppId", text(def.client_app_id.as_ref())),
+        ("allowedInstallationScopes", serde_json::Value::Null),
+    ]
+    .into_iter()
+    .filter(|(name, _)| shape.has(name))
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// An installation's `scopeInfo` (beta only): the `teamsAppInstallationScopeInfo` subtype of
+/// its scope, with the scope's id (beta CSDL `teamTeamsAppInstallationScopeInfo`,
+/// `groupChatTeamsAppInstallationScopeInfo`, `personalTeamsAppInstallationScopeInfo`).
+fn scope_info(tenant: &Tenant, scope: ScopeKey) -> serde_json::Value {
+    let (odata_type, scope_name, id_name) = match scope.kind {
+        InstallationScope::Team => ("teamTeamsAppInstallationScopeInfo", "team", "teamId"),
+        InstallationScope::Chat => (
+            "groupChatTeamsAppInstallationScopeInfo",
+            "groupChat",
+            "chatId",
+        ),
+        InstallationScope::User => (
+            "personalTeamsAppInstallationScopeInfo",
+            "personal",
+            "userId",
+        ),
+    };
+    serde_json::json!({
+        "@odata.type": format!("#microsoft.graph.{odata_type}"),
+        "scope": scope_name,
+        id_name: tenant.scope_id(scope),
+    })
 }
 
 /// An installation in any scope, shaped by `$select`/`$expand` (a personal installation's `chat`
@@ -198,7 +249,11 @@ pub(crate) fn installation_wire(
             let app = app?;
             Some(definition_wire(app, app.def(rec.def)?, nested))
         }),
-        additional_properties: serde_json::Map::new(),
+        additional_properties: if shape.has("scopeInfo") {
+            serde_json::Map::from_iter([("scopeInfo".to_owned(), scope_info(tenant, scope))])
+        } else {
+            serde_json::Map::new()
+        },
     }
 }
 

@@ -70,6 +70,11 @@ impl Shape {
             }
     }
 
+    /// Whether this is a `/beta` shape (beta's properties and spellings).
+    pub(crate) fn is_beta(&self) -> bool {
+        self.entity.version == teamsapp_types::ApiVersion::Beta
+    }
+
     /// The shape of the expanded navigation `name`, if expanded.
     pub(crate) fn expanded(&self, name: &str) -> Option<&Shape> {
         self.expand.iter().find(|(n, _)| *n == name).map(|(_, s)| s)
@@ -265,6 +270,7 @@ impl ListRequest {
         max_page: usize,
     ) -> Result<Self, ModelError> {
         query.check_allowed(route)?;
+        let entity = entity.in_version(query.version());
         let filter = match query.filter() {
             None => None,
             Some(raw) => {
@@ -376,7 +382,11 @@ pub(crate) fn get_shape(
     entity: &'static Entity,
 ) -> Result<Shape, ModelError> {
     query.check_allowed(route)?;
-    Shape::parse(entity, query.select(), query.expand())
+    Shape::parse(
+        entity.in_version(query.version()),
+        query.select(),
+        query.expand(),
+    )
 }
 
 /// Parses `requiresReview` (`true`/`false`, default `false`).

@@ -7,8 +7,36 @@
 //! projection's `notExpandable` says why not; the projection's `default` is Graph's default
 //! projection and its `filterable` the properties `$filter` may compare. One table drives
 //! `$select`, `$expand`, `$filter` and the projection of every response.
+//!
+//! `/beta` has its own shapes: every table has a twin in
+//! [`entities::beta`](crate::generated::entities::beta), made from the same schema with the
+//! schema's `x-teamsapp-beta` (properties beta adds, renames and removes) applied;
+//! [`Entity::in_version`] picks the table of the version a request was sent to.
 
 use std::fmt;
+
+/// The Graph API version a request was sent to: `/v1.0` or `/beta`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ApiVersion {
+    /// `/v1.0`.
+    #[default]
+    V1,
+    /// `/beta`.
+    Beta,
+}
+
+impl ApiVersion {
+    /// Both versions.
+    pub const ALL: [Self; 2] = [Self::V1, Self::Beta];
+
+    /// The path segment: `v1.0` or `beta`.
+    pub const fn segment(self) -> &'static str {
+        match self {
+            Self::V1 => "v1.0",
+            Self::Beta => "beta",
+        }
+    }
+}
 
 /// One entity type.
 #[derive(Debug)]
@@ -22,6 +50,10 @@ pub struct Entity {
     pub defaults: &'static [&'static str],
     /// Navigation properties that exist but cannot be expanded, with why.
     pub not_expandable: &'static [(&'static str, &'static str)],
+    /// The version whose shape this table is.
+    pub version: ApiVersion,
+    /// The same entity as `/beta` shapes it, on a `/v1.0` table; `None` on a `/beta` table.
+    pub beta: Option<&'static Entity>,
 }
 
 /// One property of an entity type.
@@ -74,6 +106,15 @@ impl PropertyKind {
 }
 
 impl Entity {
+    /// This entity as `version` shapes it: the `/beta` twin of a `/v1.0` table for
+    /// [`ApiVersion::Beta`], the table itself otherwise (a `/beta` table stays `/beta`).
+    pub fn in_version(&'static self, version: ApiVersion) -> &'static Entity {
+        match (version, self.beta) {
+            (ApiVersion::Beta, Some(beta)) => beta,
+            _ => self,
+        }
+    }
+
     /// The property called `name` (ASCII case-insensitive, as Graph matches them).
     pub fn property(&self, name: &str) -> Option<&'static Property> {
         self.properties

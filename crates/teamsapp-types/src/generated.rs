@@ -7296,7 +7296,7 @@ pub mod routes {
 /// The entity types of the fragment (schemas with `x-teamsapp-projection`): what
 /// `$select`, `$expand` and `$filter` may name, and what each returns by default.
 pub mod entities {
-    use crate::entity::{Entity, Property, PropertyKind};
+    use crate::entity::{ApiVersion, Entity, Property, PropertyKind};
     /// `microsoft.graph.teamsAppInstallation`.
     pub static TEAMS_APP_INSTALLATION: Entity = Entity {
         name: "microsoft.graph.teamsAppInstallation",
@@ -7324,6 +7324,8 @@ pub mod entities {
         ],
         defaults: &["id"],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::TEAMS_APP_INSTALLATION),
     };
 
     /// `microsoft.graph.userScopeTeamsAppInstallation`.
@@ -7360,6 +7362,8 @@ pub mod entities {
         not_expandable: &[
             ("chat", "use GET /users/{user-id}/teamwork/installedApps/{id}/chat"),
         ],
+        version: ApiVersion::V1,
+        beta: Some(&beta::USER_SCOPE_TEAMS_APP_INSTALLATION),
     };
 
     /// `microsoft.graph.teamsApp`.
@@ -7394,6 +7398,8 @@ pub mod entities {
         ],
         defaults: &["id", "externalId", "displayName", "distributionMethod"],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::TEAMS_APP),
     };
 
     /// `microsoft.graph.teamsAppDefinition`.
@@ -7469,6 +7475,8 @@ pub mod entities {
             "authorization",
         ],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::TEAMS_APP_DEFINITION),
     };
 
     /// `microsoft.graph.teamworkBot`.
@@ -7483,6 +7491,8 @@ pub mod entities {
         ],
         defaults: &["id"],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::TEAMWORK_BOT),
     };
 
     /// `microsoft.graph.chat`.
@@ -7548,6 +7558,8 @@ pub mod entities {
             ("lastMessagePreview", "the emulator does not serve messages"),
             ("members", "the emulator does not serve chat members"),
         ],
+        version: ApiVersion::V1,
+        beta: Some(&beta::CHAT),
     };
 
     /// `microsoft.graph.team`.
@@ -7606,6 +7618,8 @@ pub mod entities {
             "webUrl",
         ],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::TEAM),
     };
 
     /// `microsoft.graph.user`.
@@ -7645,6 +7659,8 @@ pub mod entities {
         ],
         defaults: &["id", "displayName", "mail", "userPrincipalName"],
         not_expandable: &[],
+        version: ApiVersion::V1,
+        beta: Some(&beta::USER),
     };
 
     /// Every entity type, in the fragment's order.
@@ -7658,4 +7674,408 @@ pub mod entities {
         &TEAM,
         &USER,
     ];
+    /// The entity types as `/beta` shapes them: each schema with its `x-teamsapp-beta`
+    /// applied, under the same names as their `/v1.0` tables.
+    pub mod beta {
+        use crate::entity::{ApiVersion, Entity, Property, PropertyKind};
+        /// `microsoft.graph.teamsAppInstallation` as `/beta` shapes it.
+        pub static TEAMS_APP_INSTALLATION: Entity = Entity {
+            name: "microsoft.graph.teamsAppInstallation",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "consentedPermissionSet",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "teamsApp",
+                    kind: PropertyKind::Navigation(&TEAMS_APP),
+                    filterable: true,
+                },
+                Property {
+                    name: "teamsAppDefinition",
+                    kind: PropertyKind::Navigation(&TEAMS_APP_DEFINITION),
+                    filterable: true,
+                },
+                Property {
+                    name: "scopeInfo",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+            ],
+            defaults: &["id"],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.userScopeTeamsAppInstallation` as `/beta` shapes it.
+        pub static USER_SCOPE_TEAMS_APP_INSTALLATION: Entity = Entity {
+            name: "microsoft.graph.userScopeTeamsAppInstallation",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "consentedPermissionSet",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "teamsApp",
+                    kind: PropertyKind::Navigation(&TEAMS_APP),
+                    filterable: true,
+                },
+                Property {
+                    name: "teamsAppDefinition",
+                    kind: PropertyKind::Navigation(&TEAMS_APP_DEFINITION),
+                    filterable: true,
+                },
+                Property {
+                    name: "scopeInfo",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "chat",
+                    kind: PropertyKind::Navigation(&CHAT),
+                    filterable: false,
+                },
+            ],
+            defaults: &["id"],
+            not_expandable: &[
+                ("chat", "use GET /users/{user-id}/teamwork/installedApps/{id}/chat"),
+            ],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.teamsApp` as `/beta` shapes it.
+        pub static TEAMS_APP: Entity = Entity {
+            name: "microsoft.graph.teamsApp",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "displayName",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "distributionMethod",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "externalId",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "appDefinitions",
+                    kind: PropertyKind::Collection(&TEAMS_APP_DEFINITION),
+                    filterable: true,
+                },
+            ],
+            defaults: &["id", "externalId", "displayName", "distributionMethod"],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.teamsAppDefinition` as `/beta` shapes it.
+        pub static TEAMS_APP_DEFINITION: Entity = Entity {
+            name: "microsoft.graph.teamsAppDefinition",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "authorization",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "createdBy",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "description",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "displayName",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "lastModifiedDateTime",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "publishingState",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "shortdescription",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "teamsAppId",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "version",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "bot",
+                    kind: PropertyKind::Navigation(&TEAMWORK_BOT),
+                    filterable: true,
+                },
+                Property {
+                    name: "allowedInstallationScopes",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "azureADAppId",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+            ],
+            defaults: &[
+                "id",
+                "teamsAppId",
+                "displayName",
+                "version",
+                "publishingState",
+                "shortdescription",
+                "description",
+                "lastModifiedDateTime",
+                "createdBy",
+                "authorization",
+                "allowedInstallationScopes",
+                "azureADAppId",
+            ],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.teamworkBot` as `/beta` shapes it.
+        pub static TEAMWORK_BOT: Entity = Entity {
+            name: "microsoft.graph.teamworkBot",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+            ],
+            defaults: &["id"],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.chat` as `/beta` shapes it.
+        pub static CHAT: Entity = Entity {
+            name: "microsoft.graph.chat",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "chatType",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "createdDateTime",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "lastUpdatedDateTime",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "onlineMeetingInfo",
+                    kind: PropertyKind::Other,
+                    filterable: false,
+                },
+                Property {
+                    name: "tenantId",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "topic",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "webUrl",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+            ],
+            defaults: &[
+                "id",
+                "topic",
+                "createdDateTime",
+                "lastUpdatedDateTime",
+                "chatType",
+                "webUrl",
+                "tenantId",
+                "onlineMeetingInfo",
+            ],
+            not_expandable: &[
+                (
+                    "installedApps",
+                    "it is listed in NonExpandableProperties; use GET /chats/{chat-id}/installedApps",
+                ),
+                ("lastMessagePreview", "the emulator does not serve messages"),
+                ("members", "the emulator does not serve chat members"),
+            ],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.team` as `/beta` shapes it.
+        pub static TEAM: Entity = Entity {
+            name: "microsoft.graph.team",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "createdDateTime",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "description",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "displayName",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "isArchived",
+                    kind: PropertyKind::Boolean,
+                    filterable: false,
+                },
+                Property {
+                    name: "tenantId",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+                Property {
+                    name: "visibility",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "webUrl",
+                    kind: PropertyKind::String,
+                    filterable: false,
+                },
+            ],
+            defaults: &[
+                "id",
+                "displayName",
+                "description",
+                "createdDateTime",
+                "isArchived",
+                "tenantId",
+                "visibility",
+                "webUrl",
+            ],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// `microsoft.graph.user` as `/beta` shapes it.
+        pub static USER: Entity = Entity {
+            name: "microsoft.graph.user",
+            properties: &[
+                Property {
+                    name: "id",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "accountEnabled",
+                    kind: PropertyKind::Boolean,
+                    filterable: true,
+                },
+                Property {
+                    name: "displayName",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "mail",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "userPrincipalName",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+                Property {
+                    name: "userType",
+                    kind: PropertyKind::String,
+                    filterable: true,
+                },
+            ],
+            defaults: &["id", "displayName", "mail", "userPrincipalName"],
+            not_expandable: &[],
+            version: ApiVersion::Beta,
+            beta: None,
+        };
+
+        /// Every entity type, in the fragment's order.
+        pub static ALL: &[&Entity] = &[
+            &TEAMS_APP_INSTALLATION,
+            &USER_SCOPE_TEAMS_APP_INSTALLATION,
+            &TEAMS_APP,
+            &TEAMS_APP_DEFINITION,
+            &TEAMWORK_BOT,
+            &CHAT,
+            &TEAM,
+            &USER,
+        ];
+    }
 }

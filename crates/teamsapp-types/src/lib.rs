@@ -52,6 +52,7 @@ pub mod permissions;
 pub mod scope;
 pub mod version;
 
+pub use entity::ApiVersion;
 pub use error::{Error, echo};
 pub use generated::*;
 pub use ids::{

@@ -65,9 +65,14 @@ pub(crate) fn file(model: &Model, entities: &[Entity]) -> Result<TokenStream> {
         .map(|o| format_ident!("{}", route_ident(o)));
     let dispatch = request_enum_tokens(&model.ops);
     let entity_items = entities.iter().map(entity_tokens);
+    let beta_items = entities
+        .iter()
+        .filter_map(|e| e.beta.as_deref())
+        .map(entity_tokens);
     let all_entities = entities
         .iter()
-        .map(|e| format_ident!("{}", entity_ident(&e.wire)));
+        .map(|e| format_ident!("{}", entity_ident(&e.wire)))
+        .collect::<Vec<_>>();
     Ok(quote! {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
         use crate::ids::{AppInstallationId, ChatId, TeamId, TeamsAppDefinitionId, TeamsAppId, UserId};
@@ -98,12 +103,23 @@ pub(crate) fn file(model: &Model, entities: &[Entity]) -> Result<TokenStream> {
         /// The entity types of the fragment (schemas with `x-teamsapp-projection`): what
         /// `$select`, `$expand` and `$filter` may name, and what each returns by default.
         pub mod entities {
-            use crate::entity::{Entity, Property, PropertyKind};
+            use crate::entity::{ApiVersion, Entity, Property, PropertyKind};
 
             #(#entity_items)*
 
             /// Every entity type, in the fragment's order.
             pub static ALL: &[&Entity] = &[#(&#all_entities),*];
+
+            /// The entity types as `/beta` shapes them: each schema with its `x-teamsapp-beta`
+            /// applied, under the same names as their `/v1.0` tables.
+            pub mod beta {
+                use crate::entity::{ApiVersion, Entity, Property, PropertyKind};
+
+                #(#beta_items)*
+
+                /// Every entity type, in the fragment's order.
+                pub static ALL: &[&Entity] = &[#(&#all_entities),*];
+            }
         }
     })
 }

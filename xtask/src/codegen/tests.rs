@@ -217,3 +217,42 @@ fn collections_page_and_every_operation_states_its_facts() {
         }
     }
 }
+
+/// `x-teamsapp-beta` builds each entity's `/beta` table: renames, additions, inheritance along
+/// `allOf`; and a rename of a property the schema lacks is refused.
+#[test]
+fn beta_tables_come_from_x_teamsapp_beta() {
+    let doc = fragment();
+    let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone()).unwrap();
+    let entities = super::entities::build(&spec).unwrap();
+    let beta = |name: &str| {
+        entities
+            .iter()
+            .find(|e| e.wire == name)
+            .and_then(|e| e.beta.as_deref())
+            .unwrap_or_else(|| panic!("no beta table for {name}"))
+    };
+    let names =
+        |e: &super::entities::Entity| e.props.iter().map(|p| p.wire.clone()).collect::<Vec<_>>();
+    let def = beta("microsoft.graph.teamsAppDefinition");
+    assert!(names(def).contains(&"shortdescription".to_owned()));
+    assert!(!names(def).contains(&"shortDescription".to_owned()));
+    assert!(def.defaults.contains(&"shortdescription".to_owned()));
+    assert!(def.defaults.contains(&"azureADAppId".to_owned()));
+    for installation in [
+        "microsoft.graph.teamsAppInstallation",
+        "microsoft.graph.userScopeTeamsAppInstallation",
+    ] {
+        let e = beta(installation);
+        assert!(names(e).contains(&"scopeInfo".to_owned()), "{installation}");
+        assert_eq!(e.defaults, ["id"], "{installation}");
+    }
+    assert!(beta("microsoft.graph.teamsApp").beta.is_none());
+
+    let mut broken = doc;
+    broken["components"]["schemas"]["microsoft.graph.teamsApp"]["x-teamsapp-beta"] =
+        serde_json::json!({"rename": {"noSuchProperty": "x"}});
+    let spec: openapiv3::OpenAPI = serde_json::from_value(broken).unwrap();
+    let err = format!("{:#}", super::entities::build(&spec).err().unwrap());
+    assert!(err.contains("noSuchProperty is not a property"), "{err}");
+}

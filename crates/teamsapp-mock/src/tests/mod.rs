@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod batch;
+mod beta;
 mod durability;
 mod errors;
 mod faults;

@@ -6,6 +6,7 @@
 )]
 
 mod acceptance;
+mod beta;
 mod catalog;
 mod common;
 mod directory;
