@@ -269,7 +269,11 @@ impl World {
             .map(|i| &tenant.apps[i as usize])
             .ok_or_else(|| ModelError::event("the published app is missing"))?;
         Ok(Outcome {
-            value: app_wire(tenant, app, &Shape::default_for(&entities::TEAMS_APP)),
+            value: app_wire(
+                tenant,
+                app,
+                &Shape::default_for(entities::TEAMS_APP.in_version(query.version())),
+            ),
             events,
         })
     }
@@ -352,7 +356,7 @@ impl World {
             value: definition_wire(
                 rec,
                 def,
-                &Shape::default_for(&entities::TEAMS_APP_DEFINITION),
+                &Shape::default_for(entities::TEAMS_APP_DEFINITION.in_version(query.version())),
             ),
             events,
         })
@@ -432,7 +436,7 @@ impl World {
             value: definition_wire(
                 rec,
                 &rec.defs[index as usize],
-                &Shape::default_for(&entities::TEAMS_APP_DEFINITION),
+                &Shape::default_for(entities::TEAMS_APP_DEFINITION.in_version(query.version())),
             ),
             events,
         })

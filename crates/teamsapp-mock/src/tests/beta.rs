@@ -121,3 +121,40 @@ async fn chat_installations_write_scope_info_on_beta() {
     let message = reply.assert_graph_error(400, "BadRequest");
     assert!(message.contains("'scopeInfo'"), "{message}");
 }
+
+#[tokio::test]
+async fn the_review_answers_in_betas_shape_on_beta() {
+    let h = Harness::model(|c| c.throttle.enabled = false);
+    let token = h
+        .state
+        .mint_token(&crate::TokenSpec {
+            user: Some(demo::ADELE.into()),
+            ..crate::TokenSpec::default()
+        })
+        .unwrap()
+        .access_token;
+    let submitted = teamsapp_types::TeamsAppDefinitionId::build(
+        &teamsapp_types::TeamsAppId::new(demo::TASKS_APP_ID).unwrap(),
+        demo::TASKS_SUBMITTED_VERSION,
+        Some("Submitted"),
+    )
+    .unwrap();
+    let path = format!(
+        "/beta/appCatalogs/teamsApps/{}/appDefinitions/{}",
+        demo::TASKS_APP_ID,
+        enc(submitted.as_str())
+    );
+    let reply = h
+        .send(request(
+            "PATCH",
+            &path,
+            Some(&token),
+            Some(json!({"publishingState": "published"})),
+        ))
+        .await;
+    let def = ok(reply.status, &reply.body, &path);
+    assert_eq!(def["publishingState"], "published", "{def}");
+    assert!(def.get("shortDescription").is_none(), "{def}");
+    assert!(def.get("shortdescription").is_some(), "{def}");
+    assert!(def.get("azureADAppId").is_some(), "{def}");
+}
