@@ -998,6 +998,8 @@ fn catalog_app(app: &TeamsApp) -> Option<CatalogAppSpec> {
                     .map(|l| l.iter().filter_map(RscPermission::from_wire).collect())
                     .unwrap_or_default(),
                 bot_id: d.bot.as_ref().and_then(|b| b.id.clone()),
+                // A v1.0 definition does not say (beta's `allowedInstallationScopes` would).
+                installation_scopes: Vec::new(),
                 last_modified_date_time: d.last_modified_date_time.clone(),
                 created_by: d
                     .created_by

@@ -82,6 +82,7 @@ fn record(
         client_app_id: package.client_app_id,
         resource_specific_permissions: package.resource_specific_permissions,
         bot_id: package.bot_id,
+        installation_scopes: package.installation_scopes,
         created_by: match caller.kind {
             PermissionKind::Delegated => caller.user_id.clone(),
             PermissionKind::Application => None,

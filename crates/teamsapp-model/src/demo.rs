@@ -221,6 +221,7 @@ fn definition(version: &str, state: PublishingState) -> DefinitionSpec {
         client_app_id: None,
         resource_specific_permissions: Vec::new(),
         bot_id: None,
+        installation_scopes: Vec::new(),
         last_modified_date_time: None,
         created_by: None,
     }

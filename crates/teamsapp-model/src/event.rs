@@ -142,6 +142,9 @@ pub struct DefinitionRecord {
     pub resource_specific_permissions: Vec<RscPermission>,
     /// The bot id.
     pub bot_id: Option<String>,
+    /// Where it can be installed (`team`, `groupChat`, `personal`); empty when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installation_scopes: Vec<String>,
     /// The submitting user's object id, for delegated calls.
     pub created_by: Option<String>,
     /// When.

@@ -185,7 +185,8 @@ pub(crate) fn definition_wire(app: &AppRec, def: &DefRec, shape: &Shape) -> Team
 /// The properties only `/beta` has on a definition (beta CSDL `teamsAppDefinition`):
 /// `shortdescription` (beta's spelling of `shortDescription`), `azureADAppId` (the manifest's
 /// `webApplicationInfo.id`, kept as the authorization's `clientAppId`) and
-/// `allowedInstallationScopes`, written `null`: the emulator keeps no manifest's `scopes`.
+/// `allowedInstallationScopes` (the scopes of the manifest's bots and tabs,
+/// `null` when none names one).
 fn definition_beta(def: &DefRec, shape: &Shape) -> serde_json::Map<String, serde_json::Value> {
     let text = |value: Option<&String>| {
         value.map_or(serde_json::Value::Null, |v| {
@@ -195,7 +196,14 @@ fn definition_beta(def: &DefRec, shape: &Shape) -> serde_json::Map<String, serde
     [
         ("shortdescription", text(def.short_description.as_ref())),
         ("azureADAppId", text(def.client_app_id.as_ref())),
-        ("allowedInstallationScopes", serde_json::Value::Null),
+        (
+            "allowedInstallationScopes",
+            def.installation_scopes
+                .as_deref()
+                .map_or(serde_json::Value::Null, |s| {
+                    serde_json::Value::String(s.into())
+                }),
+        ),
     ]
     .into_iter()
     .filter(|(name, _)| shape.has(name))

@@ -407,6 +407,10 @@ pub struct DefinitionSpec {
     /// The bot's id, if the app has a bot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<String>,
+    /// Where it can be installed (`team`, `groupChat`, `personal`: beta's
+    /// `allowedInstallationScopes`); empty when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installation_scopes: Vec<String>,
     /// When this version was last modified (RFC 3339); `2024-01-01T00:00:00Z` by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_date_time: Option<String>,

@@ -95,6 +95,23 @@ pub(crate) struct TeamRec {
     pub(crate) installed: Installed,
 }
 
+/// Beta's `allowedInstallationScopes` of `scopes` (`team`, `groupChat`, `personal`, any order):
+/// the flags in Graph's order, comma-separated; `None` for none.
+pub(crate) fn installation_scopes(scopes: &[String]) -> Result<Option<Box<str>>, String> {
+    const ORDER: [&str; 3] = ["team", "groupChat", "personal"];
+    if let Some(unknown) = scopes.iter().find(|s| !ORDER.contains(&s.as_str())) {
+        return Err(format!(
+            "unknown scope {unknown:?}: expected team, groupChat or personal"
+        ));
+    }
+    let joined = ORDER
+        .into_iter()
+        .filter(|scope| scopes.iter().any(|s| s == scope))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok((!joined.is_empty()).then(|| joined.into_boxed_str()))
+}
+
 #[derive(Debug)]
 pub(crate) struct DefRec {
     pub(crate) version: AppVersion,
@@ -105,6 +122,8 @@ pub(crate) struct DefRec {
     pub(crate) client_app_id: Option<String>,
     pub(crate) rsc: Arc<[RscPermission]>,
     pub(crate) bot_id: Option<String>,
+    /// Beta's `allowedInstallationScopes` (`team,groupChat`), when known.
+    pub(crate) installation_scopes: Option<Box<str>>,
     pub(crate) last_modified: OffsetDateTime,
     pub(crate) created_by: Option<String>,
 }

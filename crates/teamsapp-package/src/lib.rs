@@ -231,6 +231,33 @@ pub struct AppPackage {
     pub resource_specific_permissions: Vec<RscPermission>,
     /// `bots[0].botId`.
     pub bot_id: Option<String>,
+    /// Where the app can be installed: the `scopes` of its bots and tabs,
+    /// as Graph's beta `allowedInstallationScopes` names them (`team`, `groupChat`, `personal`,
+    /// in that order); empty when no capability names one.
+    pub installation_scopes: Vec<String>,
+}
+
+/// The scopes the manifest's capabilities may be installed in, in Graph's order.
+fn installation_scopes(root: &Value) -> Vec<String> {
+    let named: Vec<String> = [
+        "bots",
+        "staticTabs",
+        "configurableTabs",
+        "composeExtensions",
+    ]
+    .iter()
+    .filter_map(|capability| root.get(capability).and_then(Value::as_array))
+    .flatten()
+    .filter_map(|entry| entry.get("scopes").and_then(Value::as_array))
+    .flatten()
+    .filter_map(Value::as_str)
+    .map(str::to_ascii_lowercase)
+    .collect();
+    ["team", "groupChat", "personal"]
+        .into_iter()
+        .filter(|scope| named.iter().any(|n| n.eq_ignore_ascii_case(scope)))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Reads a Teams app package with the [`PackageLimits::default`] limits.
@@ -673,6 +700,7 @@ fn extract(root: &Value) -> (Option<AppPackage>, Vec<PackageProblem>) {
             client_app_id,
             resource_specific_permissions,
             bot_id,
+            installation_scopes: installation_scopes(root),
         }),
         _ => None,
     };

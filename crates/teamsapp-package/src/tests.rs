@@ -663,3 +663,29 @@ fn targets_sort_by_path_with_numeric_indexes() {
         [Property("x".into()), Property("[y".into())]
     );
 }
+
+#[test]
+fn installation_scopes_are_the_capabilities_scopes_in_graphs_order() {
+    let serde_json::Value::Object(extra) = serde_json::json!({
+        "staticTabs": [{"entityId": "home", "scopes": ["personal"]}],
+        "bots": [{"botId": "c0ffee00-0000-4000-8000-00000000b07a", "scopes": ["team"]}],
+    }) else {
+        unreachable!()
+    };
+    let zip = build_package(
+        "b7b8d3a4-51e5-4a7e-9f0b-6d3c2f0e1a11",
+        "1.0.0",
+        "Contoso",
+        &extra,
+    );
+    let package = parse_package(&zip).unwrap();
+    assert_eq!(package.installation_scopes, ["team", "personal"]);
+    let plain = parse_package(&build_package(
+        "b7b8d3a4-51e5-4a7e-9f0b-6d3c2f0e1a11",
+        "1.0.0",
+        "Contoso",
+        &serde_json::Map::new(),
+    ))
+    .unwrap();
+    assert!(plain.installation_scopes.is_empty());
+}

@@ -178,6 +178,7 @@ impl DefinitionSpec {
             client_app_id: None,
             resource_specific_permissions: Vec::new(),
             bot_id: None,
+            installation_scopes: Vec::new(),
             last_modified_date_time: None,
             created_by: None,
         }

@@ -6,7 +6,7 @@ use teamsapp_types::version::AppVersion;
 
 use super::{
     AppRec, ChatIndex, ChatRec, DefRec, Index, Installed, ScopeKey, TeamRec, Tenant, UserRec,
-    index_u32, index_with_capacity, parse_time, same_permissions,
+    index_u32, index_with_capacity, installation_scopes, parse_time, same_permissions,
 };
 use crate::ModelError;
 use crate::error::echo;
@@ -256,6 +256,9 @@ impl Tenant {
                     client_app_id: def.client_app_id.clone(),
                     rsc: def.resource_specific_permissions.clone().into(),
                     bot_id: def.bot_id.clone(),
+                    installation_scopes: installation_scopes(&def.installation_scopes).map_err(
+                        |e| ModelError::spec(format!("{dpath}.installationScopes: {e}")),
+                    )?,
                     last_modified: parse_time(def.last_modified_date_time.as_deref(), || {
                         format!("{dpath}.lastModifiedDateTime")
                     })?,

@@ -6,7 +6,7 @@ use teamsapp_types::TeamsAppId;
 use teamsapp_types::version::AppVersion;
 use time::OffsetDateTime;
 
-use super::{AppRec, DefRec, ScopeKey, Tenant, same_permissions};
+use super::{AppRec, DefRec, ScopeKey, Tenant, installation_scopes, same_permissions};
 use crate::ModelError;
 use crate::error::echo;
 use crate::event::DefinitionRecord;
@@ -137,6 +137,8 @@ impl Tenant {
             client_app_id: record.client_app_id.clone(),
             rsc: record.resource_specific_permissions.clone().into(),
             bot_id: record.bot_id.clone(),
+            installation_scopes: installation_scopes(&record.installation_scopes)
+                .map_err(ModelError::event)?,
             last_modified: record.at,
             created_by: record.created_by.clone(),
         })

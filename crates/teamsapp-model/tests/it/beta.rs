@@ -204,3 +204,38 @@ fn expanded_definitions_of_installations_are_betas_on_beta() {
         "{v1}"
     );
 }
+
+#[test]
+fn allowed_installation_scopes_come_from_the_manifests_capabilities() {
+    let mut world = demo_world();
+    let admin = delegated(demo::ADELE, &["AppCatalog.ReadWrite.All"]);
+    let serde_json::Value::Object(extra) = json!({
+        "bots": [{"botId": "c0ffee00-0000-4000-8000-00000000b07a", "scopes": ["personal", "team"]}],
+        "configurableTabs": [{"configurationUrl": "https://contoso.example/config", "scopes": ["groupChat"]}],
+    }) else {
+        unreachable!()
+    };
+    let zip = teamsapp_model::package::build_package(
+        "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a99",
+        "1.0.0",
+        "Contoso Scopes",
+        &extra,
+    );
+    let app = world
+        .publish_catalog_app(&admin, &zip, &Query::new(), now())
+        .unwrap()
+        .value;
+    let id = TeamsAppId::new(app.id.unwrap()).unwrap();
+    let get = |query: Query| {
+        let app = world.get_catalog_app(&admin, &id, &query).unwrap();
+        serde_json::to_value(&app).unwrap()["appDefinitions"][0].clone()
+    };
+    let def = get(beta(Query::parse("$expand=appDefinitions")));
+    // Graph's order, whatever the manifest's.
+    assert_eq!(
+        def["allowedInstallationScopes"], "team,groupChat,personal",
+        "{def}"
+    );
+    let v1 = get(Query::parse("$expand=appDefinitions"));
+    assert!(v1.get("allowedInstallationScopes").is_none(), "{v1}");
+}
