@@ -448,3 +448,33 @@ async fn the_accept_loop_outlives_running_out_of_descriptors() {
         .expect("a new client is served once descriptors free up");
     assert_eq!(response.status, 200, "{response:?}");
 }
+
+/// What hyper answers itself, before any service runs (FIDELITY.md: no hook for the body, so no
+/// Graph envelope): a request line it cannot parse is `400`, more headers than it reads `431`;
+/// both without a body, and the connection is closed.
+#[tokio::test]
+async fn protocol_errors_are_hypers_own_bare_answers() {
+    let emulator = start(|_| {}).await;
+    let addr = emulator.local_addr();
+    let mut many_headers = format!("GET /v1.0/users HTTP/1.1\r\nHost: {addr}\r\n");
+    for i in 0..200 {
+        many_headers.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    many_headers.push_str("\r\n");
+    for (request, expected) in [
+        ("NOT AN HTTP REQUEST\r\n\r\n".to_owned(), 400),
+        (many_headers, 431),
+    ] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let bytes = read_until_closed(&mut stream).await;
+        let text = String::from_utf8_lossy(&bytes);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {expected} ")),
+            "{expected}: {text:?}"
+        );
+        assert!(body.is_empty(), "{expected}: {text:?}");
+    }
+    emulator.shutdown().await.unwrap();
+}

@@ -324,6 +324,14 @@ fn client_credentials(
     let app = tenant
         .app(&client_id)
         .ok_or_else(|| app_not_found(&client_id, &tenant.id))?;
+    if secret.is_none() && field(form, "client_assertion").is_some() {
+        return Err(OAuthError::new(
+            "invalid_client",
+            7_000_218,
+            "This emulator does not accept client assertions (certificates): use the app's client \
+             secret (its tenant file's clientSecret).",
+        ));
+    }
     let Some(secret) = secret else {
         return Err(OAuthError::new(
             "invalid_client",

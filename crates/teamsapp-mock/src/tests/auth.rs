@@ -510,3 +510,49 @@ async fn each_surface_writes_its_own_headers_and_msal_finds_its_instance() {
     }
     assert_eq!(reply.header("odata-version"), Some("4.0"));
 }
+
+#[tokio::test]
+async fn refresh_tokens_and_client_assertions_are_refused_saying_so() {
+    let h = Harness::new();
+    // No refresh tokens: Entra's answer to a grant it does not support.
+    let reply = h
+        .send(form(
+            &token_path(TENANT),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", APP),
+                ("refresh_token", "0.AAAA"),
+            ],
+        ))
+        .await;
+    assert_eq!(reply.status, 400);
+    let body = reply.json();
+    assert_eq!(body["error"], "unsupported_grant_type", "{body}");
+    assert_eq!(body["error_codes"][0], 70_003, "{body}");
+    // A certificate's client assertion instead of a secret: refused, naming what to send.
+    let reply = h
+        .send(form(
+            &token_path(TENANT),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", APP),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        ))
+        .await;
+    assert_eq!(reply.status, 401);
+    let body = reply.json();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("does not accept client assertions"),
+        "{body}"
+    );
+}
