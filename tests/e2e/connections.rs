@@ -6,6 +6,7 @@
 //! Timeouts here are tiny (hundreds of milliseconds) so the tests are quick; every wait on the
 //! server is bounded by [`DEADLINE`], which only a hang reaches.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -456,8 +457,11 @@ async fn the_accept_loop_outlives_running_out_of_descriptors() {
 async fn protocol_errors_are_hypers_own_bare_answers() {
     let emulator = start(|_| {}).await;
     let addr = emulator.local_addr();
-    let fillers: String = (0..200).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();
-    let many_headers = format!("GET /v1.0/users HTTP/1.1\r\nHost: {addr}\r\n{fillers}\r\n");
+    let mut many_headers = format!("GET /v1.0/users HTTP/1.1\r\nHost: {addr}\r\n");
+    for i in 0..200 {
+        let _ = write!(many_headers, "X-Filler-{i}: {i}\r\n");
+    }
+    many_headers.push_str("\r\n");
     for (request, expected) in [
         ("NOT AN HTTP REQUEST\r\n\r\n".to_owned(), 400),
         (many_headers, 431),
