@@ -358,11 +358,11 @@ async fn pipeline(
         state.clock().unix_seconds(),
     )?;
     meta.tenant = Some(Arc::clone(&who.tenant));
+    meta.app = Some(Arc::clone(&who.app));
     // Every `/me/…` path needs a signed-in user, whatever it names after `me`.
     if via_me && who.caller.user_id.is_none() {
         return Err(ApiError::bad_request(ME_WITHOUT_USER));
     }
-    meta.app = Some(Arc::clone(&who.app));
 
     // 2. Path parameters.
     let raw = RawPathParams::from_request_parts(&mut parts, state)
