@@ -657,10 +657,9 @@ impl BatchResults {
             Outcome::Failed(error) => return Err(error),
             Outcome::Answer(answer) => answer,
         };
-        let bytes = match &answer.body {
-            None => Vec::new(),
-            Some(value) => serde_json::to_vec(value).unwrap_or_default(),
-        };
+        // A body of another type than JSON (a `$count`) comes base64-encoded.
+        let bytes =
+            teamsapp_types::batch::body_bytes(answer.header("content-type"), answer.body.as_ref());
         let header = |name: &str| answer.header(name).map(str::to_owned);
         if !O::ROUTE.accepts(answer.status) {
             return Err(Error::Api {

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
 use teamsapp_types::{BatchRequest, BatchRequestStep, BatchResponse, BatchResponseStep, routes};
@@ -383,12 +382,7 @@ fn build_item(
 }
 
 fn decode_base64(text: &str) -> Option<Bytes> {
-    let trimmed = text.trim_end_matches('=');
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
-        .ok()
-        .map(Bytes::from)
+    teamsapp_types::batch::decode_base64(text).map(Bytes::from)
 }
 
 async fn into_step(
@@ -412,20 +406,13 @@ async fn into_step(
     }
     let limit = state.config().body_limit.saturating_mul(2);
     let bytes = axum::body::to_bytes(body, limit).await.unwrap_or_default();
-    let is_json = parts
+    let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let body = if bytes.is_empty() {
-        None
-    } else if is_json {
-        serde_json::from_slice(&bytes).ok()
-    } else {
-        Some(serde_json::Value::String(
-            base64::engine::general_purpose::STANDARD.encode(&bytes),
-        ))
-    };
+        // A body without a type is a JSON body's to `encode_body`; here it is not JSON.
+        .unwrap_or("application/octet-stream");
+    let body = teamsapp_types::batch::encode_body(Some(content_type), &bytes);
     BatchResponseStep {
         id: step.id.clone(),
         status: i32::from(status.as_u16()),

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use teamsapp_client::{Error, MAX_BATCH_SIZE};
 use teamsapp_types::{
-    BatchRequest, ChatId, GetChatInstalledApp, PublishCatalogApp, UninstallChatApp, UpgradeChatApp,
+    BatchRequest, ChatId, CountChatInstalledApps, GetChatInstalledApp, PublishCatalogApp,
+    UninstallChatApp, UpgradeChatApp,
 };
 use tokio::time::Instant;
 use wiremock::matchers::{method, path};
@@ -431,4 +432,28 @@ async fn the_builder_refuses_what_graph_would_reject() {
     assert_eq!(b.id(), "2");
     assert!(batch.depends_on(&a, &b).is_err(), "dependencies come first");
     assert!(batch.depends_on(&b, &a).is_ok());
+}
+
+#[tokio::test]
+async fn a_text_body_comes_base64_encoded_and_is_decoded() {
+    // Graph carries a body that is not JSON (a `$count`'s text/plain) as a base64 string.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1.0/$batch"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"responses": [{
+                "id": "count", "status": 200,
+                "headers": {"Content-Type": "text/plain"},
+                "body": "MTI=",
+            }]})),
+        )
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let mut batch = client.batch();
+    let count = batch
+        .add_with_id("count", &CountChatInstalledApps::new(chat()))
+        .unwrap();
+    let mut results = batch.send().await;
+    assert_eq!(results.take(&count).unwrap(), 12);
 }
