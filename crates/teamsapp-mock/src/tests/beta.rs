@@ -125,14 +125,7 @@ async fn chat_installations_write_scope_info_on_beta() {
 #[tokio::test]
 async fn the_review_answers_in_betas_shape_on_beta() {
     let h = Harness::model(|c| c.throttle.enabled = false);
-    let token = h
-        .state
-        .mint_token(&crate::TokenSpec {
-            user: Some(demo::ADELE.into()),
-            ..crate::TokenSpec::default()
-        })
-        .unwrap()
-        .access_token;
+    let token = h.user_token(demo::ADELE);
     let submitted = teamsapp_types::TeamsAppDefinitionId::build(
         &teamsapp_types::TeamsAppId::new(demo::TASKS_APP_ID).unwrap(),
         demo::TASKS_SUBMITTED_VERSION,

@@ -167,6 +167,17 @@ impl Harness {
             .access_token
     }
 
+    /// A delegated token of `user` for the test app, with what the user granted it.
+    pub(crate) fn user_token(&self, user: &str) -> String {
+        self.state
+            .mint_token(&TokenSpec {
+                user: Some(user.to_owned()),
+                ..TokenSpec::default()
+            })
+            .unwrap()
+            .access_token
+    }
+
     pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

@@ -168,14 +168,7 @@ async fn install_twice_is_a_409_and_unknown_installations_a_404() {
 #[tokio::test]
 async fn publish_answers_201_with_location() {
     let h = Harness::model(|_| {});
-    let token = h
-        .state
-        .mint_token(&crate::TokenSpec {
-            user: Some(demo::ADELE.into()),
-            ..crate::TokenSpec::default()
-        })
-        .unwrap()
-        .access_token;
+    let token = h.user_token(demo::ADELE);
     let package = teamsapp_model::package::build_package(
         "3f0c9d4e-1111-4222-8333-944445555666",
         "1.0.0",
@@ -422,14 +415,7 @@ async fn the_demo_emulator_serves_its_credentials() {
 #[tokio::test]
 async fn an_update_for_review_answers_201_with_the_submitted_definition() {
     let h = Harness::model(|_| {});
-    let token = h
-        .state
-        .mint_token(&crate::TokenSpec {
-            user: Some(demo::ADELE.into()),
-            ..crate::TokenSpec::default()
-        })
-        .unwrap()
-        .access_token;
+    let token = h.user_token(demo::ADELE);
     let external = "3f0c9d4e-1111-4222-8333-944445555777";
     let zip = |version: &str| {
         teamsapp_model::package::build_package(
@@ -499,14 +485,7 @@ async fn an_update_for_review_answers_201_with_the_submitted_definition() {
 #[tokio::test]
 async fn definitions_carry_an_etag_and_the_review_checks_if_match() {
     let h = Harness::model(|_| {});
-    let token = h
-        .state
-        .mint_token(&crate::TokenSpec {
-            user: Some(demo::ADELE.into()),
-            ..crate::TokenSpec::default()
-        })
-        .unwrap()
-        .access_token;
+    let token = h.user_token(demo::ADELE);
     let app = demo::TASKS_APP_ID;
     let list = h
         .send(request(

@@ -25,17 +25,6 @@ fn tasks_in(scope_id: &str) -> String {
         .into_inner()
 }
 
-/// A delegated token of `user` for the fleet tool, with what the user granted it.
-fn delegated(h: &Harness, user: &str) -> String {
-    h.state
-        .mint_token(&TokenSpec {
-            user: Some(user.to_owned()),
-            ..TokenSpec::default()
-        })
-        .unwrap()
-        .access_token
-}
-
 /// An application token of the fleet tool holding only `roles`.
 fn app_with(h: &Harness, roles: &[&str]) -> String {
     h.state
@@ -128,7 +117,7 @@ async fn installations_navigate_to_their_app_and_definition_in_every_scope_and_a
     let h = unthrottled();
     // Adele signed in: `me` is Adele, who is in the seed's chat, the Sales team, and has Tasks
     // in her personal scope.
-    let token = delegated(&h, demo::ADELE);
+    let token = h.user_token(demo::ADELE);
     for (scope, path, context) in installation_paths() {
         let app = ok(
             &get(&h, &format!("/v1.0{path}/teamsApp"), &token).await,
@@ -387,7 +376,7 @@ async fn a_definitions_bot_is_its_navigation() {
 #[tokio::test]
 async fn me_teamwork_is_the_signed_in_users_personal_scope() {
     let h = unthrottled();
-    let adele = delegated(&h, demo::ADELE);
+    let adele = h.user_token(demo::ADELE);
     let canonical = ok(
         &get(
             &h,
@@ -519,7 +508,7 @@ async fn me_teamwork_is_the_signed_in_users_personal_scope() {
     );
 
     // Alex's `me` is Alex: Adele's installation is not in his personal scope.
-    let alex = delegated(&h, demo::ALEX);
+    let alex = h.user_token(demo::ALEX);
     let alex_list = get(&h, "/v1.0/me/teamwork/installedApps", &alex).await;
     // Alex granted only chat permissions: the personal scope is forbidden to him.
     alex_list.assert_graph_error(403, "Forbidden");
@@ -566,14 +555,7 @@ async fn me_with_an_application_token() {
     // ([me-app-only] in FIDELITY.md); with one, they answer as their canonical paths do.
     let team = demo::SALES_TEAM_ID;
     let chat = enc(demo::SEED_CHAT_ID);
-    let adele = h
-        .state
-        .mint_token(&crate::TokenSpec {
-            user: Some(demo::ADELE.into()),
-            ..crate::TokenSpec::default()
-        })
-        .unwrap()
-        .access_token;
+    let adele = h.user_token(demo::ADELE);
     for (alias, canonical) in [
         (
             format!("/v1.0/me/chats/{chat}/installedApps"),
@@ -613,7 +595,7 @@ fn count_of(reply: &Reply, what: &str) -> u64 {
 #[tokio::test]
 async fn installed_apps_count_is_text_and_honours_filter() {
     let h = unthrottled();
-    let adele = delegated(&h, demo::ADELE);
+    let adele = h.user_token(demo::ADELE);
     let chat = enc(demo::SEED_CHAT_ID);
     let team = demo::SALES_TEAM_ID;
     let user = demo::ADELE;
