@@ -18,10 +18,10 @@ use crate::authz::{caller_user, check_app, check_membership, check_token, may_se
 use crate::error::echo;
 use crate::event::Event;
 use crate::project::{app_wire, definition_wire, installation_wire};
-use crate::query::{ListKind, ListRequest, Page, get_shape};
+use crate::query::{ListKind, ListRequest, Page, Shape, get_shape};
 use crate::spec::Distribution;
 use crate::spec::{InstallationScope, RscPermission, RscType};
-use crate::state::{DefRec, InstRec, ScopeKey, Tenant, same_permissions};
+use crate::state::{AppRec, DefRec, InstRec, ScopeKey, Tenant, same_permissions};
 use crate::world::{AlreadyCurrent, Outcome, UpgradeReport};
 use crate::{Caller, ModelError, Query, World};
 
@@ -602,17 +602,15 @@ impl World {
         installation: &AppInstallationId,
         query: &Query,
     ) -> Result<TeamsApp, ModelError> {
-        let (kind, routes) = scope_routes(scope);
-        let route = routes.teams_app;
-        let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &entities::TEAMS_APP)?;
-        let matching = check_token(caller, route)?;
-        let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
-        check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
-        let app = tenant
-            .apps
-            .get(rec.app as usize)
-            .ok_or_else(|| installation_not_found(kind, installation))?;
+        let route = scope_routes(scope).1.teams_app;
+        let (tenant, app, _, shape) = self.installed_app(
+            caller,
+            scope,
+            installation,
+            query,
+            route,
+            &entities::TEAMS_APP,
+        )?;
         Ok(app_wire(tenant, app, &shape))
     }
 
@@ -627,10 +625,33 @@ impl World {
         installation: &AppInstallationId,
         query: &Query,
     ) -> Result<TeamsAppDefinition, ModelError> {
-        let (kind, routes) = scope_routes(scope);
-        let route = routes.definition;
+        let route = scope_routes(scope).1.definition;
+        let (_, app, def, shape) = self.installed_app(
+            caller,
+            scope,
+            installation,
+            query,
+            route,
+            &entities::TEAMS_APP_DEFINITION,
+        )?;
+        Ok(definition_wire(app, def, &shape))
+    }
+
+    /// What a navigation from an installation (`route`) reads: the installation's app and
+    /// installed definition, after the installation get's checks with `route`'s permissions,
+    /// and the answer's shape from `query` over `entity`.
+    fn installed_app(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        installation: &AppInstallationId,
+        query: &Query,
+        route: &Route,
+        entity: &'static Entity,
+    ) -> Result<(&Tenant, &AppRec, &DefRec, Shape), ModelError> {
+        let kind = scope_routes(scope).0;
         let tenant = self.caller_tenant(caller)?;
-        let shape = get_shape(query, route, &entities::TEAMS_APP_DEFINITION)?;
+        let shape = get_shape(query, route, entity)?;
         let matching = check_token(caller, route)?;
         let (key, rec, def) = Self::locate(tenant, caller, kind, scope.id(), installation)?;
         check_app(tenant, caller, &matching, key, rec.app, &[def], false)?;
@@ -638,7 +659,7 @@ impl World {
             .apps
             .get(rec.app as usize)
             .ok_or_else(|| installation_not_found(kind, installation))?;
-        Ok(definition_wire(app, def, &shape))
+        Ok((tenant, app, def, shape))
     }
 
     // --- users (personal scope) --------------------------------------------------------------
