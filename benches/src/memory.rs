@@ -189,6 +189,25 @@ fn model_cost(n: usize, rounds: usize) -> Result<Cost> {
     })
 }
 
+/// Fresh worlds measured per size; each figure is the median of their figures.
+const REPEATS: usize = 3;
+
+/// [`model_cost`] on [`REPEATS`] fresh worlds of `n` installations, each figure the median of
+/// theirs: one world's 500 first upgrades are too few to stand alone.
+fn repeated_cost(n: usize, rounds: usize) -> Result<Cost> {
+    let costs = (0..REPEATS)
+        .map(|_| model_cost(n, rounds))
+        .collect::<Result<Vec<_>>>()?;
+    let pick = |f: fn(&Cost) -> f64| median(&costs.iter().map(f).collect::<Vec<_>>());
+    Ok(Cost {
+        build: pick(|c| c.build),
+        upgrade_ns: pick(|c| c.upgrade_ns),
+        upgrade_mean_ns: pick(|c| c.upgrade_mean_ns),
+        current_ns: pick(|c| c.current_ns),
+        current_mean_ns: pick(|c| c.current_mean_ns),
+    })
+}
+
 #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
 fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len().max(1) as f64
@@ -202,7 +221,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
         (&[1_000, 10_000, 100_000, 1_000_000], 200)
     };
     suite.method(format!(
-        "Model: `World::upgrade_app` in a chat called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations.",
+        "Model: `World::upgrade_app` in a chat called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations. Each size is measured on {REPEATS} fresh worlds and each figure is the median of their figures, after one unmeasured pass at the smallest size.",
         s.profile,
         thousands(SAMPLE as u64),
         SAMPLE / 2,
@@ -211,10 +230,13 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
     if s.smoke {
         suite.note("smoke: model cost at 1,000 and 10,000 installations only");
     }
+    // One unmeasured pass first: the first size measured would otherwise also pay for a cold
+    // process (page faults, an allocator still growing its pools) and flatter every ratio.
+    model_cost(sizes[0], rounds).context("warm-up")?;
     let mut base: Option<Cost> = None;
     let mut growth = Vec::new();
     for &n in sizes {
-        let cost = model_cost(n, rounds).with_context(|| format!("fleet({n})"))?;
+        let cost = repeated_cost(n, rounds).with_context(|| format!("fleet({n})"))?;
         let Some(b) = base else {
             suite.note(format!(
                 "model baseline, {} installations: upgrade {} (mean {}), already current {} (mean {}) per call; tenant built and loaded in {:.2} s",
