@@ -37,7 +37,7 @@ pub(crate) struct GraphCall {
     /// Who is calling (the verified token, shared with the token memo).
     pub(crate) caller: Arc<Authenticated>,
     /// `scheme://host[:port]` as the client addressed the emulator, for absolute links.
-    pub(crate) origin: String,
+    pub(crate) origin: Arc<str>,
     /// `If-Match`, as sent.
     pub(crate) if_match: Option<String>,
 }

@@ -237,7 +237,7 @@ fn failed_dependency(
     let error = ApiError::FailedDependency { depends_on }
         .to_graph_error()
         .with_trace(
-            ctx.request_id.clone(),
+            ctx.request_id().to_owned(),
             Some(item_client_request_id(ctx, step)),
             crate::clock::graph_date(state.clock().now_utc()),
         );
@@ -261,8 +261,11 @@ fn item_client_request_id(ctx: &RequestContext, step: &BatchRequestStep) -> Stri
         .find(|(name, _)| name.eq_ignore_ascii_case("client-request-id"))
         .map_or_else(
             || {
-                let base = uuid::Uuid::parse_str(&ctx.client_request_id).unwrap_or_else(|_| {
-                    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, ctx.client_request_id.as_bytes())
+                let base = uuid::Uuid::parse_str(ctx.client_request_id()).unwrap_or_else(|_| {
+                    uuid::Uuid::new_v5(
+                        &uuid::Uuid::NAMESPACE_URL,
+                        ctx.client_request_id().as_bytes(),
+                    )
                 });
                 uuid::Uuid::new_v5(&base, step.id.as_bytes()).to_string()
             },
@@ -289,7 +292,7 @@ async fn execute(
         Err(error) => {
             // A request that cannot even be built answers 400 on its own, like Graph.
             let graph = error.to_graph_error().with_trace(
-                ctx.request_id.clone(),
+                ctx.request_id().to_owned(),
                 Some(item_client_request_id(ctx, step)),
                 crate::clock::graph_date(state.clock().now_utc()),
             );

@@ -44,16 +44,26 @@ impl RequestContext {
     pub(crate) fn new(state: &AppState, request: &Request) -> Arc<Self> {
         // A version-4 GUID from the thread's generator: `Uuid::new_v4` asks the kernel each time, a
         // `getrandom` system call (and often a reschedule) per request under load.
-        let request_id = uuid::Builder::from_random_bytes(rand::rng().random())
-            .into_uuid()
-            .to_string();
+        let uuid = uuid::Builder::from_random_bytes(rand::rng().random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let request_id = HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text))
+            .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
         let client_request_id = request
             .headers()
             .get("client-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty() && v.len() <= MAX_CLIENT_REQUEST_ID)
-            .map_or_else(|| request_id.clone(), str::to_owned);
+            .and_then(|v| {
+                let text = v.to_str().ok()?;
+                let trimmed = text.trim();
+                if trimmed.is_empty() || trimmed.len() > MAX_CLIENT_REQUEST_ID {
+                    None
+                } else if trimmed.len() == text.len() {
+                    // The request's own bytes, shared.
+                    Some(v.clone())
+                } else {
+                    HeaderValue::from_str(trimmed).ok()
+                }
+            })
+            .unwrap_or_else(|| request_id.clone());
         Arc::new(Self {
             request_id,
             client_request_id,
@@ -64,8 +74,28 @@ impl RequestContext {
 }
 
 /// `scheme://host[:port]` from the `Host` header (or the URI's authority), `localhost` if neither.
-fn origin(state: &AppState, request: &Request) -> String {
-    let scheme = if state.is_https() { "https" } else { "http" };
+/// The last origin built on this thread is kept: under load every request names the same one.
+fn origin(state: &AppState, request: &Request) -> Arc<str> {
+    /// Whether HTTPS, the `Host` header's bytes, and the origin they make.
+    type Cached = (bool, Box<[u8]>, Arc<str>);
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Cached>> = const { std::cell::RefCell::new(None) };
+    }
+    let https = state.is_https();
+    let header = request
+        .headers()
+        .get(header::HOST)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let cached = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(h, host, _)| *h == https && !header.is_empty() && **host == *header)
+            .map(|(_, _, origin)| Arc::clone(origin))
+    });
+    if let Some(origin) = cached {
+        return origin;
+    }
+    let scheme = if https { "https" } else { "http" };
     let host = request
         .headers()
         .get(header::HOST)
@@ -74,7 +104,11 @@ fn origin(state: &AppState, request: &Request) -> String {
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(ToString::to_string))
         .unwrap_or_else(|| "localhost".to_owned());
-    format!("{scheme}://{host}")
+    let origin: Arc<str> = Arc::from(format!("{scheme}://{host}"));
+    if !header.is_empty() {
+        LAST.with_borrow_mut(|last| *last = Some((https, header.into(), Arc::clone(&origin))));
+    }
+    origin
 }
 
 /// The Graph surface's middleware.
@@ -215,8 +249,8 @@ fn render_error(
         None => return response,
     };
     let traced = error.with_trace(
-        ctx.request_id.clone(),
-        Some(ctx.client_request_id.clone()),
+        ctx.request_id().to_owned(),
+        Some(ctx.client_request_id().to_owned()),
         graph_date(state.clock().now_utc()),
     );
     let mut rendered = graph_error_response(status, traced);
@@ -259,15 +293,31 @@ fn bare_error(status: StatusCode, body_limit: usize) -> ApiError {
 }
 
 pub(crate) fn add_trace_headers(state: &AppState, ctx: &RequestContext, headers: &mut HeaderMap) {
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        headers.insert("request-id", v);
+    headers.insert("request-id", ctx.request_id.clone());
+    headers.insert("client-request-id", ctx.client_request_id.clone());
+    headers.insert(header::DATE, date_header(state));
+}
+
+/// `Date` on the emulator's clock, formatted once a second per thread.
+fn date_header(state: &AppState) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(std::time::SystemTime, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
     }
-    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
-        headers.insert("client-request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(state.clock().now())) {
-        headers.insert(header::DATE, v);
-    }
+    let now = state.clock().now();
+    // HTTP dates have whole seconds: the cached value holds for the second it names.
+    let second = now.duration_since(std::time::UNIX_EPOCH).map_or(now, |d| {
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs())
+    });
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, value)) if *at == second => value.clone(),
+        _ => {
+            let value = HeaderValue::from_str(&httpdate::fmt_http_date(second))
+                .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+            *last = Some((second, value.clone()));
+            value
+        }
+    })
 }
 
 /// The identity surface's middleware: Microsoft Entra's tracing headers, journal.
@@ -290,15 +340,9 @@ pub(crate) async fn identity_layer(
         None => next.run(request).await,
     };
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        headers.insert("x-ms-request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&ctx.client_request_id) {
-        headers.insert("client-request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(state.clock().now())) {
-        headers.insert(header::DATE, v);
-    }
+    headers.insert("x-ms-request-id", ctx.request_id.clone());
+    headers.insert("client-request-id", ctx.client_request_id.clone());
+    headers.insert(header::DATE, date_header(&state));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store, no-cache"),

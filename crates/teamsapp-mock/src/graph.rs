@@ -157,22 +157,52 @@ static VOCABULARY: LazyLock<HashMap<String, &'static str, foldhash::fast::Random
 /// The longest static segment, in bytes: a longer segment (an id) is never looked up.
 const MAX_WORD: usize = 48;
 
+/// Bytes that may appear in a static segment once percent-decoded (letters, digits, `$`, `.`, …,
+/// taken from the routes): a segment with any other byte (an id's `:`, `@`, `=`) is no word.
+static WORD_BYTES: LazyLock<[bool; 256]> = LazyLock::new(|| {
+    let mut table = [false; 256];
+    for word in VOCABULARY.keys() {
+        for b in word.bytes() {
+            table[usize::from(b)] = true;
+            table[usize::from(b.to_ascii_uppercase())] = true;
+        }
+    }
+    table
+});
+
 /// The static segment `segment` names when it is not already written that way (another case,
-/// percent-encoded); `None` for ids and for segments already canonical. Allocates nothing.
+/// percent-encoded); `None` for ids and for segments already canonical. Allocates nothing: the
+/// segment is decoded and lowercased into a buffer on the stack, and given up at the first byte
+/// no word has.
 fn respelled(segment: &str) -> Option<&'static str> {
     // A percent-encoded word is at most three times as long.
     if segment.is_empty() || segment.len() > 3 * MAX_WORD {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-    if decoded.len() > MAX_WORD {
-        return None;
-    }
     let mut buffer = [0u8; MAX_WORD];
-    let lower = &mut buffer[..decoded.len()];
-    lower.copy_from_slice(decoded.as_bytes());
-    lower.make_ascii_lowercase();
-    let lower = std::str::from_utf8(lower).ok()?;
+    let mut len = 0;
+    let bytes = segment.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                i += 3;
+                u8::from_str_radix(hex, 16).ok()?
+            }
+            b => {
+                i += 1;
+                b
+            }
+        };
+        if !WORD_BYTES[usize::from(b)] || len == MAX_WORD {
+            return None;
+        }
+        buffer[len] = b.to_ascii_lowercase();
+        len += 1;
+    }
+    let lower = std::str::from_utf8(&buffer[..len]).ok()?;
     VOCABULARY
         .get(lower)
         .copied()

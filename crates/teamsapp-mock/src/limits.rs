@@ -83,8 +83,8 @@ pub(crate) async fn admin_timeout(
 /// `error`, in Graph's envelope with its tracing fields, as the admin middleware renders it.
 fn graph_error(state: &AppState, ctx: &RequestContext, error: &ApiError) -> Response {
     let traced = error.to_graph_error().with_trace(
-        ctx.request_id.clone(),
-        Some(ctx.client_request_id.clone()),
+        ctx.request_id().to_owned(),
+        Some(ctx.client_request_id().to_owned()),
         graph_date(state.clock().now_utc()),
     );
     let mut response = graph_error_response(error.status(), traced);

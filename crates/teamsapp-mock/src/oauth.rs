@@ -123,11 +123,11 @@ impl OAuthError {
     pub(crate) fn render(self, state: &AppState, ctx: Option<&RequestContext>) -> Response {
         let trace_id = ctx.map_or_else(
             || uuid::Uuid::new_v4().to_string(),
-            |c| c.request_id.clone(),
+            |c| c.request_id().to_owned(),
         );
         let correlation_id = ctx.map_or_else(
             || uuid::Uuid::new_v4().to_string(),
-            |c| c.client_request_id.clone(),
+            |c| c.client_request_id().to_owned(),
         );
         let now = state.clock().now_utc();
         let timestamp = format!(
@@ -458,7 +458,10 @@ async fn device_code(
     request: Request,
 ) -> Response {
     let ctx = request_context(&request);
-    let origin = ctx.as_ref().map(|c| c.origin.clone()).unwrap_or_default();
+    let origin = ctx
+        .as_ref()
+        .map(|c| c.origin.to_string())
+        .unwrap_or_default();
     let result = match read_form(request).await {
         Ok((_, form)) => start_device_flow(&state, &tenant, &form, &origin),
         Err(error) => Err(error),
@@ -782,7 +785,7 @@ async fn openid_configuration(
     request: Request,
 ) -> Response {
     let origin = request_context(&request)
-        .map(|c| c.origin.clone())
+        .map(|c| c.origin.to_string())
         .unwrap_or_default();
     let tenant_id = state
         .read_identity()
@@ -816,7 +819,7 @@ async fn openid_configuration(
 /// `GET /{tenant}/discovery/instance` (MSAL's instance discovery).
 async fn instance_discovery(request: Request) -> Response {
     let origin = request_context(&request)
-        .map(|c| c.origin.clone())
+        .map(|c| c.origin.to_string())
         .unwrap_or_default();
     let host = origin
         .trim_start_matches("https://")

@@ -73,6 +73,10 @@ fn surface(
 /// The request's span (at `DEBUG`, as tower-http's default), with secret-bearing query values
 /// redacted as in the journal: `?access_token=…` never reaches a log.
 fn request_span(request: &Request) -> tracing::Span {
+    // Nothing to build (the redaction copies the path) when no one listens at `DEBUG`.
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return tracing::Span::none();
+    }
     let uri = request.uri().path_and_query().map(crate::journal::redacted);
     tracing::debug_span!(
         "request",

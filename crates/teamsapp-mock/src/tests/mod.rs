@@ -75,7 +75,7 @@ impl GraphBackend for Echo {
                         "permissions": call.caller.caller.permissions,
                     },
                     "bodyLength": call.body.len(),
-                    "origin": call.origin,
+                    "origin": &*call.origin,
                 })),
             };
             Ok(GraphReply {
