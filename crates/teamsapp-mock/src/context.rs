@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use rand::RngExt as _;
 use teamsapp_types::GraphError;
 
@@ -26,6 +26,13 @@ use crate::journal::Record;
 pub(crate) use crate::request::{BatchItem, RequestContext};
 use crate::state::AppState;
 use crate::sync::lock;
+
+// Header names parsed once, not on every insert.
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+const MS_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+const ODATA_VERSION: HeaderName = HeaderName::from_static("odata-version");
+const AGS_DIAGNOSTIC: HeaderName = HeaderName::from_static("x-ms-ags-diagnostic");
 
 /// The longest `client-request-id` echoed; longer ones are replaced.
 const MAX_CLIENT_REQUEST_ID: usize = 200;
@@ -50,7 +57,7 @@ impl RequestContext {
             .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
         let client_request_id = request
             .headers()
-            .get("client-request-id")
+            .get(CLIENT_REQUEST_ID)
             .and_then(|v| {
                 let text = v.to_str().ok()?;
                 let trimmed = text.trim();
@@ -200,10 +207,10 @@ fn finish_graph(state: &AppState, ctx: &RequestContext, response: Response) -> R
     let mut response = render_error(state, ctx, response, state.config().body_limit);
     let headers = response.headers_mut();
     add_trace_headers(state, ctx, headers);
-    headers.insert("odata-version", HeaderValue::from_static("4.0"));
+    headers.insert(ODATA_VERSION, HeaderValue::from_static("4.0"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
-        "x-ms-ags-diagnostic",
+        AGS_DIAGNOSTIC,
         HeaderValue::from_static(
             r#"{"ServerInfo":{"DataCenter":"Local Emulator","Slice":"E","Ring":"0","ScaleUnit":"000","RoleInstance":"teamsapp-mock"}}"#,
         ),
@@ -293,8 +300,8 @@ fn bare_error(status: StatusCode, body_limit: usize) -> ApiError {
 }
 
 pub(crate) fn add_trace_headers(state: &AppState, ctx: &RequestContext, headers: &mut HeaderMap) {
-    headers.insert("request-id", ctx.request_id.clone());
-    headers.insert("client-request-id", ctx.client_request_id.clone());
+    headers.insert(REQUEST_ID, ctx.request_id.clone());
+    headers.insert(CLIENT_REQUEST_ID, ctx.client_request_id.clone());
     headers.insert(header::DATE, date_header(state));
 }
 
@@ -340,8 +347,8 @@ pub(crate) async fn identity_layer(
         None => next.run(request).await,
     };
     let headers = response.headers_mut();
-    headers.insert("x-ms-request-id", ctx.request_id.clone());
-    headers.insert("client-request-id", ctx.client_request_id.clone());
+    headers.insert(MS_REQUEST_ID, ctx.request_id.clone());
+    headers.insert(CLIENT_REQUEST_ID, ctx.client_request_id.clone());
     headers.insert(header::DATE, date_header(&state));
     headers.insert(
         header::CACHE_CONTROL,
