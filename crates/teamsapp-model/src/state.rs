@@ -373,13 +373,22 @@ impl Tenant {
 
     /// The position in `scope` of the installation with id `id` (padded or not, standard or
     /// URL-safe base64).
+    /// The scope of the installation with explicit id `canonical`; no hashing when, as in
+    /// most tenants, no installation has one.
+    fn explicit_id_owner(&self, canonical: &str) -> Option<&ScopeKey> {
+        if self.explicit_ids.is_empty() {
+            return None;
+        }
+        self.explicit_ids.get(canonical)
+    }
+
     pub(crate) fn find_installation(
         &self,
         scope: ScopeKey,
         id: &AppInstallationId,
     ) -> Option<usize> {
-        let canonical = id.canonical();
-        if let Some(owner) = self.explicit_ids.get(canonical.as_str()) {
+        let canonical = id.canonical_cow();
+        if let Some(owner) = self.explicit_id_owner(canonical.as_str()) {
             if *owner != scope {
                 return None;
             }
@@ -410,8 +419,8 @@ impl Tenant {
         &self,
         id: &AppInstallationId,
     ) -> Option<(ScopeKey, usize)> {
-        let canonical = id.canonical();
-        if let Some(scope) = self.explicit_ids.get(canonical.as_str()) {
+        let canonical = id.canonical_cow();
+        if let Some(scope) = self.explicit_id_owner(canonical.as_str()) {
             return Some((*scope, self.find_installation(*scope, &canonical)?));
         }
         let decoded = canonical.decode()?;

@@ -212,8 +212,10 @@ fn check_length(s: &str, max: usize, too_long: &'static str) -> Result<(), &'sta
     if s.is_empty() {
         return Err(EMPTY);
     }
-    // Counting stops one past the limit, so a huge input costs no more than a short one.
-    if s.chars().nth(max).is_some() {
+    // No more bytes than the limit is no more characters (the common case, counted without
+    // decoding); otherwise counting stops one past the limit, so a huge input costs no more
+    // than a short one.
+    if s.len() > max && s.chars().nth(max).is_some() {
         return Err(too_long);
     }
     Ok(())
@@ -221,11 +223,14 @@ fn check_length(s: &str, max: usize, too_long: &'static str) -> Result<(), &'sta
 
 /// Rejects whitespace and control characters (which no Graph id contains).
 fn check_no_whitespace(s: &str) -> Result<(), &'static str> {
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(WHITESPACE)
+    // ASCII text, the common case, byte by byte: its only whitespace that is not a control
+    // character is the space.
+    let found = if s.is_ascii() {
+        s.bytes().any(|b| b == b' ' || b.is_ascii_control())
     } else {
-        Ok(())
-    }
+        s.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if found { Err(WHITESPACE) } else { Ok(()) }
 }
 
 /// The longest opaque id accepted (app definition and installation ids).
@@ -630,7 +635,20 @@ impl AppInstallationId {
     /// all is returned unchanged.
     #[must_use]
     pub fn canonical(&self) -> Self {
-        match decode_base64(&self.0) {
+        self.canonical_cow().into_owned()
+    }
+
+    /// [`canonical`](Self::canonical), borrowing the id when it is already spelled so (Graph's
+    /// own ids, the common case): checked by decoding onto the stack, nothing allocated.
+    #[must_use]
+    pub fn canonical_cow(&self) -> std::borrow::Cow<'_, Self> {
+        let mut scratch = [0u8; OPAQUE_TEXT_MAX];
+        // The strict engine takes only padded standard base64 with zero trailing bits: exactly
+        // the strings that re-encoding would give back unchanged.
+        if !self.0.is_empty() && STANDARD.decode_slice(&self.0, &mut scratch).is_ok() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        std::borrow::Cow::Owned(match decode_base64(&self.0) {
             Some(bytes) if !bytes.is_empty() => {
                 let encoded = STANDARD.encode(bytes);
                 // Re-encoding never lengthens a valid id past 1024 characters; keep the
@@ -642,7 +660,7 @@ impl AppInstallationId {
                 }
             }
             _ => self.clone(),
-        }
+        })
     }
 
     /// Whether both ids name the same installation, ignoring base64 padding and alphabet.

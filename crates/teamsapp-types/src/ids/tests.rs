@@ -420,6 +420,11 @@ proptest! {
         let unpadded = AppInstallationId::new(id.as_str().trim_end_matches('=')).unwrap();
         prop_assert!(unpadded.normalized_eq(&id));
         prop_assert_eq!(unpadded.canonical(), id.clone());
+        // Graph's own spelling is borrowed as it is; another spelling is re-encoded.
+        prop_assert!(matches!(id.canonical_cow(), std::borrow::Cow::Borrowed(_)));
+        if unpadded.as_str() != id.as_str() {
+            prop_assert!(matches!(unpadded.canonical_cow(), std::borrow::Cow::Owned(_)));
+        }
         json_round_trip(&id);
     }
 
@@ -468,4 +473,28 @@ proptest! {
         json_round_trip(&UserId::new(upn).unwrap());
         json_round_trip(&TeamsAppId::new(app).unwrap());
     }
+}
+
+#[test]
+fn the_ascii_checks_agree_with_the_character_checks() {
+    // check_no_whitespace and check_length take a byte-wise path for ASCII text: every ASCII
+    // character, alone and inside an id, is judged as the char-wise rules judge it.
+    for b in 0u8..128 {
+        let c = char::from(b);
+        let expected = c.is_whitespace() || c.is_control();
+        for text in [c.to_string(), format!("ab{c}cd")] {
+            assert_eq!(
+                super::check_no_whitespace(&text).is_err(),
+                expected,
+                "{b:#04x} in {text:?}"
+            );
+        }
+    }
+    // Non-ASCII whitespace still counts; a long multi-byte id is measured in characters.
+    assert!(super::check_no_whitespace("a\u{a0}b").is_err());
+    assert!(super::check_no_whitespace("a\u{85}b").is_err());
+    assert!(super::check_no_whitespace("aéb").is_ok());
+    assert!(super::check_length(&"é".repeat(10), 10, "long").is_ok());
+    assert!(super::check_length(&"é".repeat(11), 10, "long").is_err());
+    assert!(super::check_length(&"e".repeat(11), 10, "long").is_err());
 }
