@@ -368,7 +368,12 @@ impl World {
         let event = Event::AppUpgraded {
             tenant_id: tenant.id.clone(),
             scope: kind,
-            scope_id: tenant.scope_id(scope).to_owned(),
+            // A chat is found by its exact id, so the path's is the chat's (without reading it).
+            scope_id: match kind {
+                InstallationScope::Chat => scope_id,
+                InstallationScope::Team | InstallationScope::User => tenant.scope_id(scope),
+            }
+            .to_owned(),
             teams_app_id: app.id.as_str().to_owned(),
             from_version: report.from_version.clone(),
             to_version: report.to_version.clone(),
