@@ -558,9 +558,14 @@ async fn checked(
         && reply.status.is_success()
         && let Some((_, id)) = params.last()
     {
-        let id = AppInstallationId::new(id.as_str())
-            .map_or_else(|_| id.clone(), |id| id.canonical().into_inner());
-        lock(&state.inner.metrics).count_upgrade(&id);
+        let mut metrics = lock(&state.inner.metrics);
+        // Keys are canonical: an id found as sent is its own canonical form (Graph's ids are),
+        // so only another spelling is re-encoded.
+        if !metrics.count_upgrade_if_known(id) {
+            let id = AppInstallationId::new(id.as_str())
+                .map_or_else(|_| id.clone(), |id| id.canonical().into_inner());
+            metrics.count_upgrade(&id);
+        }
     }
     Ok(render_reply(reply))
 }

@@ -215,6 +215,12 @@ impl Metrics {
         self.requests_total += 1;
     }
 
+    /// Counts a successful upgrade of installation `id` if it was counted before, under this
+    /// spelling; false (nothing counted) otherwise.
+    pub(crate) fn count_upgrade_if_known(&mut self, id: &str) -> bool {
+        self.upgrades.get_mut(id).map(|count| *count += 1).is_some()
+    }
+
     /// Counts a successful upgrade of installation `id` (canonical form).
     pub(crate) fn count_upgrade(&mut self, id: &str) {
         match self.upgrades.get_mut(id) {
