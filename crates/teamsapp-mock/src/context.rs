@@ -119,11 +119,11 @@ fn origin(state: &AppState, request: &Request) -> Arc<str> {
 }
 
 /// The Graph surface's middleware.
-pub(crate) async fn graph_layer(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn graph_layer<F, Fut>(state: AppState, mut request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let ctx = RequestContext::new(&state, &request);
     request.extensions_mut().insert(Arc::clone(&ctx));
     let started = state.clock().elapsed();
@@ -143,7 +143,7 @@ pub(crate) async fn graph_layer(
         ApiError::PayloadTooLarge { limit }.into_response()
     } else {
         // The request timeout is tower-http's layer inside this one (`graph::graph_router`).
-        next.run(request).await
+        next(request).await
     };
     let mut response = finish_graph(&state, &ctx, response);
 
