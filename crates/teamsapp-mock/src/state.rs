@@ -18,7 +18,7 @@ use crate::faults::{
     EarlyRetry, EarlyRetryTracker, FaultConfig, FaultInjector, Scenario, ScenarioBook,
 };
 use crate::identity::{GRAPH_RESOURCE, IdentityRegistry, IdentityTenant};
-use crate::journal::{Journal, JournalEntry, Metrics, Record};
+use crate::journal::{Counters, Journal, JournalEntry, Metrics, Record};
 use crate::origins::Origins;
 use crate::store::EventStore;
 use crate::throttle::{ThrottleConfig, Throttler};
@@ -57,7 +57,7 @@ pub(crate) struct Inner {
     pub(crate) scenarios: Mutex<ScenarioBook>,
     pub(crate) early: Mutex<EarlyRetryTracker>,
     pub(crate) journal: Mutex<Journal>,
-    pub(crate) metrics: Mutex<Metrics>,
+    pub(crate) metrics: Mutex<Counters>,
     pub(crate) backend: Box<dyn GraphBackend>,
     pub(crate) tls: Option<TlsSetup>,
     pub(crate) origins: Origins,
@@ -172,7 +172,7 @@ impl AppState {
             scenarios: Mutex::new(ScenarioBook::new(config.scenarios.clone())),
             early: Mutex::new(EarlyRetryTracker::default()),
             journal: Mutex::new(Journal::new(config.journal_capacity)),
-            metrics: Mutex::new(Metrics::default()),
+            metrics: Mutex::new(Counters::default()),
             backend,
             tls,
             origins: Origins::new(&config.origins)?,
@@ -212,14 +212,7 @@ impl AppState {
 
     /// The counters.
     pub fn metrics(&self) -> Metrics {
-        let mut metrics = lock(&self.inner.metrics).clone();
-        metrics.requests_total = metrics.requests.values().flat_map(|s| s.values()).sum();
-        metrics.too_many_requests_sent = metrics
-            .requests
-            .values()
-            .filter_map(|statuses| statuses.get(&429))
-            .sum();
-        metrics
+        lock(&self.inner.metrics).snapshot()
     }
 
     /// The newest `limit` journal entries (all when `None`), oldest first.
@@ -351,7 +344,7 @@ impl AppState {
         *lock(&self.inner.scenarios) = ScenarioBook::new(config.scenarios.clone());
         *lock(&self.inner.early) = EarlyRetryTracker::default();
         lock(&self.inner.journal).clear();
-        *lock(&self.inner.metrics) = Metrics::default();
+        *lock(&self.inner.metrics) = Counters::default();
         Ok(())
     }
 
