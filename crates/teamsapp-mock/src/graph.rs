@@ -44,9 +44,10 @@ pub(crate) fn graph_service(state: &AppState, batch_items: Option<&GraphService>
     GraphService::new(GraphLayer {
         state: state.clone(),
         inner: tower::ServiceBuilder::new()
-            // A bare 504 here; `graph_layer` (outside it) renders it as Graph's `GatewayTimeout`.
-            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                StatusCode::GATEWAY_TIMEOUT,
+            // tower's timeout polls the request before its timer, so a request answered at once
+            // never registers one; tower-http's polls the timer first, which registered and
+            // removed a timer on every request (9 % of a request's cost in-process).
+            .layer(tower::timeout::TimeoutLayer::new(
                 state.config().request_timeout,
             ))
             .layer(DefaultBodyLimit::max(state.config().body_limit))
@@ -63,7 +64,9 @@ type GraphFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>,
 >;
 
-/// [`graph_layer`] around `inner`: the Graph surface's middleware as one service.
+/// [`graph_layer`] around `inner`: the Graph surface's middleware as one service. The inner
+/// service's only error is the request timeout's, answered as a bare `504` that `graph_layer`
+/// renders as Graph's `GatewayTimeout`.
 #[derive(Clone)]
 struct GraphLayer<S> {
     state: AppState,
@@ -72,10 +75,7 @@ struct GraphLayer<S> {
 
 impl<S> tower::Service<Request> for GraphLayer<S>
 where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
+    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
     S::Future: Send,
 {
     type Response = Response;
@@ -94,10 +94,9 @@ where
         let inner = self.inner.clone();
         Box::pin(async move {
             Ok(graph_layer(state, request, move |request| async move {
-                match tower::ServiceExt::oneshot(inner, request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                }
+                tower::ServiceExt::oneshot(inner, request)
+                    .await
+                    .unwrap_or_else(|_elapsed| StatusCode::GATEWAY_TIMEOUT.into_response())
             })
             .await)
         })
