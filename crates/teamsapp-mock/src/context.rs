@@ -171,11 +171,12 @@ where
 /// own (see [`crate::origins`]): how a web page that rebinds its DNS name to 127.0.0.1 shows
 /// itself.
 fn foreign_host_name(state: &AppState, request: &Request) -> Option<String> {
+    // Borrowed while checked: only a refused name is copied.
     let host = match request.headers().get(header::HOST) {
-        Some(value) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        None => request.uri().authority()?.as_str().to_owned(),
+        Some(value) => String::from_utf8_lossy(value.as_bytes()),
+        None => std::borrow::Cow::Borrowed(request.uri().authority()?.as_str()),
     };
-    (!state.origins().host_allowed(&host)).then_some(host)
+    (!state.origins().host_allowed(&host)).then(|| host.into_owned())
 }
 
 /// `421 Misdirected Request` in Graph's envelope for a foreign `Host`.

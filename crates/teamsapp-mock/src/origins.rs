@@ -10,6 +10,7 @@
 //!   emulator is still the developer's machine), the address the emulator is bound to (any IP
 //!   literal on its port when bound to all interfaces), and the configured origins.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
@@ -99,7 +100,7 @@ fn is_localhost(name: &str) -> bool {
 }
 
 /// A `Host` header's name (lowercase, IPv6 without brackets) and port, if well formed.
-fn split_host(host: &str) -> Option<(String, Option<u16>)> {
+fn split_host(host: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
     let host = host.trim();
     if host.is_empty() {
         return None;
@@ -124,7 +125,13 @@ fn split_host(host: &str) -> Option<(String, Option<u16>)> {
     {
         return None;
     }
-    Some((name.to_ascii_lowercase(), port))
+    // Borrowed when already lowercase (every request names the host: no copy for it).
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
+    Some((name, port))
 }
 
 fn parse_origin(text: &str) -> Option<Origin> {
@@ -140,7 +147,7 @@ fn parse_origin(text: &str) -> Option<Origin> {
     let (host, port) = split_host(rest)?;
     Some(Origin {
         https,
-        host,
+        host: host.into_owned(),
         port: port.unwrap_or(if https { 443 } else { 80 }),
     })
 }

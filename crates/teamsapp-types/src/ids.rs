@@ -236,6 +236,10 @@ fn check_no_whitespace(s: &str) -> Result<(), &'static str> {
 /// The longest opaque id accepted (app definition and installation ids).
 const OPAQUE_MAX: usize = 1024;
 
+/// The scratch space [`AppInstallationId::decode_in`] decodes into: enough for the longest id
+/// (1024 characters of base64 are at most 768 bytes).
+pub const DECODE_SCRATCH: usize = OPAQUE_TEXT_MAX;
+
 /// The longest text [`AppInstallationId::build`] and [`TeamsAppDefinitionId::build`] encode:
 /// 768 bytes of text are 1024 characters of padded base64.
 const OPAQUE_TEXT_MAX: usize = OPAQUE_MAX / 4 * 3;
@@ -614,7 +618,27 @@ impl AppInstallationId {
     /// Accepts standard or URL-safe base64, padded or not, of UTF-8 text with exactly one `##`
     /// between two non-empty parts.
     pub fn decode(&self) -> Option<DecodedInstallationId> {
-        let text = decode_base64_text(&self.0)?;
+        let mut scratch = [0u8; DECODE_SCRATCH];
+        let (scope_id, teams_app_id) = self.decode_in(&mut scratch)?;
+        Some(DecodedInstallationId {
+            scope_id: scope_id.to_owned(),
+            teams_app_id: teams_app_id.to_owned(),
+        })
+    }
+
+    /// [`decode`](Self::decode) into `scratch` (of [`DECODE_SCRATCH`] bytes, on the caller's
+    /// stack): the scope id and the teams app id borrowed from it, nothing allocated.
+    pub fn decode_in<'s>(
+        &self,
+        scratch: &'s mut [u8; DECODE_SCRATCH],
+    ) -> Option<(&'s str, &'s str)> {
+        let engine = if self.0.contains(['-', '_']) {
+            &URL_SAFE_LENIENT
+        } else {
+            &STANDARD_LENIENT
+        };
+        let len = engine.decode_slice(&self.0, scratch).ok()?;
+        let text = std::str::from_utf8(&scratch[..len]).ok()?;
         let (scope_id, teams_app_id) = text.split_once("##")?;
         if scope_id.is_empty()
             || teams_app_id.is_empty()
@@ -623,10 +647,7 @@ impl AppInstallationId {
         {
             return None;
         }
-        Some(DecodedInstallationId {
-            scope_id: scope_id.to_owned(),
-            teams_app_id: teams_app_id.to_owned(),
-        })
+        Some((scope_id, teams_app_id))
     }
 
     /// The id in Graph's own spelling: standard base64 with padding.

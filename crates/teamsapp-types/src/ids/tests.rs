@@ -414,6 +414,11 @@ proptest! {
         // starting with "#": exactly what `build` accepts.
         let id = AppInstallationId::build(&scope, &app).unwrap();
         let decoded = id.decode().unwrap();
+        let mut scratch = [0u8; DECODE_SCRATCH];
+        prop_assert_eq!(
+            id.decode_in(&mut scratch),
+            Some((decoded.scope_id.as_str(), decoded.teams_app_id.as_str()))
+        );
         prop_assert_eq!(decoded.scope_id, scope);
         prop_assert_eq!(decoded.teams_app_id, app);
         prop_assert_eq!(AppInstallationId::new(id.as_str()).unwrap(), id.clone());
