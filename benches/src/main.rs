@@ -17,6 +17,7 @@ mod memory;
 mod procs;
 mod report;
 mod soak;
+mod stack;
 mod startup;
 mod tenants;
 mod throughput;
@@ -38,6 +39,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The suites, in the order they run.
 const SUITES: &[&str] = &[
     "throughput",
+    "stack",
     "client",
     "fleet",
     "tenants",
@@ -54,7 +56,7 @@ struct Args {
     /// Short runs that only prove every benchmark works (CI).
     #[arg(long)]
     smoke: bool,
-    /// Run only these suites: throughput, client, fleet, tenants, memory, model, startup, soak.
+    /// Run only these suites: throughput, stack, client, fleet, tenants, memory, model, startup, soak.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `teamsapp` binary (default: next to this one).
@@ -208,6 +210,10 @@ fn run(args: Args) -> Result<bool> {
         }
         let (title, f): (&str, SuiteFn) = match id {
             "throughput" => ("1. Emulator upgrade throughput", throughput::run),
+            "stack" => (
+                "1b. The emulator's own cost per request, without the network",
+                stack::run_stack,
+            ),
             "client" => ("2. Client upgrade calls", client::run),
             "fleet" => ("3. Fleet upgrade at a known throttle limit", fleet::run),
             "tenants" => (

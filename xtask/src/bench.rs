@@ -42,6 +42,7 @@ const PRISM_PACKAGE: &str = "@stoplight/prism-cli@5.14.2";
 /// The suites `teamsapp-bench` knows.
 const SUITES: &[&str] = &[
     "throughput",
+    "stack",
     "client",
     "fleet",
     "tenants",
