@@ -190,22 +190,32 @@ fn model_cost(n: usize, rounds: usize) -> Result<Cost> {
 }
 
 /// Fresh worlds measured per size; each figure is the median of their figures.
-const REPEATS: usize = 3;
+const REPEATS: usize = 5;
 
-/// [`model_cost`] on [`REPEATS`] fresh worlds of `n` installations, each figure the median of
-/// theirs: one world's 500 first upgrades are too few to stand alone.
-fn repeated_cost(n: usize, rounds: usize) -> Result<Cost> {
-    let costs = (0..REPEATS)
-        .map(|_| model_cost(n, rounds))
-        .collect::<Result<Vec<_>>>()?;
-    let pick = |f: fn(&Cost) -> f64| median(&costs.iter().map(f).collect::<Vec<_>>());
-    Ok(Cost {
-        build: pick(|c| c.build),
-        upgrade_ns: pick(|c| c.upgrade_ns),
-        upgrade_mean_ns: pick(|c| c.upgrade_mean_ns),
-        current_ns: pick(|c| c.current_ns),
-        current_mean_ns: pick(|c| c.current_mean_ns),
-    })
+/// [`model_cost`] on [`REPEATS`] fresh worlds of each size, each figure the median of theirs
+/// (one world's 500 first upgrades are too few to stand alone). The sizes take turns, one world
+/// of each per round, so a slow spell of the machine (seconds long on a shared host) falls on
+/// every size alike instead of on whichever was being measured.
+fn repeated_costs(sizes: &[usize], rounds: usize) -> Result<Vec<Cost>> {
+    let mut all: Vec<Vec<Cost>> = sizes.iter().map(|_| Vec::new()).collect();
+    for _ in 0..REPEATS {
+        for (&n, costs) in sizes.iter().zip(&mut all) {
+            costs.push(model_cost(n, rounds).with_context(|| format!("fleet({n})"))?);
+        }
+    }
+    Ok(all
+        .iter()
+        .map(|costs| {
+            let pick = |f: fn(&Cost) -> f64| median(&costs.iter().map(f).collect::<Vec<_>>());
+            Cost {
+                build: pick(|c| c.build),
+                upgrade_ns: pick(|c| c.upgrade_ns),
+                upgrade_mean_ns: pick(|c| c.upgrade_mean_ns),
+                current_ns: pick(|c| c.current_ns),
+                current_mean_ns: pick(|c| c.current_mean_ns),
+            }
+        })
+        .collect())
 }
 
 #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
@@ -221,7 +231,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
         (&[1_000, 10_000, 100_000, 1_000_000], 200)
     };
     suite.method(format!(
-        "Model: `World::upgrade_app` in a chat called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations. Each size is measured on {REPEATS} fresh worlds and each figure is the median of their figures, after one unmeasured pass at the smallest size.",
+        "Model: `World::upgrade_app` in a chat called directly ({} build, one thread, no HTTP) on a `World` loaded with `demo::fleet(N)`, on {} installations spread evenly over the tenant. Every call is timed on its own and the figure is the median call (the mean is in the detail). After a warm-up on every other one of them, \"upgrade\" moves the other {} from 1.0.0 to 1.1.0, and \"already current\" is {rounds} more rounds over all {}, now current (answered `204`, as Graph does); each is compared with its figure at 1,000 installations. Each size is measured on {REPEATS} fresh worlds, the sizes taking turns (one world of each per round, so a slow spell of a shared machine falls on all sizes alike), and each figure is the median of their figures, after one unmeasured pass at the smallest size.",
         s.profile,
         thousands(SAMPLE as u64),
         SAMPLE / 2,
@@ -235,8 +245,7 @@ pub(crate) fn run_model(s: &Settings, suite: &mut Suite) -> Result<()> {
     model_cost(sizes[0], rounds).context("warm-up")?;
     let mut base: Option<Cost> = None;
     let mut growth = Vec::new();
-    for &n in sizes {
-        let cost = repeated_cost(n, rounds).with_context(|| format!("fleet({n})"))?;
+    for (&n, cost) in sizes.iter().zip(repeated_costs(sizes, rounds)?) {
         let Some(b) = base else {
             suite.note(format!(
                 "model baseline, {} installations: upgrade {} (mean {}), already current {} (mean {}) per call; tenant built and loaded in {:.2} s",
