@@ -497,8 +497,28 @@ impl World {
         scope: &Scope,
         query: &Query,
     ) -> Result<Page<TeamsAppInstallation>, ModelError> {
+        let (_, routes) = scope_routes(scope);
+        let (tenant, key, request, visible) =
+            self.visible_installations(caller, scope, query, routes.list)?;
+        Ok(
+            request.collect_page(visible.into_iter().map(|rec| (rec.seq, rec)), |rec| {
+                installation_wire(tenant, key, rec, &request.shape)
+            }),
+        )
+    }
+
+    /// The checks and the filter of the installation list, under `route` (the list's or its
+    /// `$count`'s, each with its own permissions and options): the caller's tenant, the scope,
+    /// the parsed options, and the scope's installations that the caller may see and that pass
+    /// `$filter`, in order.
+    fn visible_installations<'w>(
+        &'w self,
+        caller: &Caller,
+        scope: &Scope,
+        query: &Query,
+        route: &'static teamsapp_types::Route,
+    ) -> Result<(&'w Tenant, ScopeKey, ListRequest, Vec<&'w InstRec>), ModelError> {
         let (kind, routes) = scope_routes(scope);
-        let route = routes.list;
         let tenant = self.caller_tenant(caller)?;
         let request = ListRequest::parse(
             query,
@@ -510,25 +530,26 @@ impl World {
         let matching = check_token(caller, route)?;
         let key = resolve_scope(tenant, kind, scope.id())?;
         check_membership(tenant, caller_user(tenant, caller)?, key)?;
-        let visible = tenant.installed(key).iter().filter(|rec| {
-            let Some(app) = tenant.apps.get(rec.app as usize) else {
-                return false;
-            };
-            let Some(def) = app.def(rec.def) else {
-                return false;
-            };
-            may_see(tenant, caller, &matching, key, rec.app, def)
-                && request.keeps(&crate::project::InstallationView {
-                    tenant,
-                    scope: key,
-                    rec,
-                })
-        });
-        Ok(
-            request.collect_page(visible.map(|rec| (rec.seq, rec)), |rec| {
-                installation_wire(tenant, key, rec, &request.shape)
-            }),
-        )
+        let visible = tenant
+            .installed(key)
+            .iter()
+            .filter(|rec| {
+                let Some(def) = tenant
+                    .apps
+                    .get(rec.app as usize)
+                    .and_then(|app| app.def(rec.def))
+                else {
+                    return false;
+                };
+                may_see(tenant, caller, &matching, key, rec.app, def)
+                    && request.keeps(&crate::project::InstallationView {
+                        tenant,
+                        scope: key,
+                        rec,
+                    })
+            })
+            .collect();
+        Ok((tenant, key, request, visible))
     }
 
     /// `GET /{chats|teams|users}/{id}/installedApps/{id}` (`chats.GetInstalledApps`, …):
@@ -561,38 +582,9 @@ impl World {
         scope: &Scope,
         query: &Query,
     ) -> Result<u64, ModelError> {
-        let (kind, routes) = scope_routes(scope);
-        let route = routes.count;
-        let tenant = self.caller_tenant(caller)?;
-        let request = ListRequest::parse(
-            query,
-            route,
-            routes.entity,
-            ListKind::Installations,
-            self.config.page_size,
-        )?;
-        let matching = check_token(caller, route)?;
-        let key = resolve_scope(tenant, kind, scope.id())?;
-        check_membership(tenant, caller_user(tenant, caller)?, key)?;
-        let count = tenant
-            .installed(key)
-            .iter()
-            .filter(|rec| {
-                let Some(def) = tenant
-                    .apps
-                    .get(rec.app as usize)
-                    .and_then(|app| app.def(rec.def))
-                else {
-                    return false;
-                };
-                may_see(tenant, caller, &matching, key, rec.app, def)
-                    && request.keeps(&crate::project::InstallationView {
-                        tenant,
-                        scope: key,
-                        rec,
-                    })
-            })
-            .count();
+        let (_, routes) = scope_routes(scope);
+        let (_, _, _, visible) = self.visible_installations(caller, scope, query, routes.count)?;
+        let count = visible.len();
         Ok(u64::try_from(count).unwrap_or(u64::MAX))
     }
 
