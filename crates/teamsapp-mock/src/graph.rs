@@ -40,68 +40,40 @@ use crate::sync::lock;
 /// pipeline's list (a profile under load put axum's router, its parameter map and its boxed
 /// route services at 5 % of the CPU).
 pub(crate) fn graph_service(state: &AppState, batch_items: Option<&GraphService>) -> GraphService {
-    let routes = GraphRoutes::new(state.clone(), batch_items.cloned());
-    GraphService::new(GraphLayer {
-        state: state.clone(),
-        inner: tower::ServiceBuilder::new()
-            // tower's timeout polls the request before its timer, so a request answered at once
-            // never registers one; tower-http's polls the timer first, which registered and
-            // removed a timer on every request (9 % of a request's cost in-process).
-            .layer(tower::timeout::TimeoutLayer::new(
-                state.config().request_timeout,
-            ))
-            .layer(DefaultBodyLimit::max(state.config().body_limit))
-            .service(routes),
-    })
-}
-
-/// The Graph surface's service type.
-pub(crate) type GraphService =
-    tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
-
-/// A boxed response future of the Graph surface.
-type GraphFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>,
->;
-
-/// [`graph_layer`] around `inner`: the Graph surface's middleware as one service. The inner
-/// service's only error is the request timeout's, answered as a bare `504` that `graph_layer`
-/// renders as Graph's `GatewayTimeout`.
-#[derive(Clone)]
-struct GraphLayer<S> {
-    state: AppState,
-    inner: S,
-}
-
-impl<S> tower::Service<Request> for GraphLayer<S>
-where
-    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = GraphFuture;
-
-    fn poll_ready(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let state = self.state.clone();
-        let inner = self.inner.clone();
-        Box::pin(async move {
+    let table = Arc::new(RouteTable::new(state.clone(), batch_items.cloned()));
+    let routes = tower::service_fn(move |request: Request| {
+        let table = Arc::clone(&table);
+        async move { Ok::<_, std::convert::Infallible>(table.dispatch(request).await) }
+    });
+    let inner = tower::ServiceBuilder::new()
+        // tower's timeout polls the request before its timer, so a request answered at once
+        // never registers one; tower-http's polls the timer first, which registered and
+        // removed a timer on every request (9 % of a request's cost in-process).
+        .layer(tower::timeout::TimeoutLayer::new(
+            state.config().request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(state.config().body_limit))
+        .service(routes);
+    let state = state.clone();
+    // `graph_layer` around the rest, as one service. The timeout's is the only error: a bare
+    // `504`, which `graph_layer` renders as Graph's `GatewayTimeout`.
+    GraphService::new(tower::service_fn(move |request: Request| {
+        let state = state.clone();
+        let inner = inner.clone();
+        async move {
             Ok(graph_layer(state, request, move |request| async move {
                 tower::ServiceExt::oneshot(inner, request)
                     .await
                     .unwrap_or_else(|_elapsed| StatusCode::GATEWAY_TIMEOUT.into_response())
             })
             .await)
-        })
-    }
+        }
+    }))
 }
+
+/// The Graph surface's service type.
+pub(crate) type GraphService =
+    tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
 
 /// What a path and method lead to.
 #[derive(Clone, Copy)]
@@ -137,16 +109,13 @@ impl Endpoint {
 
 /// Every template and alias of every operation under `/v1.0` and `/beta`, as one `matchit` table
 /// (static segments before parameters, as axum's router, which is `matchit` too).
-#[derive(Clone)]
-struct GraphRoutes(Arc<RouteTable>);
-
 struct RouteTable {
     state: AppState,
     router: matchit::Router<Endpoint>,
     batch_items: Option<GraphService>,
 }
 
-impl GraphRoutes {
+impl RouteTable {
     fn new(state: AppState, batch_items: Option<GraphService>) -> Self {
         let mut by_path: BTreeMap<String, Vec<(http::Method, Target)>> = BTreeMap::new();
         for route in routes::ALL.iter().copied() {
@@ -189,33 +158,13 @@ impl GraphRoutes {
                 tracing::error!(%error, path, "route skipped");
             }
         }
-        Self(Arc::new(RouteTable {
+        Self {
             state,
             router,
             batch_items,
-        }))
-    }
-}
-
-impl tower::Service<Request> for GraphRoutes {
-    type Response = Response;
-    type Error = std::convert::Infallible;
-    type Future = GraphFuture;
-
-    fn poll_ready(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
+        }
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        let table = Arc::clone(&self.0);
-        Box::pin(async move { Ok(table.dispatch(request).await) })
-    }
-}
-
-impl RouteTable {
     /// The path's operation for the request's method; Graph's `400` for an unknown path, `405`
     /// (with `Allow`) for a known path and another method.
     async fn dispatch(&self, request: Request) -> Response {
