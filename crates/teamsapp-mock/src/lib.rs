@@ -106,6 +106,7 @@ mod oauth;
 mod origins;
 mod request;
 mod server;
+mod shards;
 mod state;
 mod store;
 mod sync;

@@ -1,11 +1,12 @@
 //! The Graph handlers: one per operation of [`teamsapp_types::routes::ALL`], each a thin
 //! translation between a [`GraphCall`] and one [`World`] method of `teamsapp-model`.
 //!
-//! Every handler parses the typed ids and the body, calls the model under one async mutex, stores
-//! the events the model returns (one durable write transaction, before the response is sent),
-//! and renders the wire value with `@odata.context`, and `@odata.nextLink` built from the
-//! request's origin. When the durable store fails, the in-memory world is rebuilt from the store,
-//! so what is in memory never runs ahead of what is on disk.
+//! Every handler parses the typed ids and the body, calls the model under the caller's tenant's
+//! own async mutex ([`Shards`]), stores the events the model returns (one durable write
+//! transaction, before the response is sent), and renders the wire value with `@odata.context`,
+//! and `@odata.nextLink` built from the request's origin. When the durable store fails, the
+//! tenant's world is rebuilt from the store, so what is in memory never runs ahead of what is on
+//! disk.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -30,6 +31,7 @@ use crate::error::{ApiError, Error};
 use crate::identity::{
     AppRegistration, ClientSecret, DelegatedGrant, DirectoryUser, IdentityTenant,
 };
+use crate::shards::Shards;
 use crate::store::EventStore;
 use crate::sync::lock;
 
@@ -65,7 +67,9 @@ impl From<ModelError> for ApiError {
 
 /// The model behind the Graph routes, with its durable log.
 pub(crate) struct ModelBackend {
-    world: tokio::sync::Mutex<World>,
+    /// Every tenant under its own lock; the map itself is taken exclusively only to load a
+    /// tenant or reset.
+    shards: tokio::sync::RwLock<Shards>,
     config: WorldConfig,
     /// The configured tenants, kept for `reset`.
     initial: Vec<TenantSpec>,
@@ -93,21 +97,21 @@ impl ModelBackend {
             Some(store) => store.load()?,
             None => Vec::new(),
         };
-        let mut world = World::new(config.clone());
+        let mut shards = Shards::new(config.clone());
         let events = if stored.is_empty() {
-            let events = load_all(&mut world, &initial, source.as_ref())?;
+            let events = load_all(&mut shards, &initial, source.as_ref())?;
             if let Some(store) = &store {
                 store.append(&events)?;
             }
             events
         } else {
-            world
+            shards
                 .replay(&stored)
                 .map_err(|e| Error::Config(format!("the stored events do not replay: {e}")))?;
             stored
         };
         let backend = Self {
-            world: tokio::sync::Mutex::new(world),
+            shards: tokio::sync::RwLock::new(shards),
             config,
             initial,
             source,
@@ -144,8 +148,8 @@ impl ModelBackend {
         }
     }
 
-    /// Stores `events` durably; on failure, rebuilds `world` from the store.
-    async fn persist(&self, world: &mut World, events: Vec<Event>) -> Result<(), ApiError> {
+    /// Stores `events` durably (in one write transaction).
+    async fn store(&self, events: Vec<Event>) -> Result<(), ApiError> {
         self.track_specs(&events);
         let Some(store) = self.store.clone() else {
             return Ok(());
@@ -153,34 +157,48 @@ impl ModelBackend {
         if events.is_empty() {
             return Ok(());
         }
-        let written = tokio::task::spawn_blocking(move || store.append(&events))
+        tokio::task::spawn_blocking(move || store.append(&events))
             .await
             .map_err(ApiError::internal)
-            .and_then(|r| r.map(drop).map_err(ApiError::internal));
-        if let Err(error) = written {
-            self.recover(world).await;
-            return Err(error);
-        }
-        Ok(())
+            .and_then(|r| r.map(drop).map_err(ApiError::internal))
     }
 
-    /// Rebuilds the world from the store after a failed write.
-    async fn recover(&self, world: &mut World) {
-        let Some(store) = self.store.clone() else {
-            return;
-        };
+    /// Stores the events of a call of tenant `tenant_id`; on failure, rebuilds that tenant's
+    /// `world` from the store.
+    async fn persist(
+        &self,
+        tenant_id: &str,
+        world: &mut World,
+        events: Vec<Event>,
+    ) -> Result<(), ApiError> {
+        let written = self.store(events).await;
+        if written.is_err()
+            && let Some(mut stored) = self.reread().await
+        {
+            *world = stored
+                .take(tenant_id)
+                .unwrap_or_else(|| World::new(self.config.clone()));
+        }
+        written
+    }
+
+    /// What the store holds, replayed, after a failed write (and the directory rebuilt from
+    /// it); `None`, logged, when the store cannot be read back.
+    async fn reread(&self) -> Option<Shards> {
+        let store = self.store.clone()?;
         let loaded = tokio::task::spawn_blocking(move || store.load()).await;
-        let mut fresh = World::new(self.config.clone());
+        let mut fresh = Shards::new(self.config.clone());
         match loaded {
             Ok(Ok(events)) if fresh.replay(&events).is_ok() => {
-                *world = fresh;
                 lock(&self.directory).clear();
                 self.track_specs(&events);
+                Some(fresh)
             }
             _ => {
                 tracing::error!(
                     "the event store cannot be read back; the model may be ahead of it"
                 );
+                None
             }
         }
     }
@@ -204,8 +222,19 @@ impl ModelBackend {
                 ApiError::internal(e)
             }
         })?;
-        let mut world = self.world.lock().await;
-        let caller = model_caller(&world, &call);
+        let shards = self.shards.read().await;
+        let tenant_id = call.caller.model.tenant_id.as_str();
+        // A tenant that is not loaded gets an empty world, which answers as the model does for
+        // an unknown tenant.
+        let (mut guard, mut unknown);
+        let world: &mut World = if let Some(shard) = shards.tenant(tenant_id) {
+            guard = shard.lock().await;
+            &mut guard
+        } else {
+            unknown = World::new(shards.config().clone());
+            &mut unknown
+        };
+        let caller = model_caller(world, &call);
         let query = &call.query;
         let now = self.now();
         let ctx = Ctx { call: &call };
@@ -451,7 +480,7 @@ impl ModelBackend {
                 return Err(ApiError::internal("$batch reached the model backend"));
             }
         };
-        self.persist(&mut world, events).await?;
+        self.persist(tenant_id, world, events).await?;
         Ok(reply)
     }
 }
@@ -464,7 +493,7 @@ fn scope(scope: Option<Scope>) -> Result<Scope, ApiError> {
 /// Loads `kept` (copies: they stay for the next reset) and then what `source` makes (moved into
 /// the events, which the caller stores and drops) into `world`; returns the events to store.
 fn load_all(
-    world: &mut World,
+    shards: &mut Shards,
     kept: &[TenantSpec],
     source: Option<&TenantSource>,
 ) -> Result<Vec<Event>, Error> {
@@ -479,7 +508,7 @@ fn load_all(
         .chain(made)
         .map(|spec| {
             let id = spec.tenant_id.clone();
-            world
+            shards
                 .load_tenant(spec)
                 .map_err(|e| Error::Config(format!("tenant {id}: {e}")))
         })
@@ -838,8 +867,8 @@ impl GraphBackend for ModelBackend {
 
     fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move {
-            let mut world = self.world.lock().await;
-            let mut fresh = World::new(self.config.clone());
+            let mut shards = self.shards.write().await;
+            let mut fresh = Shards::new(self.config.clone());
             // A source that cannot make its tenants again (a tenant file since damaged or
             // removed) refuses the reset and leaves the state as it was.
             let events = load_all(&mut fresh, &self.initial, self.source.as_ref()).map_err(|e| {
@@ -861,7 +890,7 @@ impl GraphBackend for ModelBackend {
                 .map_err(ApiError::internal)?
                 .map_err(ApiError::internal)?;
             }
-            *world = fresh;
+            *shards = fresh;
             lock(&self.directory).clear();
             self.track_specs(&events);
             Ok(())
@@ -873,21 +902,32 @@ impl GraphBackend for ModelBackend {
             let spec: TenantSpec = serde_json::from_value(spec)
                 .map_err(|e| ApiError::bad_request(format!("invalid tenant spec: {e}")))?;
             let tenant_id = spec.tenant_id.clone();
-            let mut world = self.world.lock().await;
-            let event = world.load_tenant(spec)?;
-            self.persist(&mut world, vec![event]).await?;
+            let mut shards = self.shards.write().await;
+            let event = shards.load_tenant(spec)?;
+            if let Err(error) = self.store(vec![event]).await {
+                if let Some(stored) = self.reread().await {
+                    *shards = stored;
+                }
+                return Err(error);
+            }
+            let world = shards
+                .tenant(&tenant_id)
+                .ok_or_else(|| ApiError::internal("the loaded tenant is missing"))?
+                .lock()
+                .await;
             Ok(tenant_summary(&world, &tenant_id))
         })
     }
 
     fn summary(&self) -> BoxFuture<'_, Result<Value, ApiError>> {
         Box::pin(async move {
-            let world = self.world.lock().await;
-            let tenants: Vec<Value> = world
-                .tenant_ids()
-                .iter()
-                .map(|id| tenant_summary(&world, id))
-                .collect();
+            let shards = self.shards.read().await;
+            let mut tenants = Vec::new();
+            for id in shards.tenant_ids() {
+                if let Some(shard) = shards.tenant(&id) {
+                    tenants.push(tenant_summary(&*shard.lock().await, &id));
+                }
+            }
             let events = match self.store.clone() {
                 Some(store) => Some(
                     tokio::task::spawn_blocking(move || store.len())
@@ -905,13 +945,14 @@ impl GraphBackend for ModelBackend {
         Box::pin(async move {
             let wanted = AppInstallationId::new(id.as_str())
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let world = self.world.lock().await;
-            world
-                .tenant_ids()
-                .iter()
-                .find_map(|tenant| {
-                    let info = world.installation(tenant, &wanted)?;
-                    Some(json!({
+            let shards = self.shards.read().await;
+            for tenant in shards.tenant_ids() {
+                let Some(shard) = shards.tenant(&tenant) else {
+                    continue;
+                };
+                let world = shard.lock().await;
+                if let Some(info) = world.installation(&tenant, &wanted) {
+                    return Ok(json!({
                         "id": info.id,
                         "tenantId": tenant,
                         "scope": info.scope.as_str(),
@@ -919,16 +960,53 @@ impl GraphBackend for ModelBackend {
                         "teamsAppId": info.teams_app_id,
                         "version": info.version,
                         "upgradeCount": info.upgrade_count,
-                    }))
-                })
-                .ok_or_else(|| ApiError::NotFound {
-                    message: format!("no installation {id:?} in any tenant"),
-                })
+                    }));
+                }
+            }
+            Err(ApiError::NotFound {
+                message: format!("no installation {id:?} in any tenant"),
+            })
         })
     }
 
     fn directory(&self) -> Vec<IdentityTenant> {
         lock(&self.directory).clone()
+    }
+}
+
+/// Tests keep a handle on the backend they hand to the state (to hold a tenant's lock).
+#[cfg(test)]
+impl GraphBackend for Arc<ModelBackend> {
+    fn call(&self, call: GraphCall) -> BoxFuture<'_, Result<GraphReply, ApiError>> {
+        (**self).call(call)
+    }
+
+    fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        (**self).reset()
+    }
+
+    fn load_tenant(&self, spec: Value) -> BoxFuture<'_, Result<Value, ApiError>> {
+        (**self).load_tenant(spec)
+    }
+
+    fn summary(&self) -> BoxFuture<'_, Result<Value, ApiError>> {
+        (**self).summary()
+    }
+
+    fn installation(&self, id: String) -> BoxFuture<'_, Result<Value, ApiError>> {
+        (**self).installation(id)
+    }
+
+    fn directory(&self) -> Vec<IdentityTenant> {
+        (**self).directory()
+    }
+}
+
+#[cfg(test)]
+impl ModelBackend {
+    /// The map of tenants, read-locked (as a Graph call holds it).
+    pub(crate) async fn shards(&self) -> tokio::sync::RwLockReadGuard<'_, Shards> {
+        self.shards.read().await
     }
 }
 

@@ -17,7 +17,7 @@ use crate::project::{AppView, DefView, app_wire, definition_wire};
 use crate::query::{ListKind, ListRequest, Page, Shape, get_shape, requires_review};
 use crate::spec::{Distribution, PublishingState};
 use crate::state::{AppRec, Tenant};
-use crate::world::Outcome;
+use crate::world::{Outcome, generated_guid};
 use crate::{Caller, ModelError, Query, World};
 use teamsapp_types::version::AppVersion;
 
@@ -256,7 +256,7 @@ impl World {
         } else {
             PublishingState::Published
         };
-        let app_id = self.next_guid();
+        let app_id = generated_guid(self.config.seed, &tenant.id, tenant.generated);
         let event = Event::CatalogAppPublished {
             tenant_id: tenant.id.clone(),
             teams_app_id: app_id.clone(),

@@ -120,6 +120,25 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The tenant the event changes: the loaded tenant's id for [`Event::TenantLoaded`], none
+    /// for [`Event::Reset`] (it changes every tenant). A server that keeps each tenant under its
+    /// own lock routes stored events by it on replay.
+    pub fn tenant_id(&self) -> Option<&str> {
+        match self {
+            Event::TenantLoaded { spec } => Some(&spec.tenant_id),
+            Event::Reset => None,
+            Event::AppInstalled { tenant_id, .. }
+            | Event::AppUpgraded { tenant_id, .. }
+            | Event::AppUninstalled { tenant_id, .. }
+            | Event::CatalogAppPublished { tenant_id, .. }
+            | Event::CatalogAppUpdated { tenant_id, .. }
+            | Event::DefinitionReviewed { tenant_id, .. }
+            | Event::CatalogAppDeleted { tenant_id, .. } => Some(tenant_id),
+        }
+    }
+}
+
 /// A definition as an event carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -364,6 +364,10 @@ pub(crate) struct Tenant {
     explicit_ids: Index<Box<str>, ScopeKey>,
     next_seq: u64,
     pub(crate) installation_count: u64,
+    /// How many catalog ids this tenant has generated (advanced by applying events, so replay
+    /// agrees). Kept per tenant, so a tenant's ids do not depend on the other tenants'
+    /// history and each tenant can be served under its own lock.
+    pub(crate) generated: u64,
 }
 
 fn index_u32(len: usize, what: &str) -> Result<u32, ModelError> {

@@ -138,8 +138,6 @@ pub struct TenantStats {
 pub struct World {
     pub(crate) config: WorldConfig,
     pub(crate) tenants: HashMap<String, Tenant>,
-    /// How many ids have been generated (advanced by applying events, so replay agrees).
-    pub(crate) generated: u64,
 }
 
 impl World {
@@ -148,7 +146,6 @@ impl World {
         Self {
             config,
             tenants: HashMap::new(),
-            generated: 0,
         }
     }
 
@@ -241,12 +238,9 @@ impl World {
                 distribution_method,
                 definition,
             } => {
-                self.event_tenant(tenant_id)?.apply_publish(
-                    teams_app_id,
-                    *distribution_method,
-                    definition,
-                )?;
-                self.generated += 1;
+                let tenant = self.event_tenant(tenant_id)?;
+                tenant.apply_publish(teams_app_id, *distribution_method, definition)?;
+                tenant.generated += 1;
                 Ok(())
             }
             Event::CatalogAppUpdated {
@@ -290,7 +284,12 @@ impl World {
     }
 
     pub(crate) fn tenant(&self, id: &str) -> Option<&Tenant> {
-        self.tenants.get(&id.to_ascii_lowercase())
+        // Tenant ids in tokens are lowercase: look those up without a lowercased copy.
+        if id.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.tenants.get(&id.to_ascii_lowercase())
+        } else {
+            self.tenants.get(id)
+        }
     }
 
     /// Applies freshly produced events; they were validated, so failing here is a bug, reported
@@ -300,24 +299,6 @@ impl World {
             self.apply(event)?;
         }
         Ok(events)
-    }
-
-    /// A GUID derived from the seed and the number of ids generated so far.
-    pub(crate) fn next_guid(&self) -> String {
-        let mut state = self.config.seed ^ self.generated.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let a = splitmix64(&mut state);
-        let b = splitmix64(&mut state);
-        // Version 4, variant 1, so the id looks like the GUIDs Graph generates.
-        let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
-        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
     }
 
     // --- inspection --------------------------------------------------------------------------
@@ -459,6 +440,32 @@ impl Default for World {
     }
 }
 
+/// The `n`-th GUID generated for tenant `tenant_id` (lowercase) under `seed`: the same seed,
+/// tenant and count give the same id, whatever the other tenants did.
+pub(crate) fn generated_guid(seed: u64, tenant_id: &str, n: u64) -> String {
+    let mut state = seed;
+    for chunk in tenant_id.as_bytes().chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        state ^= u64::from_le_bytes(word);
+        state = splitmix64(&mut state);
+    }
+    state ^= n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let a = splitmix64(&mut state);
+    let b = splitmix64(&mut state);
+    // Version 4, variant 1, so the id looks like the GUIDs Graph generates.
+    let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+    let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFFF,
+        b >> 48,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}
+
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -472,20 +479,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_guids_are_valid_and_seeded() {
-        let mut world = World::new(WorldConfig::default().with_seed(1));
-        let a = world.next_guid();
+    fn generated_guids_are_valid_and_seeded_per_tenant() {
+        const T1: &str = "c0ffee00-0000-4000-8000-000000000001";
+        const T2: &str = "c0ffee00-0000-4000-8000-000000000002";
+        let a = generated_guid(1, T1, 0);
         assert!(teamsapp_types::TeamId::new(a.as_str()).is_ok(), "{a}");
         assert_eq!(&a[14..15], "4");
-        assert_eq!(
-            a,
-            World::new(WorldConfig::default().with_seed(1)).next_guid()
-        );
-        assert_ne!(
-            a,
-            World::new(WorldConfig::default().with_seed(2)).next_guid()
-        );
-        world.generated += 1;
-        assert_ne!(a, world.next_guid());
+        assert_eq!(a, generated_guid(1, T1, 0));
+        assert_ne!(a, generated_guid(2, T1, 0), "the seed decides");
+        assert_ne!(a, generated_guid(1, T2, 0), "the tenant decides");
+        assert_ne!(a, generated_guid(1, T1, 1), "the count decides");
     }
 }

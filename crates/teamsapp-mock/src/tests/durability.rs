@@ -66,6 +66,72 @@ async fn state_and_tokens_survive_a_restart() {
     assert_eq!(response.status(), 200);
 }
 
+/// Two tenants, each under its own lock, write to one store; their events interleave there, and
+/// a restart routes each back to its tenant.
+#[tokio::test]
+async fn two_tenants_written_together_replay_apart() {
+    const OTHER: &str = "c0ffee00-0000-4000-8000-0000000000b2";
+    let dir = tempfile::tempdir().unwrap();
+    let path = format!(
+        "/v1.0{}",
+        routes::UPGRADE_CHAT_APP.render(&[demo::SEED_CHAT_ID, demo::SEED_INSTALLATION_ID])
+    );
+    {
+        let state = state_in(dir.path());
+        let mut other = demo::tenant();
+        other.tenant_id = OTHER.to_owned();
+        state
+            .backend()
+            .load_tenant(serde_json::to_value(other).unwrap())
+            .await
+            .unwrap();
+        state.refresh_identity();
+        let token = |tenant: &str| {
+            state
+                .mint_token(&TokenSpec {
+                    tenant: Some(tenant.to_owned()),
+                    ..TokenSpec::default()
+                })
+                .unwrap()
+                .access_token
+        };
+        let (demo_token, other_token) = (token(demo::CREDENTIALS.tenant_id), token(OTHER));
+        let h = Harness {
+            app: router(state.clone()),
+            clock: Arc::new(ManualClock::at_2025()),
+            state: state.clone(),
+        };
+        let (a, b) = tokio::join!(
+            h.send(request("POST", &path, Some(&demo_token), None)),
+            h.send(request("POST", &path, Some(&other_token), None)),
+        );
+        assert_eq!((a.status.as_u16(), b.status.as_u16()), (204, 204));
+        // The other tenant upgrades a second time: an already-current upgrade counts too.
+        let again = h
+            .send(request("POST", &path, Some(&other_token), None))
+            .await;
+        assert_eq!(again.status, 204);
+    }
+    let state = state_in(dir.path());
+    let summary = state.backend().summary().await.unwrap();
+    let upgrades: Vec<(&str, u64)> = summary["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tenantId"].as_str().unwrap(),
+                t["upgrades"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        upgrades,
+        [(demo::CREDENTIALS.tenant_id, 1), (OTHER, 2)],
+        "{summary}"
+    );
+}
+
 /// Environment variable that turns [`child_emulator_serves_until_killed`] into the server.
 const CHILD_DIR: &str = "TEAMSAPP_MOCK_EMULATOR_CHILD_DIR";
 

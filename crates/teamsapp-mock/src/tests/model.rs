@@ -746,3 +746,84 @@ async fn contexts_write_select_and_expand_as_graphs_examples_do() {
         "{body}"
     );
 }
+
+/// Each tenant is served under its own lock: while a call of one tenant holds it (as a slow
+/// durable write would), a call of another tenant goes through at once, and the first
+/// tenant's next call waits its turn.
+#[tokio::test]
+async fn one_tenants_calls_do_not_wait_for_anothers() {
+    use futures_util::FutureExt as _;
+    use tower::ServiceExt as _;
+
+    const OTHER: &str = "c0ffee00-0000-4000-8000-0000000000b2";
+    let clock = Arc::new(crate::ManualClock::at_2025());
+    let config = crate::EmulatorConfig {
+        clock: clock.clone(),
+        origins: vec![super::TEST_ORIGIN.to_owned()],
+        ..crate::EmulatorConfig::demo()
+    };
+    let mut other = demo::tenant();
+    other.tenant_id = OTHER.to_owned();
+    let backend = Arc::new(
+        crate::model::ModelBackend::open(
+            config.world.clone(),
+            vec![demo::tenant(), other],
+            None,
+            None,
+            clock.clone(),
+        )
+        .unwrap(),
+    );
+    let state = crate::AppState::with_backend(config, Box::new(backend.clone())).unwrap();
+    let h = Harness {
+        app: crate::router(state.clone()),
+        state,
+        clock,
+    };
+    let demo_token = h.client_credentials(demo::CREDENTIALS).await;
+    let other_token = h
+        .client_credentials(demo::DemoCredentials {
+            tenant_id: OTHER,
+            ..demo::CREDENTIALS
+        })
+        .await;
+    let upgrade = |token: &str| {
+        Request::post(seed_path())
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("host", "graph.test")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+
+    let shards = backend.shards().await;
+    let held = shards
+        .tenant(demo::CREDENTIALS.tenant_id)
+        .unwrap()
+        .lock()
+        .await;
+    // The other tenant's upgrade completes in one poll: nothing it needs is held.
+    let other_reply = h
+        .app
+        .clone()
+        .oneshot(upgrade(&other_token))
+        .now_or_never()
+        .expect("the other tenant's call waited for the held tenant")
+        .unwrap();
+    assert_eq!(other_reply.status(), 204);
+    // The held tenant's own upgrade waits for its lock, and completes once it is released.
+    let mut demo_call = Box::pin(h.app.clone().oneshot(upgrade(&demo_token)));
+    assert!(
+        (&mut demo_call).now_or_never().is_none(),
+        "the held tenant did not wait"
+    );
+    drop(held);
+    drop(shards);
+    assert_eq!(demo_call.await.unwrap().status(), 204);
+    for tenant in [demo::CREDENTIALS.tenant_id, OTHER] {
+        let world = backend.shards().await;
+        let world = world.tenant(tenant).unwrap().lock().await;
+        let id = teamsapp_types::AppInstallationId::new(demo::SEED_INSTALLATION_ID).unwrap();
+        assert_eq!(world.upgrade_count(tenant, &id), Some(1), "{tenant}");
+    }
+}

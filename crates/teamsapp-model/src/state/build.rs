@@ -75,6 +75,7 @@ impl Tenant {
             explicit_ids: Index::default(),
             next_seq: 0,
             installation_count: 0,
+            generated: 0,
         };
         for (i, user) in spec.users.iter().enumerate() {
             let path = At::new("users", i);
