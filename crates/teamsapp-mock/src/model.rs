@@ -17,7 +17,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Value, json};
 use teamsapp_model::{
-    Caller as ModelCaller, Event, ModelError, Page, QueryOption, TenantSpec, World, WorldConfig,
+    Caller as ModelCaller, Event, ExpandItem, ModelError, Page, QueryOption, TenantSpec, World,
+    WorldConfig,
 };
 use teamsapp_types::operation::encode_path_segment;
 use teamsapp_types::permissions::PermissionKind;
@@ -611,9 +612,9 @@ impl Ctx<'_> {
         let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_owned) else {
             return;
         };
-        for item in split_top_level(expand) {
-            let (name, nested) = expand_item(item);
-            let (select, inner_expand) = nested_options(nested);
+        for item in accepted_expand_items(expand) {
+            let name = item.name;
+            let (select, inner_expand) = item.options().unwrap_or_default();
             if select.is_none() || !is_collection(name) || !object.contains_key(name) {
                 continue;
             }
@@ -714,26 +715,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Splits `a,b($select=x,y),c` at top-level commas.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
-}
-
 /// The `$select`/`$expand` clause of a context URL, without its parentheses: the selected
 /// properties, then each expanded navigation as `name()`. A collection carries its nested
 /// options' clause (`appDefinitions(id,authorization)`, `appDefinitions(bot())`: the catalog's
@@ -747,61 +728,25 @@ fn context_clause(select: Option<&str>, expand: Option<&str>) -> String {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    for item in expand.map(split_top_level).unwrap_or_default() {
-        let (name, nested) = expand_item(item);
-        let inner = if is_collection(name) {
-            let (select, expand) = nested_options(nested);
+    for item in expand.into_iter().flat_map(accepted_expand_items) {
+        let inner = if is_collection(item.name) {
+            let (select, expand) = item.options().unwrap_or_default();
             context_clause(select, expand)
         } else {
             String::new()
         };
-        items.push(format!("{name}({inner})"));
+        items.push(format!("{}({inner})", item.name));
     }
     items.join(",")
 }
 
-/// `appDefinitions($select=id)` → (`appDefinitions`, `$select=id`).
-fn expand_item(item: &str) -> (&str, &str) {
-    let item = item.trim();
-    match item.find('(') {
-        Some(open) => (
-            item[..open].trim(),
-            item[open + 1..].strip_suffix(')').unwrap_or(""),
-        ),
-        None => (item, ""),
-    }
-}
-
-/// The `$select` and `$expand` of an expansion's nested options (`$select=a,b;$expand=c`).
-fn nested_options(text: &str) -> (Option<&str>, Option<&str>) {
-    let (mut select, mut expand) = (None, None);
-    let mut depth = 0usize;
-    let mut start = 0;
-    let mut parts = Vec::new();
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ';' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    for part in parts {
-        if let Some((key, value)) = part.split_once('=') {
-            let key = key.trim();
-            let key = key.strip_prefix('$').unwrap_or(key);
-            if key.eq_ignore_ascii_case("select") {
-                select = Some(value.trim());
-            } else if key.eq_ignore_ascii_case("expand") {
-                expand = Some(value.trim());
-            }
-        }
-    }
-    (select, expand)
+/// The items of a `$expand` that the model already accepted (it answered), parsed by the model's
+/// own parser, so none fails here.
+fn accepted_expand_items(expand: &str) -> impl Iterator<Item = ExpandItem<'_>> {
+    teamsapp_model::expand_items(expand)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
 }
 
 /// Whether `name` is a collection-valued navigation property (from the generated entities).
@@ -1031,14 +976,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expand_lists_split_at_top_level() {
+    fn context_clauses_follow_the_models_expand_items() {
+        // A collection carries its nested options' clause, a single navigation does not.
         assert_eq!(
-            split_top_level("teamsApp,teamsAppDefinition($expand=bot;$select=id,version)"),
-            [
-                "teamsApp",
-                "teamsAppDefinition($expand=bot;$select=id,version)"
-            ]
+            context_clause(
+                Some("id, displayName"),
+                Some("appDefinitions($select=id,version;$expand=bot),teamsApp($select=id)")
+            ),
+            "id,displayName,appDefinitions(id,version,bot()),teamsApp()"
         );
+        assert_eq!(context_clause(None, None), "");
     }
 
     #[test]

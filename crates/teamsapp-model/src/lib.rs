@@ -95,7 +95,7 @@ pub use caller::Caller;
 pub use error::{ModelError, PackageProblem};
 pub use event::{DefinitionRecord, Event};
 pub use options::{Query, QueryError, QueryOption};
-pub use query::Page;
+pub use query::{ExpandItem, Page, expand_items};
 pub use spec::TenantSpec;
 pub use teamsapp_types::ApiVersion;
 pub use teamsapp_types::version::AppVersion;

@@ -121,26 +121,9 @@ fn parse_shape(
     };
     let mut expanded = Vec::new();
     if let Some(raw) = expand {
-        for item in split_top_level(raw, ',')? {
-            let item = item.trim();
-            let (name, options) = match item.find('(') {
-                Some(open) if item.ends_with(')') => {
-                    (item[..open].trim(), Some(&item[open + 1..item.len() - 1]))
-                }
-                Some(_) => {
-                    return Err(ModelError::bad_request(format!(
-                        "Invalid $expand '{}': unbalanced parentheses.",
-                        echo(raw)
-                    )));
-                }
-                None => (item, None),
-            };
-            if name.is_empty() {
-                return Err(ModelError::bad_request(format!(
-                    "Invalid $expand '{}': empty property name.",
-                    echo(raw)
-                )));
-            }
+        for item in expand_items(raw)? {
+            let item = item?;
+            let name = item.name;
             if let Some((known, why)) = entity.not_expandable(name) {
                 return Err(ModelError::bad_request(format!(
                     "The navigation property '{known}' of type '{}' cannot be expanded: {why}.",
@@ -154,23 +137,7 @@ fn parse_shape(
                     entity.name
                 )));
             };
-            let (mut nested_select, mut nested_expand) = (None, None);
-            if let Some(options) = options {
-                for option in split_top_level(options, ';')? {
-                    let option = option.trim();
-                    let (key, value) = option.split_once('=').unwrap_or((option, ""));
-                    match key.trim().to_ascii_lowercase().as_str() {
-                        "$select" if nested_select.is_none() => nested_select = Some(value),
-                        "$expand" if nested_expand.is_none() => nested_expand = Some(value),
-                        _ => {
-                            return Err(ModelError::bad_request(format!(
-                                "The option '{}' inside $expand is not supported; use $select or $expand.",
-                                echo(key.trim())
-                            )));
-                        }
-                    }
-                }
-            }
+            let (nested_select, nested_expand) = item.options()?;
             if expanded.iter().any(|(n, _)| *n == name) {
                 return Err(ModelError::bad_request(format!(
                     "The navigation property '{name}' is expanded more than once."
@@ -185,6 +152,78 @@ fn parse_shape(
         select,
         expand: expanded,
     })
+}
+
+/// One item of a `$expand` list as written: the navigation's name and its nested options
+/// (`appDefinitions($select=id;$expand=bot)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpandItem<'a> {
+    /// The navigation property, as written (trimmed).
+    pub name: &'a str,
+    /// What is inside the parentheses, if any.
+    options: Option<&'a str>,
+}
+
+impl<'a> ExpandItem<'a> {
+    /// The nested `$select` and `$expand`, the only options Graph takes inside `$expand`.
+    ///
+    /// # Errors
+    /// Any other nested option, or unbalanced parentheses.
+    pub fn options(&self) -> Result<(Option<&'a str>, Option<&'a str>), ModelError> {
+        let (mut select, mut expand) = (None, None);
+        let Some(options) = self.options else {
+            return Ok((None, None));
+        };
+        for option in split_top_level(options, ';')? {
+            let option = option.trim();
+            let (key, value) = option.split_once('=').unwrap_or((option, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "$select" if select.is_none() => select = Some(value),
+                "$expand" if expand.is_none() => expand = Some(value),
+                _ => {
+                    return Err(ModelError::bad_request(format!(
+                        "The option '{}' inside $expand is not supported; use $select or $expand.",
+                        echo(key.trim())
+                    )));
+                }
+            }
+        }
+        Ok((select, expand))
+    }
+}
+
+/// The items of a `$expand` value, split at its top-level commas, in order. The model parses a
+/// projection with it, and the emulator writes `@odata.context` from the same items, so the
+/// syntax has one parser.
+///
+/// # Errors
+/// Unbalanced parentheses in `raw` (at once); an item without a name or whose parentheses do not
+/// close it (when that item is reached, so earlier items are checked first).
+pub fn expand_items(
+    raw: &str,
+) -> Result<impl Iterator<Item = Result<ExpandItem<'_>, ModelError>>, ModelError> {
+    Ok(split_top_level(raw, ',')?.into_iter().map(move |item| {
+        let item = item.trim();
+        let (name, options) = match item.find('(') {
+            Some(open) if item.ends_with(')') => {
+                (item[..open].trim(), Some(&item[open + 1..item.len() - 1]))
+            }
+            Some(_) => {
+                return Err(ModelError::bad_request(format!(
+                    "Invalid $expand '{}': unbalanced parentheses.",
+                    echo(raw)
+                )));
+            }
+            None => (item, None),
+        };
+        if name.is_empty() {
+            return Err(ModelError::bad_request(format!(
+                "Invalid $expand '{}': empty property name.",
+                echo(raw)
+            )));
+        }
+        Ok(ExpandItem { name, options })
+    }))
 }
 
 /// Splits on `separator` outside parentheses.
@@ -408,6 +447,33 @@ mod tests {
     use super::*;
     use teamsapp_types::entities::{CHAT, TEAMS_APP, TEAMS_APP_INSTALLATION as INSTALLATION, USER};
     use teamsapp_types::routes;
+
+    #[test]
+    fn expand_items_split_at_top_level_with_their_options() {
+        let items: Vec<ExpandItem<'_>> =
+            expand_items("teamsApp, teamsAppDefinition($expand=bot;$select=id,version)")
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].name, "teamsApp");
+        assert_eq!(items[0].options().unwrap(), (None, None));
+        assert_eq!(items[1].name, "teamsAppDefinition");
+        assert_eq!(
+            items[1].options().unwrap(),
+            (Some("id,version"), Some("bot"))
+        );
+        assert!(expand_items("a(b").is_err(), "unbalanced at once");
+        let mut later = expand_items("teamsApp,(x)").unwrap();
+        assert!(later.next().unwrap().is_ok());
+        assert!(later.next().unwrap().is_err(), "an item without a name");
+        let unsupported = expand_items("bot($top=1)")
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(unsupported.options().is_err());
+    }
 
     #[test]
     fn shapes() {
