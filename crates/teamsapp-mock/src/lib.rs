@@ -104,6 +104,7 @@ mod limits;
 mod model;
 mod oauth;
 mod origins;
+mod render;
 mod request;
 mod server;
 mod shards;
