@@ -198,7 +198,7 @@ impl ThrottleConfig {
 const MAX_SPAN: u64 = 1 << 61;
 
 /// governor's clock for the throttler: the emulator's monotonic time of the request being checked,
-/// which [`Throttler::acquire`] is given and sets before asking a limiter. Shared by every limiter
+/// which [`Throttler::acquire_on`] is given and sets before asking a limiter. Shared by every limiter
 /// of one throttler; set and read under the throttler's `&mut`, so never by two requests at once.
 #[derive(Debug, Clone, Default)]
 struct RequestTime(Arc<AtomicU64>);
@@ -367,8 +367,9 @@ impl Throttler {
         self.acquire_on(tenant, app, class, None, now)
     }
 
-    /// [`acquire`](Self::acquire) for a request on `team` (if any), which also takes a token of
-    /// the team's bucket first.
+    /// Takes one token for a request at monotonic time `now`, or says how long until one is
+    /// available (from governor's `NotUntil`); for a request on `team` (if any), a token of the
+    /// team's bucket first.
     pub(crate) fn acquire_on(
         &mut self,
         tenant: &str,

@@ -122,7 +122,7 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, FilterError> {
 
 /// Parses a `$filter` value (already percent-decoded).
 ///
-/// Never panics; rejects input longer than [`MAX_FILTER_LEN`](super::MAX_FILTER_LEN) or nested deeper than 32 levels.
+/// Never panics; rejects input longer than [`MAX_FILTER_LEN`] or nested deeper than 32 levels.
 pub fn parse_filter(input: &str) -> Result<Filter, FilterError> {
     if input.len() > MAX_FILTER_LEN {
         return Err(invalid(format!(
