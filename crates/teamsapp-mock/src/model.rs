@@ -470,7 +470,7 @@ fn scope(scope: Option<Scope>) -> Result<Scope, ApiError> {
 }
 
 /// Loads `kept` (copies: they stay for the next reset) and then what `source` makes (moved into
-/// the events, which the caller stores and drops) into `world`; returns the events to store.
+/// the events, which the caller stores and drops) into `shards`; returns the events to store.
 fn load_all(
     shards: &mut Shards,
     kept: &[TenantSpec],
