@@ -106,6 +106,7 @@ mod oauth;
 mod origins;
 mod render;
 mod request;
+mod routing;
 mod server;
 mod shards;
 mod state;

@@ -18,7 +18,7 @@ use crate::config::EmulatorConfig;
 use crate::error::Error;
 use crate::journal::JournalEntry;
 use crate::state::AppState;
-use crate::{admin, graph, limits, oauth};
+use crate::{admin, graph, limits, oauth, routing};
 
 /// The emulator's whole HTTP surface: Graph (`/v1.0`, `/beta`), the identity platform
 /// (`/{tenant}/oauth2/v2.0/…`) and the admin API (`/_emulator/…`).
@@ -38,7 +38,7 @@ fn surface(
     let items = graph::GraphService::new(
         tower::ServiceBuilder::new()
             .map_request(|mut request: Request| {
-                graph::normalize(&mut request);
+                routing::normalize(&mut request);
                 request
             })
             .service(graph::graph_service(&state, None)),
@@ -107,8 +107,8 @@ impl tower::Service<Request> for Surface {
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        graph::normalize(&mut request);
-        if graph::is_graph_path(request.uri().path()) {
+        routing::normalize(&mut request);
+        if routing::is_graph_path(request.uri().path()) {
             self.graph.call(request)
         } else {
             self.rest.call(request)
