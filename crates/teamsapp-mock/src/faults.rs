@@ -240,15 +240,7 @@ fn same_id(a: &str, b: &str) -> bool {
 
 /// A scenario path, decoded, without a version prefix or trailing slash.
 fn canonical_scenario_path(path: &str) -> String {
-    let decoded: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let decoded = crate::routing::decoded_segments(path);
     let rest = match decoded.first() {
         Some(v) if v.eq_ignore_ascii_case("v1.0") || v.eq_ignore_ascii_case("beta") => {
             &decoded[1..]

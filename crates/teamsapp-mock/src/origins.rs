@@ -126,11 +126,7 @@ fn split_host(host: &str) -> Option<(Cow<'_, str>, Option<u16>)> {
         return None;
     }
     // Borrowed when already lowercase (every request names the host: no copy for it).
-    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    };
+    let name = teamsapp_types::ids::ascii_lowercase(name);
     Some((name, port))
 }
 

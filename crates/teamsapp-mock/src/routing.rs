@@ -326,17 +326,7 @@ fn normalize_uri(uri: &Uri) -> Option<Uri> {
 /// 400 for a path no route has: `Resource not found for the segment '…'` below a version,
 /// `Invalid version: …` otherwise.
 pub(crate) fn unknown_route(request: &Request) -> Response {
-    let segments: Vec<String> = request
-        .uri()
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let segments = decoded_segments(request.uri().path());
     let error = match segments.first().map(String::as_str) {
         Some(v) if ApiVersion::ALL.iter().any(|a| a.segment() == v) => ApiError::UnknownSegment {
             segment: first_unknown_segment(&segments[1..]),
@@ -352,6 +342,19 @@ pub(crate) fn unknown_route(request: &Request) -> Response {
         },
     };
     error.into_response()
+}
+
+/// The non-empty segments of `path`, each percent-decoded (bytes that are not UTF-8 replaced),
+/// for messages and matching, not routing.
+pub(crate) fn decoded_segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
 }
 
 /// The first segment of `segments` (below the version) that no template can match there.

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use teamsapp_model::{Event, ModelError, TenantSpec, World, WorldConfig};
+use teamsapp_types::ids::ascii_lowercase;
 use tokio::sync::Mutex;
 
 /// Every loaded tenant, each in its own one-tenant [`World`] behind its own mutex.
@@ -36,12 +37,8 @@ impl Shards {
 
     /// The world of tenant `id` (any case).
     pub(crate) fn tenant(&self, id: &str) -> Option<&Mutex<World>> {
-        // Tenant ids in tokens are lowercase: look those up without a lowercased copy.
-        if id.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.tenants.get(&id.to_ascii_lowercase())
-        } else {
-            self.tenants.get(id)
-        }
+        // Tenant ids in tokens are lowercase: those are looked up without a copy.
+        self.tenants.get(ascii_lowercase(id).as_ref())
     }
 
     /// The ids of the loaded tenants, sorted.
@@ -76,8 +73,8 @@ impl Shards {
                 Ok(())
             }
             _ => {
-                let id = event.tenant_id().unwrap_or_default().to_ascii_lowercase();
-                match self.tenants.get_mut(&id) {
+                let id = ascii_lowercase(event.tenant_id().unwrap_or_default());
+                match self.tenants.get_mut(id.as_ref()) {
                     Some(world) => world.get_mut().apply(event),
                     // The world's own error for an event of a tenant it does not hold.
                     None => World::new(self.config.clone()).apply(event),
@@ -94,7 +91,7 @@ impl Shards {
     /// Takes tenant `id`'s world out (after a replay that rebuilt it).
     pub(crate) fn take(&mut self, id: &str) -> Option<World> {
         self.tenants
-            .remove(&id.to_ascii_lowercase())
+            .remove(ascii_lowercase(id).as_ref())
             .map(Mutex::into_inner)
     }
 }

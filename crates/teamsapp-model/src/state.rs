@@ -178,14 +178,7 @@ pub(crate) fn index_with_capacity<K, V>(capacity: usize) -> Index<K, V> {
     Index::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
 }
 
-/// `text` in ASCII lowercase, borrowed when it already is (ids usually are: no allocation).
-pub(crate) fn lowercase(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(text.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    }
-}
+pub(crate) use teamsapp_types::ids::ascii_lowercase as lowercase;
 
 /// Chats by id. Graph's usual chat id, `19:{32 lowercase hex}@thread.v2`, is kept as the 128-bit
 /// number its hex spells, next to the chat's index in an open-addressed table, so a lookup reads

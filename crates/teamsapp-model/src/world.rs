@@ -284,12 +284,8 @@ impl World {
     }
 
     pub(crate) fn tenant(&self, id: &str) -> Option<&Tenant> {
-        // Tenant ids in tokens are lowercase: look those up without a lowercased copy.
-        if id.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.tenants.get(&id.to_ascii_lowercase())
-        } else {
-            self.tenants.get(id)
-        }
+        // Tenant ids in tokens are lowercase: those are looked up without a copy.
+        self.tenants.get(crate::state::lowercase(id).as_ref())
     }
 
     /// Applies freshly produced events; they were validated, so failing here is a bug, reported

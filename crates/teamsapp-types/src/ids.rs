@@ -207,6 +207,24 @@ pub fn is_guid(s: &str) -> bool {
         })
 }
 
+/// `text` in ASCII lowercase, borrowed when it already is: ids (and host names) usually are, so
+/// the key of a case-insensitive lookup costs no allocation.
+///
+/// ```
+/// use teamsapp_types::ids::ascii_lowercase;
+/// use std::borrow::Cow;
+///
+/// assert!(matches!(ascii_lowercase("c0ffee00-0000"), Cow::Borrowed("c0ffee00-0000")));
+/// assert_eq!(ascii_lowercase("C0FFEE00-Ä"), "c0ffee00-Ä");
+/// ```
+pub fn ascii_lowercase(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Rejects empty values and values longer than `max` characters.
 fn check_length(s: &str, max: usize, too_long: &'static str) -> Result<(), &'static str> {
     if s.is_empty() {
