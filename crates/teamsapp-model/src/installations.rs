@@ -274,7 +274,7 @@ impl World {
             ));
         }
         let consented = consent(body.consented_permission_set.as_ref(), &target.rsc)?;
-        let scope_id = tenant.scope_id(scope).to_owned();
+        let scope_id = tenant.scope_id(scope).into_owned();
         let id = AppInstallationId::build(&scope_id, app.id.as_str())
             .map(AppInstallationId::into_inner)
             .unwrap_or_default();
@@ -370,10 +370,11 @@ impl World {
             scope: kind,
             // A chat is found by its exact id, so the path's is the chat's (without reading it).
             scope_id: match kind {
-                InstallationScope::Chat => scope_id,
-                InstallationScope::Team | InstallationScope::User => tenant.scope_id(scope),
-            }
-            .to_owned(),
+                InstallationScope::Chat => scope_id.to_owned(),
+                InstallationScope::Team | InstallationScope::User => {
+                    tenant.scope_id(scope).into_owned()
+                }
+            },
             teams_app_id: app.id.as_str().to_owned(),
             from_version: report.from_version.clone(),
             to_version: report.to_version.clone(),
@@ -404,7 +405,7 @@ impl World {
         let event = Event::AppUninstalled {
             tenant_id: tenant.id.clone(),
             scope: kind,
-            scope_id: tenant.scope_id(scope).to_owned(),
+            scope_id: tenant.scope_id(scope).into_owned(),
             teams_app_id: tenant.apps[rec.app as usize].id.as_str().to_owned(),
         };
         let events = self.commit(vec![event])?;

@@ -284,9 +284,10 @@ pub(crate) fn user_wire(user: &UserRec, shape: &Shape) -> User {
 }
 
 pub(crate) fn chat_wire(tenant: &Tenant, chat: &ChatRec, shape: &Shape) -> Chat {
-    let encoded = teamsapp_types::operation::encode_path_segment(&chat.id);
+    let id = chat.id.to_string();
+    let encoded = teamsapp_types::operation::encode_path_segment(&id);
     Chat {
-        id: Some(chat.id.to_string()),
+        id: Some(id),
         chat_type: when(shape, "chatType", || chat.kind.to_wire()),
         created_date_time: when(shape, "createdDateTime", || timestamp(chat.created)),
         last_updated_date_time: when(shape, "lastUpdatedDateTime", || timestamp(chat.created)),
@@ -473,7 +474,7 @@ pub(crate) struct ChatView<'a> {
 impl Record for ChatView<'_> {
     fn value(&self, path: &[String]) -> Value<'_> {
         match path.first().map(|p| p.to_ascii_lowercase()).as_deref() {
-            Some("id") => Value::Str(Cow::Borrowed(&self.chat.id)),
+            Some("id") => Value::Str(self.chat.id.as_str()),
             Some("topic") => opt(self.chat.topic.as_deref()),
             Some("chattype") => {
                 Value::Str(Cow::Owned(self.chat.kind.to_wire().as_str().to_owned()))

@@ -8,6 +8,7 @@
 //! a hash lookup of the scope plus a scan of that scope's few installations; explicit ids sit in
 //! one small map.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
@@ -77,7 +78,7 @@ pub(crate) struct UserRec {
 
 #[derive(Debug)]
 pub(crate) struct ChatRec {
-    pub(crate) id: Box<str>,
+    pub(crate) id: ChatId,
     pub(crate) kind: ChatKind,
     pub(crate) topic: Option<Box<str>>,
     pub(crate) members: Box<[u32]>,
@@ -180,11 +181,72 @@ pub(crate) fn index_with_capacity<K, V>(capacity: usize) -> Index<K, V> {
 
 pub(crate) use teamsapp_types::ids::ascii_lowercase as lowercase;
 
-/// Chats by id. Graph's usual chat id, `19:{32 lowercase hex}@thread.v2`, is kept as the 128-bit
-/// number its hex spells, next to the chat's index in an open-addressed table, so a lookup reads
-/// one slot and touches neither the chat nor its id: at a million chats every other read is a
-/// cache and TLB miss, and a first upgrade's cost was mostly those. Other ids go to a table of
-/// indices hashed by each chat's own id, so the id is held once.
+/// A chat's id as the model holds it. Graph's usual form, `19:{32 lowercase hex}@thread.v2`, is
+/// kept as the 128-bit number its hex spells (two halves, so a chat record stays 8-byte
+/// aligned): no string on the heap, and the chat index checks a key against it without a
+/// pointer to follow. Any other form keeps its own spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChatId {
+    /// `19:{hex}@thread.v2`: the high and low halves of the hex's number.
+    Thread([u64; 2]),
+    /// Any other id, as written.
+    Other(Box<str>),
+}
+
+impl ChatId {
+    pub(crate) fn new(id: &str) -> Self {
+        match chat_key(id) {
+            Some(key) => Self::Thread(halves(key)),
+            None => Self::Other(id.into()),
+        }
+    }
+
+    /// The 128-bit key of a `thread.v2` id.
+    pub(crate) fn key(&self) -> Option<u128> {
+        match self {
+            Self::Thread([hi, lo]) => Some((u128::from(*hi) << 64) | u128::from(*lo)),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// Whether this is the id `id` (exact), without formatting it.
+    pub(crate) fn is(&self, id: &str) -> bool {
+        match self {
+            Self::Thread(_) => chat_key(id) == self.key(),
+            Self::Other(own) => **own == *id,
+        }
+    }
+
+    /// The id as Graph spells it (formatted for a `thread.v2` id).
+    pub(crate) fn as_str(&self) -> Cow<'_, str> {
+        match self {
+            Self::Thread(_) => Cow::Owned(self.to_string()),
+            Self::Other(id) => Cow::Borrowed(id),
+        }
+    }
+}
+
+impl std::fmt::Display for ChatId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Thread([hi, lo]) => write!(f, "19:{hi:016x}{lo:016x}@thread.v2"),
+            Self::Other(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A key's high and low halves.
+fn halves(key: u128) -> [u64; 2] {
+    #[allow(clippy::cast_possible_truncation, reason = "the key's halves")]
+    [(key >> 64) as u64, key as u64]
+}
+
+/// Chats by id. A `thread.v2` id (Graph's usual form) is found through a compact open-addressed
+/// table of 8-byte slots (a tag of the key's hash and the chat's index), and confirmed against
+/// the chat's own key, which the caller reads next anyway. At a million chats the table is
+/// 11 MB and mostly stays in cache, so a first upgrade pays one cold read (the chat) instead of
+/// two (a 24-byte slot in a 48 MB table, then the chat) plus a third for the id's string. Other
+/// ids go to a table of indices hashed by each chat's own id, so the id is held once.
 #[derive(Default)]
 pub(crate) struct ChatIndex {
     keyed: KeyedChats,
@@ -211,12 +273,20 @@ pub(crate) fn chat_key(id: &str) -> Option<u128> {
     u128::from_str_radix(hex, 16).ok()
 }
 
-/// An open-addressed (linear probing) table of chat keys and indices, at most three quarters
-/// full (a 24-byte slot each: 10M chats fit in 16M slots, 400 MB).
+/// One slot of [`KeyedChats`]: a 32-bit tag of the key's hash, and the chat's index
+/// ([`KeyedChats::EMPTY`] for a free slot).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    tag: u32,
+    index: u32,
+}
+
+/// An open-addressed (linear probing) table of chat indices by key, at most three quarters full
+/// and sized to fit (not rounded to a power of two): 10M chats take 13.3M slots, 107 MB. A slot
+/// holds no key, only a tag; a tag that matches is confirmed against the chat's key.
 #[derive(Default)]
 struct KeyedChats {
-    /// Key halves and index; `EMPTY` as the index marks a free slot.
-    slots: Vec<(u64, u64, u32)>,
+    slots: Vec<Slot>,
     len: usize,
 }
 
@@ -225,70 +295,82 @@ impl KeyedChats {
 
     /// Room for `n` keys.
     fn with_capacity(n: usize) -> Self {
-        let size = (n.max(3) * 4 / 3 + 1).next_power_of_two();
         Self {
-            slots: vec![(0, 0, Self::EMPTY); size],
+            slots: vec![
+                Slot {
+                    tag: 0,
+                    index: Self::EMPTY
+                };
+                n.max(3) * 4 / 3 + 1
+            ],
             len: 0,
         }
     }
 
-    fn start(&self, key: u128) -> usize {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "the two halves of the key, mixed"
-        )]
-        let (hi, lo) = ((key >> 64) as u64, key as u64);
+    /// The first slot to probe for `key`, and its tag.
+    fn start(&self, key: u128) -> (usize, u32) {
+        let [hi, lo] = halves(key);
         let mixed = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // The table's size is a power of two: the mix's high bits pick the slot.
-        let bits = self.slots.len().trailing_zeros();
-        usize::try_from(mixed >> (64 - bits)).unwrap_or(0)
+        // The mix's high bits scaled to the table's size pick the slot (no division); its low
+        // bits are the tag.
+        let start = (u128::from(mixed) * self.slots.len() as u128) >> 64;
+        #[allow(clippy::cast_possible_truncation, reason = "the mix's low bits")]
+        (usize::try_from(start).unwrap_or(0), mixed as u32)
     }
 
-    fn get(&self, key: u128) -> Option<u32> {
+    /// The index of the chat (in `chats`) whose key is `key`.
+    fn get(&self, chats: &[ChatRec], key: u128) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
-        #[allow(clippy::cast_possible_truncation, reason = "the key's halves")]
-        let (hi, lo) = ((key >> 64) as u64, key as u64);
-        let mask = self.slots.len() - 1;
-        let mut i = self.start(key);
+        let (mut i, tag) = self.start(key);
         loop {
-            let (h, l, index) = self.slots[i];
-            if index == Self::EMPTY {
+            let slot = self.slots[i];
+            if slot.index == Self::EMPTY {
                 return None;
             }
-            if h == hi && l == lo {
-                return Some(index);
+            if slot.tag == tag
+                && chats
+                    .get(slot.index as usize)
+                    .is_some_and(|c| c.id.key() == Some(key))
+            {
+                return Some(slot.index);
             }
-            i = (i + 1) & mask;
+            i += 1;
+            if i == self.slots.len() {
+                i = 0;
+            }
         }
     }
 
-    /// False (and nothing recorded) when the key is already there.
-    fn insert(&mut self, key: u128, index: u32) -> bool {
+    /// Records `index` for `key` (the chats in `chats` are those already recorded); false (and
+    /// nothing recorded) when the key is already there.
+    fn insert(&mut self, chats: &[ChatRec], key: u128, index: u32) -> bool {
+        if self.get(chats, key).is_some() {
+            return false;
+        }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             let old = std::mem::take(&mut self.slots);
             *self = Self::with_capacity((self.len + 1) * 2);
-            for (h, l, i) in old.into_iter().filter(|s| s.2 != Self::EMPTY) {
-                self.place((u128::from(h) << 64) | u128::from(l), i);
+            for slot in old.into_iter().filter(|s| s.index != Self::EMPTY) {
+                if let Some(key) = chats.get(slot.index as usize).and_then(|c| c.id.key()) {
+                    self.place(key, slot.index);
+                }
             }
-        }
-        if self.get(key).is_some() {
-            return false;
         }
         self.place(key, index);
         true
     }
 
     fn place(&mut self, key: u128, index: u32) {
-        #[allow(clippy::cast_possible_truncation, reason = "the key's halves")]
-        let (hi, lo) = ((key >> 64) as u64, key as u64);
-        let mask = self.slots.len() - 1;
-        let mut i = self.start(key);
-        while self.slots[i].2 != Self::EMPTY {
-            i = (i + 1) & mask;
+        let (mut i, tag) = self.start(key);
+        while self.slots[i].index != Self::EMPTY {
+            i += 1;
+            if i == self.slots.len() {
+                i = 0;
+            }
         }
-        self.slots[i] = (hi, lo, index);
+        self.slots[i] = Slot { tag, index };
         self.len += 1;
     }
 }
@@ -305,28 +387,26 @@ impl ChatIndex {
     /// The index of the chat with id `id` (exact).
     pub(crate) fn get(&self, chats: &[ChatRec], id: &str) -> Option<u32> {
         if let Some(key) = chat_key(id) {
-            return self.keyed.get(key);
+            return self.keyed.get(chats, key);
         }
         let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&i| {
-                chats.get(i as usize).is_some_and(|c| &*c.id == id)
-            })
+            .find(hash, |&i| other_id(chats, i) == Some(id))
             .copied()
     }
 
-    /// Records that `chats[index]` has id `id`; false (and nothing recorded) when another chat
-    /// already has it.
+    /// Records that the chat that will be `chats[index]` has id `id`; false (and nothing
+    /// recorded) when another chat already has it.
     pub(crate) fn insert(&mut self, chats: &[ChatRec], id: &str, index: u32) -> bool {
         if let Some(key) = chat_key(id) {
-            return self.keyed.insert(key, index);
+            return self.keyed.insert(chats, key, index);
         }
         let Self { table, hasher, .. } = self;
         let hash = hasher.hash_one(id);
         match table.entry(
             hash,
-            |&i| chats.get(i as usize).is_some_and(|c| &*c.id == id),
-            |&i| hasher.hash_one(chats.get(i as usize).map_or("", |c| &*c.id)),
+            |&i| other_id(chats, i) == Some(id),
+            |&i| hasher.hash_one(other_id(chats, i).unwrap_or("")),
         ) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(slot) => {
@@ -334,6 +414,14 @@ impl ChatIndex {
                 true
             }
         }
+    }
+}
+
+/// The id of `chats[index]` when it is not a `thread.v2` id.
+fn other_id(chats: &[ChatRec], index: u32) -> Option<&str> {
+    match &chats.get(index as usize)?.id {
+        ChatId::Other(id) => Some(id),
+        ChatId::Thread(_) => None,
     }
 }
 
@@ -426,12 +514,15 @@ impl Tenant {
     }
 
     /// The id of a scope as Graph writes it in installation ids.
-    pub(crate) fn scope_id(&self, scope: ScopeKey) -> &str {
+    pub(crate) fn scope_id(&self, scope: ScopeKey) -> Cow<'_, str> {
         let i = scope.index as usize;
         match scope.kind {
-            InstallationScope::Chat => self.chats.get(i).map_or("", |c| &c.id),
-            InstallationScope::Team => self.teams.get(i).map_or("", |t| &t.id),
-            InstallationScope::User => self.users.get(i).map_or("", |u| &u.id),
+            InstallationScope::Chat => self
+                .chats
+                .get(i)
+                .map_or(Cow::Borrowed(""), |c| c.id.as_str()),
+            InstallationScope::Team => Cow::Borrowed(self.teams.get(i).map_or("", |t| &t.id)),
+            InstallationScope::User => Cow::Borrowed(self.users.get(i).map_or("", |u| &u.id)),
         }
     }
 
@@ -457,7 +548,7 @@ impl Tenant {
     /// The id Graph would form for the installation of `app` in `scope`.
     pub(crate) fn built_installation_id(&self, scope: ScopeKey, app: u32) -> Option<String> {
         let app = self.apps.get(app as usize)?;
-        AppInstallationId::build(self.scope_id(scope), app.id.as_str())
+        AppInstallationId::build(&self.scope_id(scope), app.id.as_str())
             .ok()
             .map(AppInstallationId::into_inner)
     }
@@ -617,7 +708,7 @@ pub(crate) fn same_permissions(a: &[RscPermission], b: &[RscPermission]) -> bool
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyedChats, chat_key};
+    use super::{ChatId, ChatRec, KeyedChats, chat_key};
 
     #[test]
     fn only_lowercase_thread_v2_hex_ids_get_a_key() {
@@ -638,9 +729,23 @@ mod tests {
         }
     }
 
+    /// A chat record with id `id` and nothing else.
+    fn chat(id: ChatId) -> ChatRec {
+        ChatRec {
+            id,
+            kind: crate::spec::ChatKind::Group,
+            topic: None,
+            members: Box::default(),
+            meeting: None,
+            created: super::EPOCH,
+            installed: super::Installed::new(),
+        }
+    }
+
     #[test]
     fn the_keyed_table_finds_every_key_it_holds_and_grows() {
         let mut table = KeyedChats::with_capacity(2);
+        let mut chats = Vec::new();
         // Keys that differ only in their high half, only in their low half, and a dense run.
         let keys: Vec<u128> = (0..1_000u128)
             .map(|i| i << 64)
@@ -648,16 +753,70 @@ mod tests {
             .chain((0..1_000u128).map(|i| (0xf1ee7 << 108) | i))
             .collect();
         for (i, key) in keys.iter().enumerate() {
-            assert!(table.insert(*key, u32::try_from(i).unwrap()), "{key:x}");
+            assert!(
+                table.insert(&chats, *key, u32::try_from(i).unwrap()),
+                "{key:x}"
+            );
+            chats.push(chat(ChatId::Thread(super::halves(*key))));
         }
-        assert!(!table.insert(keys[5], 7), "a duplicate is refused");
+        assert!(!table.insert(&chats, keys[5], 7), "a duplicate is refused");
         for (i, key) in keys.iter().enumerate() {
-            assert_eq!(table.get(*key), Some(u32::try_from(i).unwrap()), "{key:x}");
+            assert_eq!(
+                table.get(&chats, *key),
+                Some(u32::try_from(i).unwrap()),
+                "{key:x}"
+            );
         }
-        assert_eq!(table.get(0xdead_beef << 70), None);
+        assert_eq!(table.get(&chats, 0xdead_beef << 70), None);
         assert!(
             4 * keys.len() <= 3 * table.slots.len(),
             "at most three quarters full"
         );
+    }
+
+    #[test]
+    fn a_tag_that_matches_is_confirmed_against_the_chats_key() {
+        let key = (1u128 << 64) | 2;
+        let other = key + (1 << 100);
+        // Every slot but the one before the probe's start points at chat 0 under `key`'s tag:
+        // a probe for `key` meets matching tags until it reaches the free slot.
+        let mut table = KeyedChats::with_capacity(4);
+        let (start, tag) = table.start(key);
+        let len = table.slots.len();
+        for (i, slot) in table.slots.iter_mut().enumerate() {
+            if i != (start + len - 1) % len {
+                *slot = super::Slot { tag, index: 0 };
+            }
+        }
+        let holds = |id: u128| vec![chat(ChatId::Thread(super::halves(id)))];
+        assert_eq!(
+            table.get(&holds(key), key),
+            Some(0),
+            "the chat's key confirms it"
+        );
+        assert_eq!(
+            table.get(&holds(other), key),
+            None,
+            "the tag matches, the key does not"
+        );
+    }
+
+    #[test]
+    fn a_chat_id_round_trips_and_compares_without_formatting() {
+        let thread = "19:ea28e88c00e94c7786b065394a61f296@thread.v2";
+        let id = ChatId::new(thread);
+        assert!(matches!(id, ChatId::Thread(_)));
+        assert_eq!(id.to_string(), thread);
+        assert_eq!(id.as_str(), thread);
+        assert!(id.is(thread));
+        assert!(!id.is("19:EA28E88C00E94C7786B065394A61F296@thread.v2"));
+        // Leading zeros are kept.
+        let zeros = "19:0000000000000000000000000000000a@thread.v2";
+        assert_eq!(ChatId::new(zeros).to_string(), zeros);
+        let other = "19:meeting_abc@thread.v2";
+        let id = ChatId::new(other);
+        assert_eq!(id, ChatId::Other(other.into()));
+        assert_eq!(id.as_str(), other);
+        assert!(id.is(other) && !id.is(thread));
     }
 }

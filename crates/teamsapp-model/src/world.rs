@@ -350,7 +350,7 @@ impl World {
         Some(InstallationInfo {
             id: tenant.installation_id(scope, rec),
             scope: scope.kind,
-            scope_id: tenant.scope_id(scope).to_owned(),
+            scope_id: tenant.scope_id(scope).into_owned(),
             teams_app_id: app.id.as_str().to_owned(),
             version: app.def(rec.def)?.version.as_str().to_owned(),
             upgrade_count: rec.upgrade_count,
@@ -393,7 +393,7 @@ impl World {
                         InstallationInfo {
                             id: tenant.installation_id(scope, rec),
                             scope: kind,
-                            scope_id: tenant.scope_id(scope).to_owned(),
+                            scope_id: tenant.scope_id(scope).into_owned(),
                             teams_app_id: app.id.as_str().to_owned(),
                             version: def.version.as_str().to_owned(),
                             upgrade_count: rec.upgrade_count,

@@ -5,8 +5,8 @@ use teamsapp_types::ids::is_guid;
 use teamsapp_types::version::AppVersion;
 
 use super::{
-    AppRec, ChatIndex, ChatRec, DefRec, Index, Installed, ScopeKey, TeamRec, Tenant, UserRec,
-    index_u32, index_with_capacity, installation_scopes, parse_time, same_permissions,
+    AppRec, ChatId, ChatIndex, ChatRec, DefRec, Index, Installed, ScopeKey, TeamRec, Tenant,
+    UserRec, index_u32, index_with_capacity, installation_scopes, parse_time, same_permissions,
 };
 use crate::ModelError;
 use crate::error::echo;
@@ -144,7 +144,7 @@ impl Tenant {
                 tenant.users[*member as usize].chats.push(index);
             }
             tenant.chats.push(ChatRec {
-                id: chat.id.as_str().into(),
+                id: ChatId::new(chat.id.as_str()),
                 kind: chat.chat_type,
                 topic: chat.topic.as_deref().map(Box::from),
                 members: members.into_boxed_slice(),
@@ -310,7 +310,7 @@ impl Tenant {
                     tenant
                         .chats
                         .get(c as usize)
-                        .is_some_and(|rec| *rec.id == *inst.scope_id)
+                        .is_some_and(|rec| rec.id.is(&inst.scope_id))
                 })
                 .map(|index| ScopeKey {
                     kind: InstallationScope::Chat,
