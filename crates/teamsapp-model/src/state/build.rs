@@ -38,6 +38,11 @@ impl At {
     }
 }
 
+/// The error for a chat whose id an earlier chat has.
+fn duplicate_chat(path: At, id: &impl std::fmt::Display) -> ModelError {
+    ModelError::spec(format!("{path}.id: duplicate chat id {id}"))
+}
+
 impl std::fmt::Display for At {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}[{}]", self.list, self.index)?;
@@ -127,24 +132,27 @@ impl Tenant {
                 installed: Installed::new(),
             });
         }
+        // Chats of Graph's usual id form are indexed together once all are here (see
+        // `ChatIndex::insert_keyed`); others one by one.
+        let mut keyed = Vec::with_capacity(spec.chats.len());
         for (i, chat) in spec.chats.iter().enumerate() {
             let path = At::new("chats", i);
             let members = tenant.members(&chat.members, path)?;
             let index = index_u32(tenant.chats.len(), "chats")?;
-            if !tenant
-                .chat_index
-                .insert(&tenant.chats, chat.id.as_str(), index)
-            {
-                return Err(ModelError::spec(format!(
-                    "{path}.id: duplicate chat id {}",
-                    chat.id
-                )));
+            let id = ChatId::new(chat.id.as_str());
+            match id.key() {
+                Some(key) => keyed.push((key, index)),
+                None => {
+                    if !tenant.chat_index.insert(&tenant.chats, &id, index) {
+                        return Err(duplicate_chat(path, &chat.id));
+                    }
+                }
             }
             for member in &members {
                 tenant.users[*member as usize].chats.push(index);
             }
             tenant.chats.push(ChatRec {
-                id: ChatId::new(chat.id.as_str()),
+                id,
                 kind: chat.chat_type,
                 topic: chat.topic.as_deref().map(Box::from),
                 members: members.into_boxed_slice(),
@@ -155,6 +163,11 @@ impl Tenant {
                 installed: Installed::new(),
             });
         }
+        if let Some(index) = tenant.chat_index.insert_keyed(&tenant.chats, &keyed) {
+            let i = index as usize;
+            return Err(duplicate_chat(At::new("chats", i), &spec.chats[i].id));
+        }
+        drop(keyed);
         for (i, team) in spec.teams.iter().enumerate() {
             let path = At::new("teams", i);
             let members = tenant.members(&team.members, path)?;

@@ -174,6 +174,22 @@ fn invalid_specs_are_refused_with_a_path() {
             .to_string()
             .contains("has no version")
     );
+    // A repeated chat id names the first chat that repeats an earlier one, whichever form the
+    // id has (`thread.v2` ids are indexed together after the loop, others one by one).
+    for (form, id) in [
+        ("thread.v2", demo::fleet_chat_id(1)),
+        ("another form", "19:meeting_Zm9v@thread.v2".to_owned()),
+    ] {
+        let mut spec = demo::fleet(6);
+        for i in [1, 4, 3] {
+            spec.chats[i].id = teamsapp_types::ChatId::new(id.clone()).unwrap();
+        }
+        let err = world.load_tenant(spec).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("chats[3].id: duplicate chat id {id}")),
+            "{form}: {err}"
+        );
+    }
     let json = demo::tenant().to_json();
     let parsed = teamsapp_model::TenantSpec::from_json(&json).unwrap();
     assert_eq!(parsed, demo::tenant());
