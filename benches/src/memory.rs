@@ -90,7 +90,7 @@ pub(crate) fn run_rss(s: &Settings, suite: &mut Suite) -> Result<()> {
         s.profile
     ));
     suite.method("Each installation of `demo::fleet(N)` comes with a group chat of its own (one member), so the figure is the memory the emulator holds for a chat and its installation together.");
-    suite.method("The readings of one size fall on two levels: the spec a fleet is built from is freed on another thread once the model holds it, and whether mimalloc has handed that memory back to the system two seconds later depends on which threads have reclaimed the pages since (at 1M, about 400 MiB if it has and 800 MiB if not). The lower level is what the model holds; the median is what a user should expect.");
+    suite.method("The readings of one size fall on two levels: the spec a fleet is built from is freed on another thread once the model holds it, and whether mimalloc has handed that memory back to the system two seconds later depends on which threads have reclaimed the pages since, so the readings of 1M differ by hundreds of MiB from process to process. The lower level is closer to what the model holds; the median is what a user should expect.");
     if s.smoke {
         suite.note(
             "smoke: memory at 10,000 installations only (100,000, 1,000,000 and 10,000,000 skipped)",
