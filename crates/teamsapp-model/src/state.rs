@@ -327,11 +327,13 @@ impl KeyedChats {
     fn start(&self, key: u128) -> (usize, u32) {
         let [hi, lo] = halves(key);
         let mixed = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // The mix's high bits scaled to the table's size pick the slot (no division); its low
-        // bits are the tag.
+        // The mix's high bits scaled to the table's size pick the slot (no division). The tag
+        // is the high half of a second mix, which every bit of the key reaches (the first
+        // mix's low bits see only the low bits of its input).
         let start = (u128::from(mixed) * self.slots.len() as u128) >> 64;
-        #[allow(clippy::cast_possible_truncation, reason = "the mix's low bits")]
-        (usize::try_from(start).unwrap_or(0), mixed as u32)
+        let tag = (hi ^ lo.rotate_left(32)).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 32;
+        #[allow(clippy::cast_possible_truncation, reason = "32 bits, shifted down")]
+        (usize::try_from(start).unwrap_or(0), tag as u32)
     }
 
     /// The index of the chat (in `chats`) whose key is `key`.
@@ -379,13 +381,17 @@ impl KeyedChats {
     }
 
     /// Records every `(key, index)` of `entries`, chats of `chats` not recorded yet, and returns
-    /// the lowest index that repeats the key of another chat (recording it once).
+    /// the lowest index that repeats the key of another chat (recording it once). That names
+    /// the chat that repeats an earlier one when `entries` are in increasing index order, above
+    /// every index already recorded, as a load makes them. The index of a chat not in `chats`
+    /// yet may be among them: its key is never confirmed, and it can only repeat another.
     ///
     /// One by one, each insert of a million chats read a random slot from memory: a profile of
     /// `mock serve --fleet 1000000` put 14 % of the start in that one load. Here the entries are
     /// first grouped by where their probe starts (a counting sort into runs of 256 slots), then
     /// placed run after run, so the table is written front to back and each run's slots are in
-    /// cache when its entries land. Any order of insertion makes the same valid table.
+    /// cache when its entries land. Any order of insertion makes a valid table (another layout,
+    /// the same answers).
     fn insert_all(&mut self, chats: &[ChatRec], entries: &[(u128, u32)]) -> Option<u32> {
         if (self.len + entries.len()) * 4 > self.slots.len() * 3 {
             let old = std::mem::take(&mut self.slots);
@@ -666,9 +672,12 @@ impl Tenant {
         let mut scratch = [0u8; teamsapp_types::ids::DECODE_SCRATCH];
         let (scope_id, teams_app_id) = canonical.decode_in(&mut scratch)?;
         let same_scope = match scope.kind {
-            // Through the index (its slot is the one just read), not the chat's own id: at a
-            // million chats that is one cache miss fewer.
-            InstallationScope::Chat => self.chat(scope_id) == Some(scope.index),
+            // Against the chat's own id, held as a key in its record (which the upgrade reads
+            // anyway): no index probe, nothing formatted.
+            InstallationScope::Chat => self
+                .chats
+                .get(scope.index as usize)
+                .is_some_and(|c| c.id.is(scope_id)),
             InstallationScope::Team | InstallationScope::User => {
                 self.scope_id(scope).eq_ignore_ascii_case(scope_id)
             }

@@ -132,40 +132,23 @@ impl Tenant {
                 installed: Installed::new(),
             });
         }
-        // Chats of Graph's usual id form are indexed together once all are here (see
+        // Chats of Graph's usual id form are indexed together once the loop is done (see
         // `ChatIndex::insert_keyed`); others one by one.
         let mut keyed = Vec::with_capacity(spec.chats.len());
-        for (i, chat) in spec.chats.iter().enumerate() {
-            let path = At::new("chats", i);
-            let members = tenant.members(&chat.members, path)?;
-            let index = index_u32(tenant.chats.len(), "chats")?;
-            let id = ChatId::new(chat.id.as_str());
-            match id.key() {
-                Some(key) => keyed.push((key, index)),
-                None => {
-                    if !tenant.chat_index.insert(&tenant.chats, &id, index) {
-                        return Err(duplicate_chat(path, &chat.id));
-                    }
-                }
-            }
-            for member in &members {
-                tenant.users[*member as usize].chats.push(index);
-            }
-            tenant.chats.push(ChatRec {
-                id,
-                kind: chat.chat_type,
-                topic: chat.topic.as_deref().map(Box::from),
-                members: members.into_boxed_slice(),
-                meeting: chat.online_meeting_info.clone().map(Box::new),
-                created: parse_time(chat.created_date_time.as_deref(), || {
-                    format!("{path}.createdDateTime")
-                })?,
-                installed: Installed::new(),
-            });
-        }
+        let failed = spec
+            .chats
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, chat)| tenant.add_chat(At::new("chats", i), chat, &mut keyed))
+            .err();
+        // A repeated id comes first even when a later chat failed: one by one, it was found
+        // before the loop reached that chat (and a chat's own repeat before its date).
         if let Some(index) = tenant.chat_index.insert_keyed(&tenant.chats, &keyed) {
             let i = index as usize;
             return Err(duplicate_chat(At::new("chats", i), &spec.chats[i].id));
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         drop(keyed);
         for (i, team) in spec.teams.iter().enumerate() {
@@ -403,6 +386,43 @@ impl Tenant {
             tenant.insert_installation(scope, app, def, consent, explicit);
         }
         Ok(tenant)
+    }
+
+    /// Adds the chat at `path`; a `thread.v2` id goes to `keyed` (indexed after the loop), any
+    /// other to the index now.
+    fn add_chat(
+        &mut self,
+        path: At,
+        chat: &crate::spec::ChatSpec,
+        keyed: &mut Vec<(u128, u32)>,
+    ) -> Result<(), ModelError> {
+        let members = self.members(&chat.members, path)?;
+        let index = index_u32(self.chats.len(), "chats")?;
+        let id = ChatId::new(chat.id.as_str());
+        match id.key() {
+            Some(key) => keyed.push((key, index)),
+            None => {
+                if !self.chat_index.insert(&self.chats, &id, index) {
+                    return Err(duplicate_chat(path, &chat.id));
+                }
+            }
+        }
+        let created = parse_time(chat.created_date_time.as_deref(), || {
+            format!("{path}.createdDateTime")
+        })?;
+        for member in &members {
+            self.users[*member as usize].chats.push(index);
+        }
+        self.chats.push(ChatRec {
+            id,
+            kind: chat.chat_type,
+            topic: chat.topic.as_deref().map(Box::from),
+            members: members.into_boxed_slice(),
+            meeting: chat.online_meeting_info.clone().map(Box::new),
+            created,
+            installed: Installed::new(),
+        });
+        Ok(())
     }
 
     fn members(&self, ids: &[String], path: At) -> Result<Vec<u32>, ModelError> {

@@ -142,6 +142,9 @@ fn events_that_do_not_fit_are_errors_not_panics() {
     assert!(empty.apply(&event).is_err());
 }
 
+/// A change made to a spec.
+type Change<'a> = &'a dyn Fn(&mut teamsapp_model::TenantSpec);
+
 #[test]
 fn invalid_specs_are_refused_with_a_path() {
     let mut world = World::default();
@@ -189,6 +192,59 @@ fn invalid_specs_are_refused_with_a_path() {
             err.contains(&format!("chats[3].id: duplicate chat id {id}")),
             "{form}: {err}"
         );
+    }
+    // Across forms and other errors, the first error in spec order is named, as when every
+    // chat was indexed in turn.
+    let thread = |spec: &mut teamsapp_model::TenantSpec, i: usize| {
+        spec.chats[i].id = teamsapp_types::ChatId::new(demo::fleet_chat_id(1)).unwrap();
+    };
+    let other = |spec: &mut teamsapp_model::TenantSpec, i: usize| {
+        spec.chats[i].id = teamsapp_types::ChatId::new("19:meeting_Zm9v@thread.v2").unwrap();
+    };
+    let stranger = |spec: &mut teamsapp_model::TenantSpec, i: usize| {
+        spec.chats[i].members = vec!["00000000-0000-4000-8000-00000000dead".into()];
+    };
+    let cases: [(&str, Change<'_>, &str); 4] = [
+        (
+            "a thread.v2 repeat before another form's",
+            &|s| {
+                thread(s, 3);
+                other(s, 4);
+                other(s, 5);
+            },
+            "chats[3].id: duplicate",
+        ),
+        (
+            "another form's repeat before a thread.v2 one",
+            &|s| {
+                other(s, 2);
+                other(s, 3);
+                thread(s, 5);
+            },
+            "chats[3].id: duplicate",
+        ),
+        (
+            "a repeat before a later unknown member",
+            &|s| {
+                thread(s, 3);
+                stranger(s, 5);
+            },
+            "chats[3].id: duplicate",
+        ),
+        (
+            "an unknown member before a later repeat",
+            &|s| {
+                stranger(s, 2);
+                thread(s, 3);
+            },
+            "chats[2].members[0]: unknown user",
+        ),
+    ];
+    for (case, change, expected) in cases {
+        let mut spec = demo::fleet(6);
+        change(&mut spec);
+        let err = world.load_tenant(spec).unwrap_err().to_string();
+        assert!(err.contains(expected), "{case}: {err}");
     }
     let json = demo::tenant().to_json();
     let parsed = teamsapp_model::TenantSpec::from_json(&json).unwrap();
