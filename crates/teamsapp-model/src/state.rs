@@ -361,23 +361,19 @@ impl KeyedChats {
         }
     }
 
-    /// Records `index` for `key` (the chats in `chats` are those already recorded); false (and
-    /// nothing recorded) when the key is already there.
-    fn insert(&mut self, chats: &[ChatRec], key: u128, index: u32) -> bool {
-        if self.get(chats, key).is_some() {
-            return false;
+    /// Room for `additional` more keys, at most three quarters full; a table that grows places
+    /// its keys again, read from `chats`.
+    fn reserve(&mut self, chats: &[ChatRec], additional: usize) {
+        if (self.len + additional) * 4 <= self.slots.len() * 3 {
+            return;
         }
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let old = std::mem::take(&mut self.slots);
-            *self = Self::with_capacity((self.len + 1) * 2);
-            for slot in old.into_iter().filter(|s| s.index != Self::EMPTY) {
-                if let Some(key) = chats.get(slot.index as usize).and_then(|c| c.id.key()) {
-                    self.place(key, slot.index);
-                }
+        let old = std::mem::take(&mut self.slots);
+        *self = Self::with_capacity((self.len + additional) * 2);
+        for slot in old.into_iter().filter(|s| s.index != Self::EMPTY) {
+            if let Some(key) = chats.get(slot.index as usize).and_then(|c| c.id.key()) {
+                self.place(key, slot.index);
             }
         }
-        self.place(key, index);
-        true
     }
 
     /// Records every `(key, index)` of `entries`, chats of `chats` not recorded yet, and returns
@@ -393,15 +389,7 @@ impl KeyedChats {
     /// cache when its entries land. Any order of insertion makes a valid table (another layout,
     /// the same answers).
     fn insert_all(&mut self, chats: &[ChatRec], entries: &[(u128, u32)]) -> Option<u32> {
-        if (self.len + entries.len()) * 4 > self.slots.len() * 3 {
-            let old = std::mem::take(&mut self.slots);
-            *self = Self::with_capacity((self.len + entries.len()) * 2);
-            for slot in old.into_iter().filter(|s| s.index != Self::EMPTY) {
-                if let Some(key) = chats.get(slot.index as usize).and_then(|c| c.id.key()) {
-                    self.place(key, slot.index);
-                }
-            }
-        }
+        self.reserve(chats, entries.len());
         let runs = self.slots.len().div_ceil(Self::RUN);
         let mut starts = Vec::with_capacity(entries.len());
         let mut counts = vec![0usize; runs + 1];
@@ -473,13 +461,10 @@ impl ChatIndex {
         self.keyed.insert_all(chats, keyed)
     }
 
-    /// Records that the chat that will be `chats[index]` has id `id`; false (and nothing
-    /// recorded) when another chat already has it.
-    pub(crate) fn insert(&mut self, chats: &[ChatRec], id: &ChatId, index: u32) -> bool {
-        let id = match id {
-            ChatId::Thread(halves) => return self.keyed.insert(chats, join(*halves), index),
-            ChatId::Other(id) => &**id,
-        };
+    /// Records that the chat that will be `chats[index]` has `id`, an id of another form than
+    /// `thread.v2` (those go through [`Self::insert_keyed`]); false (and nothing recorded) when
+    /// another chat already has it.
+    pub(crate) fn insert_other(&mut self, chats: &[ChatRec], id: &str, index: u32) -> bool {
         let Self { table, hasher, .. } = self;
         let hash = hasher.hash_one(id);
         match table.entry(
@@ -834,14 +819,19 @@ mod tests {
             .chain(1..1_000u128)
             .chain((0..1_000u128).map(|i| (0xf1ee7 << 108) | i))
             .collect();
+        // One at a time, so the table grows again and again.
         for (i, key) in keys.iter().enumerate() {
-            assert!(
-                table.insert(&chats, *key, u32::try_from(i).unwrap()),
-                "{key:x}"
-            );
+            let entry = (*key, u32::try_from(i).unwrap());
+            assert_eq!(table.insert_all(&chats, &[entry]), None, "{key:x}");
             chats.push(chat(ChatId::Thread(super::halves(*key))));
         }
-        assert!(!table.insert(&chats, keys[5], 7), "a duplicate is refused");
+        chats.push(chat(ChatId::Thread(super::halves(keys[5]))));
+        let repeat = u32::try_from(keys.len()).unwrap();
+        assert_eq!(
+            table.insert_all(&chats, &[(keys[5], repeat)]),
+            Some(repeat),
+            "a repeat is named"
+        );
         for (i, key) in keys.iter().enumerate() {
             assert_eq!(
                 table.get(&chats, *key),
@@ -858,15 +848,17 @@ mod tests {
 
     #[test]
     fn keys_recorded_together_are_found_and_the_first_repeat_is_named() {
-        // Two keys first, one by one; then 3,000 together, which grows the table.
+        // Two keys first; then 3,000 together, which grows the table.
         let keys: Vec<u128> = (0..3_002u128).map(|i| (i << 64) | (i * 7)).collect();
         let chats: Vec<ChatRec> = keys
             .iter()
             .map(|k| chat(ChatId::Thread(super::halves(*k))))
             .collect();
         let mut table = KeyedChats::with_capacity(2);
-        assert!(table.insert(&chats, keys[0], 0));
-        assert!(table.insert(&chats, keys[1], 1));
+        assert_eq!(
+            table.insert_all(&chats, &[(keys[0], 0), (keys[1], 1)]),
+            None
+        );
         let rest: Vec<(u128, u32)> = (2..keys.len())
             .map(|i| (keys[i], u32::try_from(i).unwrap()))
             .collect();

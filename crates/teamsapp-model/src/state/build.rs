@@ -6,7 +6,8 @@ use teamsapp_types::version::AppVersion;
 
 use super::{
     AppRec, ChatId, ChatIndex, ChatRec, DefRec, Index, Installed, ScopeKey, TeamRec, Tenant,
-    UserRec, index_u32, index_with_capacity, installation_scopes, parse_time, same_permissions,
+    UserRec, index_u32, index_with_capacity, installation_scopes, join, parse_time,
+    same_permissions,
 };
 use crate::ModelError;
 use crate::error::echo;
@@ -399,10 +400,10 @@ impl Tenant {
         let members = self.members(&chat.members, path)?;
         let index = index_u32(self.chats.len(), "chats")?;
         let id = ChatId::new(chat.id.as_str());
-        match id.key() {
-            Some(key) => keyed.push((key, index)),
-            None => {
-                if !self.chat_index.insert(&self.chats, &id, index) {
+        match &id {
+            ChatId::Thread(halves) => keyed.push((join(*halves), index)),
+            ChatId::Other(other) => {
+                if !self.chat_index.insert_other(&self.chats, other, index) {
                     return Err(duplicate_chat(path, &chat.id));
                 }
             }
